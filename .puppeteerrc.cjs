@@ -1,0 +1,2 @@
+// puppeteer never downloads a browser here: tests and benchmarks launch Debian's chromium.
+module.exports = { skipDownload: true };

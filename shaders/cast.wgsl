@@ -1,0 +1,22 @@
+// cast: TO_INT converts float32 -> int32 truncating toward zero (as PyTorch's .to(int32)); otherwise
+// int32 -> float32. bindings: g0 b0 x (read), b1 out (write), both raw words; g1 b0 Params.
+// dispatch: ceil(n / 256), folded 2-D.
+override TO_INT: bool = false;
+
+struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@group(1) @binding(0) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lidx: u32) {
+  let i = flat_index(wid, nwg, lidx, 256u);
+  if (i >= p.n) { return; }
+  if (TO_INT) {
+    out[i] = bitcast<u32>(i32(trunc(bitcast<f32>(x[i]))));
+  } else {
+    out[i] = bitcast<u32>(f32(bitcast<i32>(x[i])));
+  }
+}

@@ -1,0 +1,35 @@
+// reduce: x viewed as [A, R, B] -> out [A, P, B], thread (a, p, b) folds r in [p*L, min(p*L + L, R)).
+// P = 1 reduces R in one pass; a large R with a small output runs as two passes (P partials, then P -> 1),
+// keeping the work parallel without workgroup barriers (they are expensive on software GPUs).
+// OP: 0 sum, 1 max, 2 min. bindings: g0 b0 x (read), b1 out (write); g1 b0 Params.
+// dispatch: ceil(A*P*B / 256), folded 2-D.
+override OP: u32 = 0u;
+
+struct Params { A: u32, R: u32, B: u32, P: u32, L: u32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(1) @binding(0) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lidx: u32) {
+  let o = flat_index(wid, nwg, lidx, 256u);
+  if (o >= p.A * p.P * p.B) { return; }
+  let b = o % p.B;
+  let part = (o / p.B) % p.P;
+  let a = o / (p.B * p.P);
+  let r0 = part * p.L;
+  let r1 = min(r0 + p.L, p.R);
+  var base = (a * p.R + r0) * p.B + b;
+  var acc: f32;
+  if (OP == 0u) { acc = 0.0; } else { acc = x[base]; }
+  for (var r = r0; r < r1; r++) {
+    let v = x[base];
+    if (OP == 0u) { acc += v; }
+    else if (OP == 1u) { acc = max(acc, v); if (v != v) { acc = v; } }
+    else { acc = min(acc, v); if (v != v) { acc = v; } }
+    base += p.B;
+  }
+  out[o] = acc;
+}

@@ -1,0 +1,113 @@
+// Reverse-mode autodiff: ops record a GraphNode on their output; backward() visits the graph in reverse
+// topological order, accumulates gradients, and releases each node's saved tensors as soon as it has run.
+import { isGradEnabled, noGrad } from './context.js';
+import { Tensor, type GraphNode } from './tensor.js';
+
+/** True when an op on these inputs must record a node. */
+export function needsGrad(inputs: readonly Tensor[]): boolean {
+  return isGradEnabled() && inputs.some((t) => t.requiresGrad);
+}
+
+/** Attaches a node to `out` (which then requires grad). */
+export function record(out: Tensor, op: string, inputs: Tensor[], saved: Tensor[],
+  backward: GraphNode['backward']): Tensor {
+  out.requiresGrad = true;
+  for (const s of saved) s.savedBy++;
+  out.node = { op, inputs, saved, backward };
+  return out;
+}
+
+function releaseNode(t: Tensor): void {
+  const n = t.node!;
+  t.node = null;
+  t.graphFreed = true;
+  for (const s of n.saved) {
+    s.savedBy--;
+    if (s.graphOwned && s.savedBy === 0) s.dispose();
+  }
+}
+
+/** Tensors reachable from `root` through graph nodes, inputs before outputs. */
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length) {
+    const [t, expanded] = stack.pop()!;
+    if (expanded) { order.push(t); continue; }
+    if (visited.has(t)) continue;
+    visited.add(t);
+    stack.push([t, true]);
+    if (t.node) for (const i of t.node.inputs) if (i.requiresGrad && !visited.has(i)) stack.push([i, false]);
+  }
+  return order;
+}
+
+/** The few ops backward() itself needs, passed in by the ops layer (this layer sits below it). */
+export interface BackwardOps {
+  ones: (shape: readonly number[]) => Tensor;
+  add: (a: Tensor, b: Tensor) => Tensor;
+  clone: (t: Tensor) => Tensor;
+}
+
+/** Backpropagates from `root`; `grad` defaults to 1 for a single-element root. */
+export function runBackward(root: Tensor, grad: Tensor | undefined, ops: BackwardOps): void {
+  if (!root.requiresGrad) {
+    throw new Error('backward: this tensor does not require grad (no input of the ops that made it had ' +
+      'requiresGrad: true, or it was made under noGrad)');
+  }
+  if (root.graphFreed && !root.node) {
+    throw new Error('backward: the graph of this tensor was already freed by an earlier backward() call');
+  }
+  if (!grad && root.numel !== 1) {
+    throw new Error(`backward: grad can be implicitly created only for a single-element tensor; got shape ` +
+      `[${root.shape.join(', ')}]. Pass a gradient of that shape: t.backward(g)`);
+  }
+  if (grad && grad.shape.join(',') !== root.shape.join(',')) {
+    throw new Error(`backward: gradient has shape [${grad.shape.join(', ')}] but the tensor has shape ` +
+      `[${root.shape.join(', ')}]`);
+  }
+  noGrad(() => {
+    // Every tensor in `grads` is owned by this loop: the user's gradient is copied first.
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(root, grad ? ops.clone(grad) : ops.ones(root.shape));
+    const accumulate = (t: Tensor, g: Tensor) => {
+      const prev = grads.get(t);
+      if (!prev) { grads.set(t, g); return; }
+      grads.set(t, ops.add(prev, g));
+      prev.dispose();
+      g.dispose();
+    };
+    const order = topoOrder(root);
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      grads.delete(t);
+      if (!g) { if (t.node) releaseNode(t); continue; }
+      if (t.node) {
+        const node = t.node;
+        const gs = node.backward(g);
+        // An op may hand the same tensor (often g itself) to several inputs: each gets its own.
+        const given = new Set<Tensor>();
+        node.inputs.forEach((inp, k) => {
+          let gi = gs[k];
+          if (!gi || !inp.requiresGrad) return;
+          if (given.has(gi)) gi = ops.clone(gi);
+          given.add(gi);
+          accumulate(inp, gi);
+        });
+        for (const gi of gs) if (gi && !given.has(gi) && gi !== g) gi.dispose();
+        if (!given.has(g)) g.dispose();
+        releaseNode(t);
+      } else if (t.grad) {
+        // a leaf: accumulate into .grad, which outlives any tidy() scope
+        const sum = ops.add(t.grad, g).keep();
+        t.grad.dispose();
+        g.dispose();
+        t.grad = sum;
+      } else {
+        t.grad = g.keep();
+      }
+    }
+  });
+}

@@ -1,0 +1,193 @@
+// The core Tensor: GPU storage (reference counted, shared by views), shape, dtype and its place in the
+// autodiff graph. User-facing methods are added by src/tensor.ts; ops live in src/ops.
+import type { Backend, PooledBuffer } from '../backend/backend.js';
+import { backend } from './context.js';
+
+export type DType = 'float32' | 'int32';
+
+/** A GPU buffer shared by a tensor and its views (reshape, detach). */
+export class Storage {
+  refs = 1;
+  constructor(readonly backend: Backend, readonly buf: PooledBuffer, readonly byteOffset = 0,
+    readonly external = false) {}
+
+  retain(): this { this.refs++; return this; }
+
+  release(): void {
+    if (--this.refs > 0) return;
+    if (!this.external) this.backend.release(this.buf);
+  }
+}
+
+/** Frees storage of tensors the program dropped without dispose(): a safety net, not the main mechanism. */
+const finalizer = new FinalizationRegistry<{ storage: Storage; bytes: number }>(({ storage, bytes }) => {
+  storage.backend.liveTensors--;
+  storage.backend.tensorBytes -= bytes;
+  storage.release();
+});
+
+/** A recorded op: how to route the output gradient back to `inputs`. */
+export interface GraphNode {
+  op: string;
+  inputs: Tensor[];
+  /** Tensors whose data backward() reads; released as soon as this node has run. */
+  saved: Tensor[];
+  backward: (grad: Tensor) => (Tensor | null)[];
+}
+
+let nextId = 1;
+const scopes: Set<Tensor>[] = [];
+
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  requiresGrad: boolean;
+  /** Accumulated gradient (leaves only), as in PyTorch. */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor, while the graph is alive. */
+  node: GraphNode | null = null;
+  /** Host copy of the values this tensor was created from (small uploads only), for host-side checks. */
+  hostData: Float32Array | Int32Array | null = null;
+  /** Set for intermediates of a composite op: disposed once no graph node needs them. */
+  graphOwned = false;
+  /** How many graph nodes hold this tensor in `saved`. */
+  savedBy = 0;
+  /** Set after backward() consumed this tensor's graph. */
+  graphFreed = false;
+  private _storage: Storage | null;
+  private scope: Set<Tensor> | null = null;
+
+  constructor(storage: Storage, shape: readonly number[], dtype: DType, requiresGrad = false) {
+    this._storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.requiresGrad = requiresGrad;
+    const b = storage.backend;
+    b.liveTensors++;
+    b.tensorBytes += this.numel * 4;
+    finalizer.register(this, { storage, bytes: this.numel * 4 }, this);
+    const top = scopes[scopes.length - 1];
+    if (top) { top.add(this); this.scope = top; }
+  }
+
+  /** A new tensor on fresh pooled storage (contents undefined until a kernel writes them). */
+  static empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    const b = backend();
+    return new Tensor(new Storage(b, b.acquire(shapeSize(shape) * 4)), shape, dtype);
+  }
+
+  get storage(): Storage {
+    if (!this._storage) {
+      throw new Error(`kiln: tensor #${this.id} (shape [${this.shape.join(', ')}]) was used after dispose()`);
+    }
+    return this._storage;
+  }
+
+  get buffer(): GPUBuffer { return this.storage.buf.buffer; }
+  get byteOffset(): number { return this.storage.byteOffset; }
+  get numel(): number { return shapeSize(this.shape); }
+  get size(): number { return this.numel; }
+  get ndim(): number { return this.shape.length; }
+  get isLeaf(): boolean { return this.node === null; }
+  get isDisposed(): boolean { return this._storage === null; }
+
+  /** Frees the GPU storage now (and this tensor's .grad). Using the tensor afterwards is an error. */
+  dispose(): void {
+    if (!this._storage) return;
+    const s = this._storage;
+    this._storage = null;
+    finalizer.unregister(this);
+    s.backend.liveTensors--;
+    s.backend.tensorBytes -= this.numel * 4;
+    s.release();
+    this.hostData = null;
+    if (this.scope) { this.scope.delete(this); this.scope = null; }
+    if (this.grad) { this.grad.dispose(); this.grad = null; }
+  }
+
+  /** Exempts this tensor from the enclosing tidy() scopes (parameters, optimizer state, grads). */
+  keep(): this {
+    if (this.scope) { this.scope.delete(this); this.scope = null; }
+    return this;
+  }
+
+  /** @internal moves the tensor into the given scope (tidy's return values go to the parent scope). */
+  _moveTo(scope: Set<Tensor> | null): void {
+    if (this.scope) this.scope.delete(this);
+    this.scope = scope;
+    scope?.add(this);
+  }
+}
+
+function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof Tensor) { out.add(value); return; }
+  if (Array.isArray(value)) { value.forEach((v) => collect(v, out, seen)); return; }
+  if (value instanceof Map) { value.forEach((v) => collect(v, out, seen)); return; }
+  if (Object.getPrototypeOf(value) === Object.prototype) Object.values(value).forEach((v) => collect(v, out, seen));
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those it returns (in a Tensor, array, Map or plain
+ * object) and those marked with keep(). Like tf.tidy; `fn` must be synchronous.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new Error('kiln: tidy(fn) takes a synchronous function');
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  const parent = scopes[scopes.length - 1] ?? null;
+  for (const t of scope) {
+    if (keep.has(t)) t._moveTo(parent);
+    else if (t.graphOwned && t.savedBy > 0 && reachableFrom(keep, t)) t._moveTo(parent);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Whether `target` is saved somewhere in the graphs of `roots` (so disposing it would break backward). */
+function reachableFrom(roots: Set<Tensor>, target: Tensor): boolean {
+  const stack = [...roots];
+  const seen = new Set<Tensor>();
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const n = t.node;
+    if (!n) continue;
+    if (n.saved.includes(target)) return true;
+    stack.push(...n.inputs);
+  }
+  return false;
+}
+
+/** @internal runs `fn` in a scope and returns the tensors it created besides the result. */
+export function captureScope<T>(fn: () => T): { result: T; created: Set<Tensor> } {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  try {
+    return { result: fn(), created: scope };
+  } finally {
+    scopes.pop();
+  }
+}
+
+/** @internal the innermost tidy scope, if any. */
+export function currentScope(): Set<Tensor> | null {
+  return scopes[scopes.length - 1] ?? null;
+}

@@ -1,0 +1,58 @@
+// Kiln's public entry: init, tensor factories, the functional ops (F), nn, optim and the Tensor class.
+import { acquire, type InitOptions } from './backend/device.js';
+import type { AdapterReport, MemoryReport } from './backend/backend.js';
+import { backend, hasBackend, setBackend } from './autograd/context.js';
+import './tensor.js';
+
+export { Tensor } from './tensor.js';
+export type { DType } from './autograd/tensor.js';
+export { tidy } from './autograd/tensor.js';
+export { manualSeed, noGrad, getRngState, setRngState } from './autograd/context.js';
+export { tensor, zeros, ones, full, randn, rand, arange, zerosLike, onesLike } from './ops/functional.js';
+export * as F from './ops/functional.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export { OP_NAMES } from './ops/names.js';
+export type { AdapterReport, MemoryReport, InitOptions };
+
+/**
+ * Sets up WebGPU: the browser's navigator.gpu, Dawn in Node (with a CPU Vulkan driver where there is no GPU),
+ * or the app's own device (`init({ device })`, never destroyed by Kiln). Returns what adapter it got.
+ * Calling it again without options returns the current adapter.
+ */
+export async function init(opts: InitOptions = {}): Promise<AdapterReport> {
+  if (hasBackend() && !opts.device && !opts.cpuDriver && !opts.dawnFlags) {
+    try { return backend().adapter; } catch { /* lost: make a new one */ }
+  }
+  const b = await acquire(opts);
+  setBackend(b);
+  return b.adapter;
+}
+
+/** The adapter in use. */
+export function adapter(): AdapterReport { return backend().adapter; }
+
+/** The device's limits. */
+export function limits(): GPUSupportedLimits { return backend().limits; }
+
+/** Exact accounting of the GPU memory Kiln holds. */
+export function memory(): MemoryReport { return backend().memory(); }
+
+/** Submits recorded GPU work now (Kiln also submits at every readback). */
+export function flush(): void { backend().flush(); }
+
+/** Resolves when every submitted GPU command has finished. */
+export function sync(): Promise<void> { return backend().sync(); }
+
+/** Validation errors the device reported (owned devices only); empty in a healthy run. */
+export function gpuErrors(): readonly string[] { return backend().gpuErrors; }
+
+/** Releases pooled buffers that no tensor uses. */
+export function trimMemory(): void { backend().trimPool(); }
+
+/** Frees Kiln's GPU resources; destroys the device only if Kiln created it. */
+export function shutdown(): void {
+  if (!hasBackend()) return;
+  backend().destroy();
+  setBackend(null);
+}

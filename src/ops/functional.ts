@@ -1,0 +1,432 @@
+// The functional API (torch.nn.functional style) and tensor factories: thin wrappers that normalise
+// arguments and run ops from the table; composite ops (losses, linear, mean) are built from them.
+import { backend, isGradEnabled } from '../autograd/context.js';
+import { needsGrad, record, runBackward } from '../autograd/graph.js';
+import { captureScope, currentScope, Storage, Tensor, type DType } from '../autograd/tensor.js';
+import * as K from './kernels.js';
+import { opTable, type CompareOp, type OpAttrs, type OpName } from './table.js';
+import { checkShape, fmt, normAxes, pair } from './shape.js';
+
+/** Runs an op from the table: checks, forward kernels, and (when needed) a graph node. */
+export function run<N extends OpName>(name: N, inputs: (Tensor | undefined)[], attrs: OpAttrs[N]): Tensor {
+  backend();
+  const present = inputs.filter((t): t is Tensor => t !== undefined);
+  for (const t of present) {
+    if (!(t instanceof Tensor)) throw new Error(`${name}: expected Tensor inputs, got ${typeof t}`);
+    void t.storage; // throws a clear error if disposed
+  }
+  const def = opTable[name] as (typeof opTable)[OpName];
+  const r = (def.forward as (i: Tensor[], a: unknown) => ReturnType<typeof def.forward>)(inputs as Tensor[], attrs);
+  if (def.backward && needsGrad(present)) {
+    const saved = r.saved ?? [];
+    for (const t of r.aux ?? []) t.graphOwned = true;
+    const bw = def.backward as (g: Tensor, c: unknown) => (Tensor | null)[];
+    record(r.out, name, inputs as Tensor[], saved, (g) => bw(g, { inputs, out: r.out, attrs, saved }));
+  } else {
+    for (const t of r.aux ?? []) t.dispose();
+  }
+  return r.out;
+}
+
+/**
+ * Runs a composite op: tensors it creates besides its result are released at once, or, where the graph
+ * saved them for backward, handed to the graph, which frees them as soon as backward has used them.
+ */
+export function composite<T extends Tensor>(fn: () => T): T {
+  const { result, created } = captureScope(fn);
+  const parent = currentScope();
+  for (const t of created) {
+    if (t === result) { t._moveTo(parent); continue; }
+    if (t.savedBy > 0 && isGradEnabled()) { t.graphOwned = true; t._moveTo(parent); } else t.dispose();
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- factories
+
+type Nested = number | Nested[];
+export interface TensorOptions { dtype?: DType; requiresGrad?: boolean }
+
+function inferShape(data: Nested): number[] {
+  const shape: number[] = [];
+  let cur: Nested = data;
+  while (Array.isArray(cur)) { shape.push(cur.length); cur = cur[0] as Nested; if (cur === undefined) break; }
+  return shape;
+}
+
+function flatten(data: Nested, shape: number[], depth: number, out: number[]): void {
+  if (depth === shape.length) {
+    if (typeof data !== 'number') throw new Error(`tensor: expected a number at depth ${depth}, got ${typeof data}`);
+    out.push(data);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[depth]) {
+    throw new Error(`tensor: ragged nested array: expected ${shape[depth]} entries at depth ${depth} (shape ${fmt(shape)})`);
+  }
+  for (const d of data) flatten(d, shape, depth + 1, out);
+}
+
+const HOST_COPY_LIMIT = 1 << 16;
+
+/** A tensor from nested arrays, a flat array or a typed array (with `shape`). Like torch.tensor. */
+export function tensor(data: Nested | Float32Array | Int32Array | readonly number[], shape?: readonly number[],
+  opts: TensorOptions = {}): Tensor {
+  const b = backend();
+  let flat: number[] | Float32Array | Int32Array;
+  let inferred: number[];
+  if (data instanceof Float32Array || data instanceof Int32Array) {
+    flat = data;
+    inferred = [data.length];
+  } else if (typeof data === 'number') {
+    flat = [data];
+    inferred = [];
+  } else if (Array.isArray(data)) {
+    inferred = inferShape(data as Nested);
+    flat = [];
+    flatten(data as Nested, inferred, 0, flat);
+  } else {
+    throw new Error(`tensor: data must be a number, a (nested) array or a Float32Array/Int32Array, got ${typeof data}`);
+  }
+  const finalShape = shape ? [...shape] : inferred;
+  checkShape('tensor', finalShape);
+  const n = finalShape.reduce((p, q) => p * q, 1);
+  if (n !== flat.length) {
+    throw new Error(`tensor: ${flat.length} values do not fill shape ${fmt(finalShape)} (${n} elements)`);
+  }
+  const dtype: DType = opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
+  if (dtype !== 'float32' && dtype !== 'int32') throw new Error(`tensor: unknown dtype ${String(dtype)}`);
+  let typed: Float32Array | Int32Array;
+  if (dtype === 'float32') typed = flat instanceof Float32Array ? flat : Float32Array.from(flat as ArrayLike<number>);
+  else {
+    if (!(flat instanceof Int32Array)) {
+      for (let i = 0; i < flat.length; i++) {
+        if (!Number.isInteger(flat[i])) throw new Error(`tensor: int32 data must be integers, got ${flat[i]} at index ${i}`);
+      }
+    }
+    typed = flat instanceof Int32Array ? flat : Int32Array.from(flat as ArrayLike<number>);
+  }
+  if (opts.requiresGrad && dtype !== 'float32') throw new Error('tensor: only float32 tensors can require grad');
+  const t = new Tensor(new Storage(b, b.upload(typed)), finalShape, dtype, opts.requiresGrad ?? false);
+  if (n <= HOST_COPY_LIMIT) t.hostData = typed.slice();
+  return t;
+}
+
+function shapeArg(op: string, shape: readonly number[]): number[] {
+  if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of dims, got ${JSON.stringify(shape)}`);
+  checkShape(op, shape);
+  return [...shape];
+}
+
+export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+  const t = K.fill(shapeArg('full', shape), opts.dtype ?? 'float32', value, 0);
+  t.requiresGrad = opts.requiresGrad ?? false;
+  return t;
+}
+export const zeros = (shape: readonly number[], opts: TensorOptions = {}) => full(shape, 0, opts);
+export const ones = (shape: readonly number[], opts: TensorOptions = {}) => full(shape, 1, opts);
+export const zerosLike = (t: Tensor) => full(t.shape, 0, { dtype: t.dtype });
+export const onesLike = (t: Tensor) => full(t.shape, 1, { dtype: t.dtype });
+
+/** Values start, start+step, ... below end (like torch.arange). */
+export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  if (end === undefined) { end = start; start = 0; }
+  if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero finite number, got ${step}`);
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const dtype = opts.dtype ?? 'float32';
+  if (dtype === 'int32' && [start, end, step].some((v) => !Number.isInteger(v))) {
+    throw new Error(`arange: int32 needs integer start, end and step, got ${start}, ${end}, ${step}`);
+  }
+  return K.fill([n], dtype, start, step);
+}
+
+/** Standard normal samples (or normal(mean, std)) from the seeded on-GPU generator. */
+export function randn(shape: readonly number[], opts: TensorOptions & { mean?: number; std?: number } = {}): Tensor {
+  const t = K.random(shapeArg('randn', shape), true, opts.mean ?? 0, opts.std ?? 1);
+  t.requiresGrad = opts.requiresGrad ?? false;
+  return t;
+}
+
+/** Uniform samples in [low, high) (default [0, 1)) from the seeded on-GPU generator. */
+export function rand(shape: readonly number[], opts: TensorOptions & { low?: number; high?: number } = {}): Tensor {
+  const t = K.random(shapeArg('rand', shape), false, opts.low ?? 0, opts.high ?? 1);
+  t.requiresGrad = opts.requiresGrad ?? false;
+  return t;
+}
+
+// ---------------------------------------------------------------- elementwise
+
+type Operand = Tensor | number;
+
+function scalarCheck(op: string, v: number): void {
+  if (typeof v !== 'number') throw new Error(`${op}: expected a Tensor or a number, got ${typeof v}`);
+}
+
+export const neg = (x: Tensor) => run('neg', [x], {});
+export const exp = (x: Tensor) => run('exp', [x], {});
+export const log = (x: Tensor) => run('log', [x], {});
+export const sqrt = (x: Tensor) => run('sqrt', [x], {});
+export const abs = (x: Tensor) => run('abs', [x], {});
+export const relu = (x: Tensor) => run('relu', [x], {});
+export const tanh = (x: Tensor) => run('tanh', [x], {});
+export const sigmoid = (x: Tensor) => run('sigmoid', [x], {});
+export const sign = (x: Tensor) => run('sign', [x], {});
+
+export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new Error(`leakyRelu: slope must be a finite number, got ${slope}`);
+  return run('leakyRelu', [x], { slope });
+}
+
+export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  if (min > max) throw new Error(`clamp: min (${min}) is greater than max (${max})`);
+  return run('clamp', [x], { min, max });
+}
+
+export const mulScalar = (x: Tensor, s: number) => run('affine', [x], { scale: s, shift: 0 });
+export const addScalar = (x: Tensor, s: number) => run('affine', [x], { scale: 1, shift: s });
+
+export function add(a: Tensor, b: Operand): Tensor {
+  if (typeof b === 'number') return addScalar(a, b);
+  return run('add', [a, b], {});
+}
+export function sub(a: Tensor, b: Operand): Tensor {
+  if (typeof b === 'number') return addScalar(a, -b);
+  return run('sub', [a, b], {});
+}
+export function mul(a: Tensor, b: Operand): Tensor {
+  if (typeof b === 'number') return mulScalar(a, b);
+  return run('mul', [a, b], {});
+}
+export function div(a: Tensor, b: Operand): Tensor {
+  if (typeof b === 'number') { scalarCheck('div', b); return mulScalar(a, 1 / b); }
+  return run('div', [a, b], {});
+}
+/** number - tensor */
+export const rsub = (s: number, x: Tensor) => run('affine', [x], { scale: -1, shift: s });
+/** number / tensor */
+export const rdiv = (s: number, x: Tensor) => run('rdivScalar', [x], { numerator: s });
+
+export function pow(a: Tensor, b: Operand): Tensor {
+  if (typeof b === 'number') {
+    if (!Number.isFinite(b)) throw new Error(`pow: exponent must be finite, got ${b}`);
+    return run('powScalar', [a], { exponent: b });
+  }
+  return run('pow', [a, b], {});
+}
+export const maximum = (a: Tensor, b: Tensor) => run('maximum', [a, b], {});
+export const minimum = (a: Tensor, b: Tensor) => run('minimum', [a, b], {});
+
+function compare(op: CompareOp, a: Tensor, b: Operand): Tensor {
+  if (typeof b === 'number') return run('compareScalar', [a], { op, value: b });
+  return run('compare', [a, b], { op });
+}
+/** Comparisons return float32 masks of 0 and 1. */
+export const gt = (a: Tensor, b: Operand) => compare('gt', a, b);
+export const ge = (a: Tensor, b: Operand) => compare('ge', a, b);
+export const lt = (a: Tensor, b: Operand) => compare('lt', a, b);
+export const le = (a: Tensor, b: Operand) => compare('le', a, b);
+export const eq = (a: Tensor, b: Operand) => compare('eq', a, b);
+export const ne = (a: Tensor, b: Operand) => compare('ne', a, b);
+
+/** cond != 0 ? a : b, broadcasting all three. */
+export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  return composite(() => {
+    const ta = typeof a === 'number' ? full([], a) : a;
+    const tb = typeof b === 'number' ? full([], b) : b;
+    return run('where', [cond, ta, tb], {});
+  });
+}
+
+// ---------------------------------------------------------------- shape
+
+export const reshape = (x: Tensor, shape: readonly number[]) => run('reshape', [x], { shape: [...shape] });
+/** @internal a view with no graph (ops use it on tensors they own). */
+export function reshapeView(x: Tensor, shape: readonly number[]): Tensor {
+  return new Tensor(x.storage.retain(), shape, x.dtype);
+}
+/** @internal renames an op-owned tensor to a new shape. */
+export function reshapeInPlace(x: Tensor, shape: readonly number[]): Tensor {
+  if (x.shape.join(',') === shape.join(',')) return x;
+  const v = reshapeView(x, shape);
+  x.dispose();
+  return v;
+}
+export const expand = (x: Tensor, shape: readonly number[]) => run('expand', [x], { shape: [...shape] });
+export const permute = (x: Tensor, perm: readonly number[]) => run('permute', [x], { perm: [...perm] });
+
+export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  if (x.ndim < 2 && arguments.length === 1) return reshape(x, x.shape);
+  const perm = [...x.shape.keys()];
+  const a = dim0 < 0 ? dim0 + x.ndim : dim0;
+  const b = dim1 < 0 ? dim1 + x.ndim : dim1;
+  if (a < 0 || b < 0 || a >= x.ndim || b >= x.ndim) {
+    throw new Error(`transpose: dims ${dim0}, ${dim1} are out of range for shape ${fmt(x.shape)}`);
+  }
+  [perm[a], perm[b]] = [perm[b], perm[a]];
+  return permute(x, perm);
+}
+
+export function flattenDims(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.ndim === 0) return reshape(x, [1]);
+  const s = startDim < 0 ? startDim + x.ndim : startDim;
+  const e = endDim < 0 ? endDim + x.ndim : endDim;
+  if (s < 0 || e >= x.ndim || s > e) throw new Error(`flatten: dims ${startDim}..${endDim} are invalid for shape ${fmt(x.shape)}`);
+  const mid = x.shape.slice(s, e + 1).reduce((p, q) => p * q, 1);
+  return reshape(x, [...x.shape.slice(0, s), mid, ...x.shape.slice(e + 1)]);
+}
+
+export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Tensor {
+  const d = dim < 0 ? dim + x.ndim : dim;
+  if (d < 0 || d >= x.ndim) throw new Error(`unflatten: dim ${dim} is out of range for shape ${fmt(x.shape)}`);
+  return reshape(x, [...x.shape.slice(0, d), ...sizes, ...x.shape.slice(d + 1)]);
+}
+
+// ---------------------------------------------------------------- reductions
+
+export const sum = (x: Tensor, axes?: number | number[], keepdim = false) => run('sum', [x], { axes, keepdim });
+export const max = (x: Tensor, axes?: number | number[], keepdim = false) => run('max', [x], { axes, keepdim });
+export const min = (x: Tensor, axes?: number | number[], keepdim = false) => run('min', [x], { axes, keepdim });
+export const argmax = (x: Tensor, dim?: number, keepdim = false) => run('argmax', [x], { dim, keepdim });
+export const argmin = (x: Tensor, dim?: number, keepdim = false) => run('argmin', [x], { dim, keepdim });
+
+export function mean(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
+  const ax = normAxes('mean', axes, x.ndim);
+  const count = ax.reduce((p, a) => p * x.shape[a], 1);
+  return composite(() => mulScalar(sum(x, axes, keepdim), 1 / count));
+}
+
+export const softmax = (x: Tensor, dim = -1) => run('softmax', [x], { dim });
+export const logSoftmax = (x: Tensor, dim = -1) => run('logSoftmax', [x], { dim });
+
+// ---------------------------------------------------------------- linear algebra and layers
+
+/** Batched matrix product; `transA`/`transB` read an operand transposed without copying it. */
+export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
+  return run('matmul', [a, b], { transA: opts.transA ?? false, transB: opts.transB ?? false });
+}
+
+/** y = x W^T + b, W: [out, in] (torch.nn.functional.linear). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.ndim !== 2) throw new Error(`linear: weight must be [out, in], got ${fmt(weight.shape)}`);
+  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
+    throw new Error(`linear: input ${fmt(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${fmt(weight.shape)} expects ${weight.shape[1]}`);
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new Error(`linear: bias must have shape [${weight.shape[0]}], got ${fmt(bias.shape)}`);
+  }
+  return composite(() => {
+    const y = matmul(x, weight, { transB: true });
+    return bias ? add(y, bias) : y;
+  });
+}
+
+export interface Conv2dOptions {
+  stride?: number | [number, number]; padding?: number | [number, number];
+  dilation?: number | [number, number]; groups?: number;
+}
+
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
+  return run('conv2d', [x, weight, bias ?? undefined], {
+    stride: pair('conv2d', 'stride', o.stride, 1, 1), padding: pair('conv2d', 'padding', o.padding, 0, 0),
+    dilation: pair('conv2d', 'dilation', o.dilation, 1, 1), groups: o.groups ?? 1,
+  });
+}
+
+export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
+  o: Conv2dOptions & { outputPadding?: number | [number, number] } = {}): Tensor {
+  const op = 'convTranspose2d';
+  return run(op, [x, weight, bias ?? undefined], {
+    stride: pair(op, 'stride', o.stride, 1, 1), padding: pair(op, 'padding', o.padding, 0, 0),
+    dilation: pair(op, 'dilation', o.dilation, 1, 1), groups: o.groups ?? 1,
+    outputPadding: pair(op, 'outputPadding', o.outputPadding, 0, 0),
+  });
+}
+
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null,
+  bias?: Tensor | null, o: { training?: boolean; momentum?: number; eps?: number } = {}): Tensor {
+  return run('batchNorm', [x, weight ?? undefined, bias ?? undefined], {
+    training: o.training ?? false, momentum: o.momentum ?? 0.1, eps: o.eps ?? 1e-5, runningMean, runningVar,
+  });
+}
+
+export function oneHot(labels: Tensor, classes: number): Tensor { return run('oneHot', [labels], { classes }); }
+export function cast(x: Tensor, dtype: DType): Tensor { return run('cast', [x], { dtype }); }
+
+/** A copy with its own storage and no graph. */
+export function clone(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape, x.dtype);
+  K.copyInto(out, x);
+  return out;
+}
+
+/** A view of the same storage, cut from the graph. */
+export function detach(x: Tensor): Tensor { return reshapeView(x, x.shape); }
+
+// ---------------------------------------------------------------- losses
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function reduce(op: string, l: Tensor, r: Reduction): Tensor {
+  if (r === 'none') return l;
+  if (r === 'sum') return sum(l);
+  if (r === 'mean') return mean(l);
+  throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got ${String(r)}`);
+}
+
+function sameShape(op: string, input: Tensor, target: Tensor): void {
+  if (input.shape.join(',') !== target.shape.join(',')) {
+    throw new Error(`${op}: target shape ${fmt(target.shape)} differs from input shape ${fmt(input.shape)}; they must match`);
+  }
+}
+
+/** BCE on probabilities, log clamped at -100 as in PyTorch. */
+export function binaryCrossEntropy(p: Tensor, target: Tensor, o: { reduction?: Reduction; weight?: Tensor } = {}): Tensor {
+  sameShape('binaryCrossEntropy', p, target);
+  return composite(() => {
+    const lp = run('logClamped', [p], { min: -100 });
+    const l1p = run('logClamped', [rsub(1, p)], { min: -100 });
+    // -(t * log p + (1 - t) * log(1 - p)) = -(t * (log p - log(1-p)) + log(1-p))
+    let l = neg(add(mul(target, sub(lp, l1p)), l1p));
+    if (o.weight) l = mul(l, o.weight);
+    return reduce('binaryCrossEntropy', l, o.reduction ?? 'mean');
+  });
+}
+
+/** BCE on logits, max(x,0) - x t + log(1 + exp(-|x|)): stable for any x. */
+export function binaryCrossEntropyWithLogits(x: Tensor, target: Tensor, o: { reduction?: Reduction; posWeight?: Tensor } = {}): Tensor {
+  sameShape('binaryCrossEntropyWithLogits', x, target);
+  if (o.posWeight) throw new Error('binaryCrossEntropyWithLogits: posWeight is not supported');
+  return composite(() => {
+    const l = add(sub(relu(x), mul(x, target)), log(addScalar(exp(neg(abs(x))), 1)));
+    return reduce('binaryCrossEntropyWithLogits', l, o.reduction ?? 'mean');
+  });
+}
+
+/** Cross-entropy of logits [N, C] against int32 class labels [N] (the seeds' SoftmaxLoss). */
+export function crossEntropy(logits: Tensor, labels: Tensor, o: { reduction?: Reduction } = {}): Tensor {
+  if (logits.ndim !== 2) throw new Error(`crossEntropy: logits must be [N, C], got ${fmt(logits.shape)}`);
+  if (labels.dtype !== 'int32') throw new Error(`crossEntropy: labels must be int32 class indices, got ${labels.dtype}`);
+  if (labels.ndim !== 1 || labels.shape[0] !== logits.shape[0]) {
+    throw new Error(`crossEntropy: labels must have shape [${logits.shape[0]}] for logits ${fmt(logits.shape)}, got ${fmt(labels.shape)}`);
+  }
+  return composite(() => {
+    const picked = sum(mul(logSoftmax(logits, 1), oneHot(labels, logits.shape[1])), 1);
+    return reduce('crossEntropy', neg(picked), o.reduction ?? 'mean');
+  });
+}
+
+export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
+  sameShape('mseLoss', input, target);
+  return composite(() => { const d = sub(input, target); return reduce('mseLoss', mul(d, d), o.reduction ?? 'mean'); });
+}
+
+export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
+  sameShape('l1Loss', input, target);
+  return composite(() => reduce('l1Loss', abs(sub(input, target)), o.reduction ?? 'mean'));
+}
+
+// ---------------------------------------------------------------- autograd entry
+
+/** Backpropagates from `t` (see Tensor.backward). */
+export function backward(t: Tensor, grad?: Tensor): void {
+  runBackward(t, grad, { ones: (s) => ones(s), add: (a, b) => run('add', [a, b], {}), clone });
+}

@@ -1,0 +1,301 @@
+// Launchers: one function per WGSL kernel. Each takes validated tensors, allocates the output from the pool,
+// packs the kernel's Params and records the dispatch. No graph, no checks beyond what the kernel needs.
+import { ParamWriter } from '../backend/backend.js';
+import { backend, rng } from '../autograd/context.js';
+import { Tensor, type DType } from '../autograd/tensor.js';
+import { broadcastStrides, contiguousStrides, MAX_RANK } from './shape.js';
+
+export const UNARY = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, relu: 5, leakyRelu: 6, tanh: 7, sigmoid: 8, powScalar: 9,
+  clamp: 10, affine: 11, rdivScalar: 12, sign: 13, gtScalar: 14, geScalar: 15, ltScalar: 16, leScalar: 17,
+  eqScalar: 18, neScalar: 19, logClamped: 20,
+} as const;
+export type UnaryCode = keyof typeof UNARY;
+
+export const BINARY = {
+  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, gt: 7, ge: 8, lt: 9, le: 10, eq: 11, ne: 12,
+} as const;
+export type BinaryCode = keyof typeof BINARY;
+
+/** Small buffers bound where a kernel's optional input is absent (distinct ones: two writable bindings of
+ * one buffer in a dispatch are a validation error). */
+let dummies: { buffers: GPUBuffer[]; device: GPUDevice } | null = null;
+function dummyBuffer(k = 0): GPUBuffer {
+  const b = backend();
+  if (!dummies || dummies.device !== b.device) dummies = { buffers: [], device: b.device };
+  while (dummies.buffers.length <= k) dummies.buffers.push(b.acquire(16).buffer);
+  return dummies.buffers[k];
+}
+
+function bind(t: Tensor) {
+  return t.byteOffset ? { buffer: t.buffer, offset: t.byteOffset } : t.buffer;
+}
+
+export function unary(code: UnaryCode, x: Tensor, a = 0, b = 0): Tensor {
+  const out = Tensor.empty(x.shape);
+  const n = x.numel;
+  const be = backend();
+  be.dispatch('unary', { OP: UNARY[code] }, [bind(x), bind(out)], new ParamWriter().u32(n).f32(a, b).bytes(),
+    be.grid(n, 256));
+  return out;
+}
+
+export function binary(code: BinaryCode, a: Tensor, b: Tensor, outShape: readonly number[]): Tensor {
+  const out = Tensor.empty(outShape);
+  const n = out.numel;
+  const be = backend();
+  const p = new ParamWriter().u32(n, outShape.length, 0, 0)
+    .u32Array(outShape, MAX_RANK)
+    .u32Array(broadcastStrides(a.shape, outShape), MAX_RANK)
+    .u32Array(broadcastStrides(b.shape, outShape), MAX_RANK);
+  be.dispatch('binary', { OP: BINARY[code] }, [bind(a), bind(b), bind(out)], p.bytes(), be.grid(n, 256));
+  return out;
+}
+
+export function where(c: Tensor, a: Tensor, b: Tensor, outShape: readonly number[]): Tensor {
+  const out = Tensor.empty(outShape);
+  const n = out.numel;
+  const be = backend();
+  const p = new ParamWriter().u32(n, outShape.length, 0, 0)
+    .u32Array(outShape, MAX_RANK)
+    .u32Array(broadcastStrides(c.shape, outShape), MAX_RANK)
+    .u32Array(broadcastStrides(a.shape, outShape), MAX_RANK)
+    .u32Array(broadcastStrides(b.shape, outShape), MAX_RANK);
+  be.dispatch('where', {}, [bind(c), bind(a), bind(b), bind(out)], p.bytes(), be.grid(n, 256));
+  return out;
+}
+
+/** out = x read through `strides` over `outShape` (permute: permuted strides; expand: zeros). */
+export function gatherStrided(x: Tensor, outShape: readonly number[], strides: readonly number[]): Tensor {
+  const out = Tensor.empty(outShape, x.dtype);
+  const n = out.numel;
+  const be = backend();
+  const p = new ParamWriter().u32(n, outShape.length, 0, 0).u32Array(outShape, MAX_RANK).u32Array(strides, MAX_RANK);
+  be.dispatch('gather_strided', {}, [bind(x), bind(out)], p.bytes(), be.grid(n, 256));
+  return out;
+}
+
+export function expand(x: Tensor, outShape: readonly number[]): Tensor {
+  return gatherStrided(x, outShape, broadcastStrides(x.shape, outShape));
+}
+
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  const s = contiguousStrides(x.shape);
+  return gatherStrided(x, perm.map((p) => x.shape[p]), perm.map((p) => s[p]));
+}
+
+const REDUCE = { sum: 0, max: 1, min: 2 } as const;
+export type ReduceCode = keyof typeof REDUCE;
+
+/** Reduces x viewed as [A, R, B] over R into a new tensor of A*B elements (flat; the caller reshapes). */
+export function reduceARB(code: ReduceCode, x: Tensor, A: number, R: number, B: number): Tensor {
+  const be = backend();
+  const run = (src: Tensor, r: number, P: number): Tensor => {
+    const L = Math.ceil(r / P);
+    const out = Tensor.empty([A * P * B]);
+    const p = new ParamWriter().u32(A, r, B, P, L, 0, 0, 0);
+    be.dispatch('reduce', { OP: REDUCE[code] }, [bind(src), bind(out)], p.bytes(), be.grid(A * P * B, 256));
+    return out;
+  };
+  // Few outputs and a long reduction: fold R in two passes so thousands of threads share the work.
+  const outputs = A * B;
+  if (R >= 4096 && outputs < 4096) {
+    const P = Math.min(Math.ceil(R / 256), Math.max(1, Math.floor(16384 / outputs)));
+    if (P > 1) {
+      const partial = run(x, R, P);
+      const out = reduceARBFrom(code, partial, A, P, B);
+      partial.dispose();
+      return out;
+    }
+  }
+  return run(x, R, 1);
+
+  function reduceARBFrom(c: ReduceCode, src: Tensor, a: number, r: number, b: number): Tensor {
+    const out = Tensor.empty([a * b]);
+    const p = new ParamWriter().u32(a, r, b, 1, r, 0, 0, 0);
+    be.dispatch('reduce', { OP: REDUCE[c] }, [bind(src), bind(out)], p.bytes(), be.grid(a * b, 256));
+    return out;
+  }
+}
+
+export function argReduce(x: Tensor, A: number, R: number, B: number, min: boolean): Tensor {
+  const be = backend();
+  const out = Tensor.empty([A * B], 'int32');
+  be.dispatch('argmax', { OP: min ? 1 : 0 }, [bind(x), bind(out)], new ParamWriter().u32(A, R, B, 0).bytes(),
+    be.grid(A * B, 256));
+  return out;
+}
+
+export function softmax(x: Tensor, A: number, R: number, B: number, log: boolean): Tensor {
+  const be = backend();
+  const out = Tensor.empty(x.shape);
+  be.dispatch('softmax', { LOG: log ? 1 : 0 }, [bind(x), bind(out)], new ParamWriter().u32(A, R, B, 0).bytes(),
+    be.grid(A * B, 256));
+  return out;
+}
+
+/**
+ * out[batch] = op(a) @ op(b). `aShape`/`bShape` are the stored shapes; batch dims (all but the last two)
+ * broadcast to `batchShape`.
+ */
+export function matmul(a: Tensor, b: Tensor, M: number, N: number, K: number, batchShape: readonly number[],
+  transA: boolean, transB: boolean): Tensor {
+  const be = backend();
+  const out = Tensor.empty([...batchShape, M, N]);
+  const batch = batchShape.reduce((x, y) => x * y, 1);
+  const bStrides = (t: Tensor) => {
+    const lead = t.shape.slice(0, -2);
+    const strides = broadcastStrides(lead, batchShape).map((s) => s * t.shape[t.ndim - 2] * t.shape[t.ndim - 1]);
+    return strides;
+  };
+  const p = new ParamWriter().u32(M, N, K, batchShape.length)
+    .u32Array(batchShape, 4).u32Array(bStrides(a), 4).u32Array(bStrides(b), 4);
+  be.dispatch('matmul', { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 }, [bind(a), bind(b), bind(out)],
+    p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch]);
+  return out;
+}
+
+export interface ConvGeom {
+  N: number; Cx: number; H: number; W: number; Cy: number; OH: number; OW: number; groups: number;
+  kH: number; kW: number; sH: number; sW: number; pH: number; pW: number; dH: number; dW: number;
+}
+
+function convParams(g: ConvGeom): ArrayBuffer {
+  return new ParamWriter().u32(g.N, g.Cx, g.H, g.W, g.Cy, g.OH, g.OW, g.groups, g.kH, g.kW, g.sH, g.sW,
+    g.pH, g.pW, g.dH, g.dW).bytes();
+}
+
+/** conv2d forward: x [N, Cx, H, W], w [Cy, Cx/g, kH, kW] -> [N, Cy, OH, OW]. */
+export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeom): Tensor {
+  const be = backend();
+  const out = Tensor.empty([g.N, g.Cy, g.OH, g.OW]);
+  const threads = g.N * g.Cy * g.OH * Math.ceil(g.OW / 4);
+  be.dispatch('conv2d', { HAS_BIAS: bias ? 1 : 0 }, [bind(x), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)],
+    convParams(g), be.grid(threads, 64));
+  return out;
+}
+
+/** conv2d's input gradient = convTranspose2d forward: dy [N, Cy, OH, OW] -> [N, Cx, H, W]. */
+export function conv2dBackwardInput(dy: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeom): Tensor {
+  const be = backend();
+  const out = Tensor.empty([g.N, g.Cx, g.H, g.W]);
+  be.dispatch('conv2d_backward_input', { HAS_BIAS: bias ? 1 : 0 },
+    [bind(dy), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)], convParams(g), be.grid(out.numel, 64));
+  return out;
+}
+
+/** conv2d's weight gradient: x [N, Cx, H, W], dy [N, Cy, OH, OW] -> [Cy, Cx/g, kH, kW]. */
+export function conv2dBackwardWeight(x: Tensor, dy: Tensor, g: ConvGeom): Tensor {
+  const be = backend();
+  const out = Tensor.empty([g.Cy, g.Cx / g.groups, g.kH, g.kW]);
+  be.dispatch('conv2d_backward_weight', {}, [bind(x), bind(dy), bind(out)], convParams(g), be.grid(out.numel, 64));
+  return out;
+}
+
+export interface BnGeom { N: number; C: number; S: number; eps: number }
+
+export function batchNormStats(x: Tensor, g: BnGeom, running: { mean: Tensor; var: Tensor; momentum: number } | null) {
+  const be = backend();
+  const mean = Tensor.empty([g.C]);
+  const invstd = Tensor.empty([g.C]);
+  const p = new ParamWriter().u32(g.N, g.C, g.S, 0).f32(g.eps, running?.momentum ?? 0).u32(0, 0);
+  be.dispatch('batch_norm_stats', { UPDATE_RUNNING: running ? 1 : 0 },
+    [bind(x), bind(mean), bind(invstd), running ? bind(running.mean) : dummyBuffer(),
+      running ? bind(running.var) : dummyBuffer(1)], p.bytes(), [Math.ceil(g.C / 64)]);
+  if (running) { running.mean.hostData = null; running.var.hostData = null; }
+  return { mean, invstd };
+}
+
+function bnParams(g: BnGeom): ArrayBuffer {
+  return new ParamWriter().u32(g.N, g.C, g.S, 0).f32(g.eps).u32(0, 0, 0).bytes();
+}
+
+/** y = (x - mean) * istd * w + b; `stat` is invstd, or the variance when fromVar. */
+export function batchNormApply(x: Tensor, mean: Tensor, stat: Tensor, w: Tensor | null, b: Tensor | null,
+  g: BnGeom, fromVar: boolean): Tensor {
+  const be = backend();
+  const out = Tensor.empty(x.shape);
+  const affine = w !== null;
+  be.dispatch('batch_norm_apply', { FROM_VAR: fromVar ? 1 : 0, AFFINE: affine ? 1 : 0 },
+    [bind(x), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), b ? bind(b) : dummyBuffer(1), bind(out)],
+    bnParams(g), be.grid(out.numel, 256));
+  return out;
+}
+
+export function batchNormBackward(x: Tensor, dy: Tensor, mean: Tensor, stat: Tensor, w: Tensor | null, g: BnGeom,
+  training: boolean, fromVar: boolean): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const be = backend();
+  const dw = Tensor.empty([g.C]);
+  const db = Tensor.empty([g.C]);
+  be.dispatch('batch_norm_backward_reduce', { FROM_VAR: fromVar ? 1 : 0 },
+    [bind(x), bind(dy), bind(mean), bind(stat), bind(dw), bind(db)], bnParams(g), [Math.ceil(g.C / 64)]);
+  const dx = Tensor.empty(x.shape);
+  be.dispatch('batch_norm_backward', { TRAINING: training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, AFFINE: w ? 1 : 0 },
+    [bind(x), bind(dy), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), bind(dw), bind(db), bind(dx)],
+    bnParams(g), be.grid(dx.numel, 256));
+  return { dx, dw, db };
+}
+
+/** start + i*step in every element (step 0: a constant). */
+export function fill(shape: readonly number[], dtype: DType, start: number, step = 0): Tensor {
+  const be = backend();
+  const out = Tensor.empty(shape, dtype);
+  const n = out.numel;
+  be.dispatch('fill', { INT: dtype === 'int32' ? 1 : 0 }, [bind(out)], new ParamWriter().u32(n).f32(start, step).bytes(),
+    be.grid(n, 256));
+  return out;
+}
+
+export function cast(x: Tensor, to: DType): Tensor {
+  const be = backend();
+  const out = Tensor.empty(x.shape, to);
+  be.dispatch('cast', { TO_INT: to === 'int32' ? 1 : 0 }, [bind(x), bind(out)], new ParamWriter().u32(x.numel).bytes(),
+    be.grid(x.numel, 256));
+  return out;
+}
+
+export function oneHot(labels: Tensor, C: number): Tensor {
+  const be = backend();
+  const out = Tensor.empty([...labels.shape, C]);
+  be.dispatch('one_hot', {}, [bind(labels), bind(out)], new ParamWriter().u32(labels.numel, C).bytes(),
+    be.grid(out.numel, 256));
+  return out;
+}
+
+export function random(shape: readonly number[], normal: boolean, a: number, b: number): Tensor {
+  const be = backend();
+  const out = Tensor.empty(shape);
+  const n = out.numel;
+  const p = new ParamWriter().u32(n, rng.seedLo, rng.seedHi, rng.offset).f32(a, b).u32(0, 0);
+  rng.offset = (rng.offset + n) >>> 0;
+  be.dispatch('random', { NORMAL: normal ? 1 : 0 }, [bind(out)], p.bytes(), be.grid(n, 256));
+  return out;
+}
+
+export function adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number;
+}): void {
+  const be = backend();
+  const n = param.numel;
+  const bc1 = 1 - h.beta1 ** h.step;
+  const bc2 = 1 - h.beta2 ** h.step;
+  const p = new ParamWriter().u32(n, 0, 0, 0).f32(h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, Math.sqrt(bc2)).u32(0);
+  be.dispatch('adam', {}, [bind(grad), bind(param), bind(m), bind(v)], p.bytes(), be.grid(n, 256));
+  param.hostData = null;
+}
+
+export function sgdStep(param: Tensor, grad: Tensor, buf: Tensor | null, h: {
+  lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean;
+}): void {
+  const be = backend();
+  const n = param.numel;
+  const p = new ParamWriter().u32(n, h.first ? 1 : 0, h.nesterov ? 1 : 0, 0).f32(h.lr, h.momentum, h.dampening, h.weightDecay);
+  be.dispatch('sgd', {}, [bind(grad), bind(param), buf ? bind(buf) : dummyBuffer()], p.bytes(), be.grid(n, 256));
+  param.hostData = null;
+}
+
+/** Copies src's data into dst (same numel) in the command stream. */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  backend().copy(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, src.numel * 4);
+  dst.hostData = null;
+}

@@ -1,0 +1,562 @@
+// The op table: every differentiable primitive with its checks, its forward (kernel launches) and its
+// backward (composed of other ops), side by side. `OpAttrs` lists the ops; the table's type is a complete
+// mapping over it, so an op without an entry does not compile (and tests/ops has the same check for rows).
+import { Tensor } from '../autograd/tensor.js';
+import * as K from './kernels.js';
+import * as F from './functional.js';
+import { broadcastShapes, checkShape, convOut, fmt, normAxes, normDim, reductionRuns, resolveReshape } from './shape.js';
+
+export type CompareOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
+
+export interface ConvAttrs {
+  stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number;
+}
+
+/** Every op in the table and the attributes it takes. */
+export interface OpAttrs {
+  neg: {}; exp: {}; log: {}; sqrt: {}; abs: {}; relu: {}; tanh: {}; sigmoid: {};
+  leakyRelu: { slope: number };
+  powScalar: { exponent: number };
+  clamp: { min: number; max: number };
+  affine: { scale: number; shift: number };
+  rdivScalar: { numerator: number };
+  logClamped: { min: number };
+  sign: {};
+  compareScalar: { op: CompareOp; value: number };
+  add: {}; sub: {}; mul: {}; div: {}; maximum: {}; minimum: {}; pow: {};
+  compare: { op: CompareOp };
+  where: {};
+  reshape: { shape: number[] };
+  expand: { shape: number[] };
+  permute: { perm: number[] };
+  sum: { axes?: number | number[]; keepdim: boolean };
+  max: { axes?: number | number[]; keepdim: boolean };
+  min: { axes?: number | number[]; keepdim: boolean };
+  argmax: { dim?: number; keepdim: boolean };
+  argmin: { dim?: number; keepdim: boolean };
+  softmax: { dim: number };
+  logSoftmax: { dim: number };
+  matmul: { transA: boolean; transB: boolean };
+  conv2d: ConvAttrs;
+  convTranspose2d: ConvAttrs & { outputPadding: [number, number] };
+  batchNorm: { training: boolean; momentum: number; eps: number; runningMean: Tensor | null; runningVar: Tensor | null };
+  oneHot: { classes: number };
+  cast: { dtype: 'float32' | 'int32' };
+}
+export type OpName = keyof OpAttrs;
+
+export interface Ctx<A> {
+  inputs: Tensor[];
+  out: Tensor;
+  attrs: A;
+  /** What forward saved for backward (only these tensors' data may be read there). */
+  saved: Tensor[];
+}
+
+export interface Forward {
+  out: Tensor;
+  /** Tensors backward reads. Those also listed in `aux` were made by forward for backward alone. */
+  saved?: Tensor[];
+  aux?: Tensor[];
+}
+
+export interface OpDef<A> {
+  /** Checks arguments (throwing errors that name the op) and launches the kernels. */
+  forward(inputs: Tensor[], attrs: A): Forward;
+  /** Gradients for each input, composed of ops; null where an input gets none. Absent: not differentiable. */
+  backward?: (g: Tensor, ctx: Ctx<A>) => (Tensor | null)[];
+}
+
+function f32(op: string, ...ts: (Tensor | null | undefined)[]): void {
+  for (const t of ts) {
+    if (t && t.dtype !== 'float32') throw new Error(`${op}: expected a float32 tensor, got ${t.dtype} of shape ${fmt(t.shape)}`);
+  }
+}
+
+function unaryOp<A>(code: K.UnaryCode, args: (a: A) => [number, number] | [], save: 'x' | 'out' | 'none',
+  backward?: (g: Tensor, x: Tensor, out: Tensor, a: A) => Tensor): OpDef<A> {
+  return {
+    forward([x], a) {
+      f32(code, x);
+      const out = K.unary(code, x, ...(args(a) as [number, number]));
+      return { out, saved: save === 'x' ? [x] : save === 'out' ? [out] : [] };
+    },
+    backward: backward && ((g, c) => [backward(g, c.saved[0] ?? c.inputs[0], c.saved[0] ?? c.out, c.attrs)]),
+  };
+}
+
+/** Sums a broadcast gradient back to `shape`. */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.join(',') === shape.join(',')) return g;
+  const lead = g.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  const s = axes.length ? F.sum(g, axes, false) : g;
+  const r = F.reshape(s, shape);
+  if (s !== g) s.dispose();
+  return r;
+}
+
+function binaryOp(code: K.BinaryCode, backward?: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
+  save: 'ab' | 'abo' | 'none' = 'ab'): OpDef<{}> {
+  return {
+    forward([a, b]) {
+      f32(code, a, b);
+      const shape = broadcastShapes(code, a.shape, b.shape);
+      const out = K.binary(code, a, b, shape);
+      return { out, saved: save === 'none' ? [] : save === 'ab' ? [a, b] : [a, b, out] };
+    },
+    backward: backward && ((g, c) => {
+      const [a, b] = c.inputs;
+      const [ga, gb] = backward(g, c.saved[0] ?? a, c.saved[1] ?? b, c.saved[2] ?? c.out);
+      const ra = ga && a.requiresGrad ? sumTo(ga, a.shape) : null;
+      const rb = gb && b.requiresGrad ? sumTo(gb, b.shape) : null;
+      if (ga && ra !== ga) ga.dispose();
+      if (gb && rb !== gb) gb.dispose();
+      return [ra, rb];
+    }),
+  };
+}
+
+/** Runs `fn` and disposes its intermediates (backward-only temporaries). */
+function tmp<T>(ts: Tensor[], r: T): T { ts.forEach((t) => t.dispose()); return r; }
+
+function reduceForward(op: 'sum' | 'max' | 'min') {
+  return ([x]: Tensor[], a: { axes?: number | number[]; keepdim: boolean }): Forward => {
+    f32(op, x);
+    const axes = normAxes(op, a.axes, x.ndim);
+    const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const finalShape = a.keepdim ? outShape : x.shape.filter((_, i) => !axes.includes(i));
+    if (op !== 'sum' && axes.some((ax) => x.shape[ax] === 0)) {
+      throw new Error(`${op}: cannot reduce over a zero-size dimension (shape ${fmt(x.shape)}, dims ${JSON.stringify(axes)})`);
+    }
+    let cur = x;
+    for (const { A, R, B } of reductionRuns(x.shape, axes)) {
+      const next = K.reduceARB(op, cur, A, R, B);
+      if (cur !== x) cur.dispose();
+      cur = next;
+    }
+    const out = cur === x ? K.unary('affine', x, 1, 0) : cur;
+    const shaped = F.reshapeInPlace(out, finalShape);
+    return { out: shaped, saved: op === 'sum' ? [] : [x, shaped] };
+  };
+}
+
+function reduceShapeKeep(x: Tensor, axes: number | number[] | undefined): number[] {
+  const ax = normAxes('reduce', axes, x.ndim);
+  return x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+}
+
+/** Gradient of max/min: split evenly among the tied extreme elements, as torch.amax. */
+function extremeBackward(g: Tensor, c: Ctx<{ axes?: number | number[]; keepdim: boolean }>): (Tensor | null)[] {
+  const [x, out] = c.saved;
+  const keep = reduceShapeKeep(x, c.attrs.axes);
+  const outK = F.reshape(out, keep);
+  const mask = F.eq(x, outK);
+  const count = F.sum(mask, c.attrs.axes, true);
+  const gk = F.reshape(g, keep);
+  const share = F.div(gk, count);
+  return tmp([outK, mask, count, gk, share], [F.mul(mask, share)]);
+}
+
+function argForward(op: 'argmax' | 'argmin') {
+  return ([x]: Tensor[], a: { dim?: number; keepdim: boolean }): Forward => {
+    f32(op, x);
+    if (x.numel === 0) throw new Error(`${op}: cannot take ${op} of an empty tensor`);
+    if (a.dim === undefined) {
+      const out = K.argReduce(x, 1, x.numel, 1, op === 'argmin');
+      return { out: F.reshapeInPlace(out, a.keepdim ? x.shape.map(() => 1) : []) };
+    }
+    const d = normDim(op, a.dim, x.ndim);
+    const A = x.shape.slice(0, d).reduce((p, q) => p * q, 1);
+    const B = x.shape.slice(d + 1).reduce((p, q) => p * q, 1);
+    const out = K.argReduce(x, A, x.shape[d] ?? 1, B, op === 'argmin');
+    const shape = a.keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
+    return { out: F.reshapeInPlace(out, shape) };
+  };
+}
+
+function arb(x: Tensor, d: number) {
+  return {
+    A: x.shape.slice(0, d).reduce((p, q) => p * q, 1),
+    R: x.shape[d] ?? 1,
+    B: x.shape.slice(d + 1).reduce((p, q) => p * q, 1),
+  };
+}
+
+function convGeomOf(op: string, x: Tensor, w: Tensor, a: ConvAttrs, transposed: boolean, outPad: [number, number] = [0, 0]): K.ConvGeom {
+  const what = transposed ? 'convTranspose2d' : 'conv2d';
+  if (x.ndim !== 4) throw new Error(`${what}: input must be 4-D [N, C, H, W], got shape ${fmt(x.shape)}`);
+  if (w.ndim !== 4) throw new Error(`${what}: weight must be 4-D, got shape ${fmt(w.shape)}`);
+  const [N, C, H, W] = x.shape;
+  const g = a.groups;
+  if (!Number.isInteger(g) || g < 1) throw new Error(`${what}: groups must be a positive integer, got ${g}`);
+  const [kH, kW] = [w.shape[2], w.shape[3]];
+  const [sH, sW] = a.stride;
+  const [pH, pW] = a.padding;
+  const [dH, dW] = a.dilation;
+  if (!transposed) {
+    const [Cout, Cig] = [w.shape[0], w.shape[1]];
+    if (C % g !== 0) throw new Error(`conv2d: input channels ${C} are not divisible by groups=${g}`);
+    if (Cout % g !== 0) throw new Error(`conv2d: weight's out channels ${Cout} are not divisible by groups=${g}`);
+    if (Cig * g !== C) {
+      throw new Error(`conv2d: input has ${C} channels but weight ${fmt(w.shape)} expects ${Cig * g} (groups=${g})`);
+    }
+    const OH = convOut(H, kH, sH, pH, dH);
+    const OW = convOut(W, kW, sW, pW, dW);
+    if (OH < 1 || OW < 1) {
+      throw new Error(`conv2d: input ${fmt(x.shape)} is too small for kernel ${kH}x${kW} with padding ${pH},${pW} ` +
+        `and dilation ${dH},${dW} (output would be ${OH}x${OW})`);
+    }
+    return { N, Cx: C, H, W, Cy: Cout, OH, OW, groups: g, kH, kW, sH, sW, pH, pW, dH, dW };
+  }
+  const [Cin, Cog] = [w.shape[0], w.shape[1]];
+  if (Cin !== C) {
+    throw new Error(`convTranspose2d: input has ${C} channels but weight ${fmt(w.shape)} expects ${Cin} (weight is [Cin, Cout/groups, kH, kW])`);
+  }
+  if (C % g !== 0) throw new Error(`convTranspose2d: input channels ${C} are not divisible by groups=${g}`);
+  for (const [o, s, d, ax] of [[outPad[0], sH, dH, 'H'], [outPad[1], sW, dW, 'W']] as const) {
+    if (o >= s && o >= d) {
+      throw new Error(`convTranspose2d: outputPadding (${o} along ${ax}) must be smaller than either stride (${s}) or dilation (${d})`);
+    }
+  }
+  const OH = (H - 1) * sH - 2 * pH + dH * (kH - 1) + outPad[0] + 1;
+  const OW = (W - 1) * sW - 2 * pW + dW * (kW - 1) + outPad[1] + 1;
+  if (OH < 1 || OW < 1) throw new Error(`convTranspose2d: output size would be ${OH}x${OW}; reduce padding`);
+  // In conv2d terms: the transposed conv's input is conv2d's output (Cy) and its output is conv2d's input (Cx).
+  return { N, Cx: Cog * g, H: OH, W: OW, Cy: C, OH: H, OW: W, groups: g, kH, kW, sH, sW, pH, pW, dH, dW };
+  void op;
+}
+
+function checkBias(op: string, bias: Tensor | undefined, channels: number): void {
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== channels)) {
+    throw new Error(`${op}: bias must have shape [${channels}], got ${fmt(bias.shape)}`);
+  }
+}
+
+export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
+  neg: unaryOp('neg', () => [], 'none', (g) => F.neg(g)),
+  exp: unaryOp('exp', () => [], 'out', (g, _x, y) => F.mul(g, y)),
+  log: unaryOp('log', () => [], 'x', (g, x) => F.div(g, x)),
+  sqrt: unaryOp('sqrt', () => [], 'out', (g, _x, y) => { const t = F.div(g, y); return tmp([t], F.mulScalar(t, 0.5)); }),
+  abs: unaryOp('abs', () => [], 'x', (g, x) => { const s = F.sign(x); return tmp([s], F.mul(g, s)); }),
+  relu: unaryOp('relu', () => [], 'out', (g, _x, y) => { const m = F.gt(y, 0); return tmp([m], F.mul(g, m)); }),
+  tanh: unaryOp('tanh', () => [], 'out', (g, _x, y) => {
+    const y2 = F.mul(y, y); const d = K.unary('affine', y2, -1, 1); return tmp([y2, d], F.mul(g, d));
+  }),
+  sigmoid: unaryOp('sigmoid', () => [], 'out', (g, _x, y) => {
+    const d = K.unary('affine', y, -1, 1); const yd = F.mul(y, d); return tmp([d, yd], F.mul(g, yd));
+  }),
+  leakyRelu: unaryOp('leakyRelu', (a) => [a.slope, 0], 'x', (g, x, _y, a) => {
+    const m = F.gt(x, 0); const s = K.unary('affine', m, 1 - a.slope, a.slope); return tmp([m, s], F.mul(g, s));
+  }),
+  powScalar: unaryOp('powScalar', (a) => [a.exponent, 0], 'x', (g, x, _y, a) => {
+    if (a.exponent === 0) return F.mulScalar(g, 0);
+    const p = K.unary('powScalar', x, a.exponent - 1, 0); const d = F.mulScalar(p, a.exponent);
+    return tmp([p, d], F.mul(g, d));
+  }),
+  clamp: {
+    forward([x], a) {
+      f32('clamp', x);
+      if (Number.isNaN(a.min) || Number.isNaN(a.max)) throw new Error(`clamp: min and max must not be NaN`);
+      return { out: K.unary('clamp', x, a.min, a.max), saved: [x] };
+    },
+    backward(g, c) {
+      const [x] = c.saved;
+      const lo = K.unary('geScalar', x, c.attrs.min); const hi = K.unary('leScalar', x, c.attrs.max);
+      const m = F.mul(lo, hi);
+      return tmp([lo, hi, m], [F.mul(g, m)]);
+    },
+  },
+  affine: unaryOp('affine', (a) => [a.scale, a.shift], 'none', (g, _x, _y, a) => F.mulScalar(g, a.scale)),
+  rdivScalar: unaryOp('rdivScalar', (a) => [a.numerator, 0], 'x', (g, x, _y, a) => {
+    const x2 = F.mul(x, x); const d = K.unary('rdivScalar', x2, -a.numerator); return tmp([x2, d], F.mul(g, d));
+  }),
+  logClamped: unaryOp('logClamped', (a) => [a.min, 0], 'x', (g, x, _y, a) => {
+    // PyTorch's BCE clamps log at -100; below it the clamped log is constant.
+    const m = K.unary('gtScalar', x, Math.exp(a.min)); const q = F.div(g, x); return tmp([m, q], F.mul(q, m));
+  }),
+  sign: { forward([x]) { f32('sign', x); return { out: K.unary('sign', x) }; } },
+  compareScalar: {
+    forward([x], a) {
+      f32(a.op, x);
+      return { out: K.unary(`${a.op}Scalar` as K.UnaryCode, x, a.value) };
+    },
+  },
+  add: binaryOp('add', (g) => [g, g], 'none'),
+  sub: binaryOp('sub', (g) => [g, F.neg(g)], 'none'),
+  mul: binaryOp('mul', (g, a, b) => [F.mul(g, b), F.mul(g, a)]),
+  div: binaryOp('div', (g, a, b) => {
+    const ga = F.div(g, b);
+    const q = F.div(ga, b); const gb = F.mul(q, a); const n = F.neg(gb);
+    return tmp([q, gb], [ga, n]);
+  }),
+  maximum: binaryOp('maximum', (g, a, b) => evenSplit(g, a, b, 'gt')),
+  minimum: binaryOp('minimum', (g, a, b) => evenSplit(g, a, b, 'lt')),
+  pow: binaryOp('pow', (g, a, b, out) => {
+    // d/da a^b = b a^(b-1) = b * out / a (via pow directly, so a = 0 stays finite); d/db = out * log(a)
+    const bm1 = K.unary('affine', b, 1, -1); const p = F.pow(a, bm1); const d = F.mul(p, b); const ga = F.mul(g, d);
+    const la = F.log(a); const ol = F.mul(out, la); const gb = F.mul(g, ol);
+    return tmp([bm1, p, d, la, ol], [ga, gb]);
+  }, 'abo'),
+  compare: {
+    forward([a, b], at) {
+      f32(at.op, a, b);
+      return { out: K.binary(at.op, a, b, broadcastShapes(at.op, a.shape, b.shape)) };
+    },
+  },
+  where: {
+    forward([c, a, b]) {
+      f32('where', c, a, b);
+      const s = broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape);
+      return { out: K.where(c, a, b, s), saved: [c] };
+    },
+    backward(g, ctx) {
+      const [c] = ctx.saved;
+      const [, a, b] = ctx.inputs;
+      const ma = K.unary('neScalar', c, 0); const mb = K.unary('eqScalar', c, 0);
+      const ga = F.mul(g, ma); const gb = F.mul(g, mb);
+      const ra = a.requiresGrad ? sumTo(ga, a.shape) : null;
+      const rb = b.requiresGrad ? sumTo(gb, b.shape) : null;
+      return tmp([ma, mb, ...(ra !== ga ? [ga] : []), ...(rb !== gb ? [gb] : [])], [null, ra, rb]);
+    },
+  },
+  reshape: {
+    forward([x], a) {
+      const shape = resolveReshape('reshape', x.shape, a.shape);
+      return { out: new Tensor(x.storage.retain(), shape, x.dtype) };
+    },
+    backward: (g, c) => [F.reshape(g, c.inputs[0].shape)],
+  },
+  expand: {
+    forward([x], a) {
+      checkShape('expand', a.shape);
+      const target = a.shape.map((d, i) => (d === -1 ? x.shape[i - (a.shape.length - x.ndim)] : d));
+      const ok = target.length >= x.ndim && x.shape.every((d, i) => d === 1 || d === target[target.length - x.ndim + i]);
+      if (!ok) throw new Error(`expand: cannot expand shape ${fmt(x.shape)} to ${fmt(a.shape)}`);
+      return { out: K.expand(x, target) };
+    },
+    backward: (g, c) => [sumTo(g, c.inputs[0].shape)],
+  },
+  permute: {
+    forward([x], a) {
+      const p = a.perm.map((d) => normDim('permute', d, x.ndim));
+      if (p.length !== x.ndim || new Set(p).size !== p.length) {
+        throw new Error(`permute: ${JSON.stringify(a.perm)} is not a permutation of the ${x.ndim} dims of ${fmt(x.shape)}`);
+      }
+      return { out: K.permute(x, p) };
+    },
+    backward(g, c) {
+      const p = c.attrs.perm.map((d) => (d < 0 ? d + c.inputs[0].ndim : d));
+      const inv = new Array<number>(p.length);
+      p.forEach((d, i) => { inv[d] = i; });
+      return [F.permute(g, inv)];
+    },
+  },
+  sum: {
+    forward: reduceForward('sum'),
+    backward(g, c) {
+      const x = c.inputs[0];
+      const gk = F.reshape(g, reduceShapeKeep(x, c.attrs.axes));
+      return tmp([gk], [F.expand(gk, x.shape)]);
+    },
+  },
+  max: { forward: reduceForward('max'), backward: extremeBackward },
+  min: { forward: reduceForward('min'), backward: extremeBackward },
+  argmax: { forward: argForward('argmax') },
+  argmin: { forward: argForward('argmin') },
+  softmax: {
+    forward([x], a) {
+      f32('softmax', x);
+      const { A, R, B } = arb(x, normDim('softmax', a.dim, x.ndim));
+      return { out: K.softmax(x, A, R, B, false), saved: [] };
+    },
+    backward(g, c) {
+      // y * (g - sum(g * y, dim))
+      const y = c.out;
+      const gy = F.mul(g, y); const s = F.sum(gy, c.attrs.dim, true); const d = F.sub(g, s);
+      return tmp([gy, s, d], [F.mul(y, d)]);
+    },
+  },
+  logSoftmax: {
+    forward([x], a) {
+      f32('logSoftmax', x);
+      const { A, R, B } = arb(x, normDim('logSoftmax', a.dim, x.ndim));
+      return { out: K.softmax(x, A, R, B, true), saved: [] };
+    },
+    backward(g, c) {
+      // g - exp(y) * sum(g, dim)
+      const e = F.exp(c.out); const s = F.sum(g, c.attrs.dim, true); const es = F.mul(e, s);
+      return tmp([e, s, es], [F.sub(g, es)]);
+    },
+  },
+  matmul: {
+    forward([a, b], at) {
+      f32('matmul', a, b);
+      if (a.ndim < 1 || b.ndim < 1) throw new Error(`matmul: both operands need at least 1 dim, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+      // 1-D operands are promoted as in torch.matmul and the added dim removed from the result.
+      const a2 = a.ndim === 1 ? (at.transA ? [a.shape[0], 1] : [1, a.shape[0]]) : a.shape;
+      const b2 = b.ndim === 1 ? (at.transB ? [1, b.shape[0]] : [b.shape[0], 1]) : b.shape;
+      const [M, Ka] = at.transA ? [a2[a2.length - 1], a2[a2.length - 2]] : [a2[a2.length - 2], a2[a2.length - 1]];
+      const [Kb, N] = at.transB ? [b2[b2.length - 1], b2[b2.length - 2]] : [b2[b2.length - 2], b2[b2.length - 1]];
+      if (Ka !== Kb) {
+        throw new Error(`matmul: inner dimensions differ: ${fmt(a.shape)}${at.transA ? 'ᵀ' : ''} @ ` +
+          `${fmt(b.shape)}${at.transB ? 'ᵀ' : ''} (${Ka} vs ${Kb})`);
+      }
+      const batch = broadcastShapes('matmul', a2.slice(0, -2), b2.slice(0, -2));
+      if (batch.reduce((p, q) => p * q, 1) > 65535) throw new Error(`matmul: batch of ${batch.reduce((p, q) => p * q, 1)} is over the limit of 65535`);
+      const va = a.ndim === 1 ? F.reshapeView(a, a2) : a;
+      const vb = b.ndim === 1 ? F.reshapeView(b, b2) : b;
+      let out = K.matmul(va, vb, M, N, Ka, batch, at.transA, at.transB);
+      if (va !== a) va.dispose();
+      if (vb !== b) vb.dispose();
+      if (a.ndim === 1 || b.ndim === 1) {
+        const shape = [...batch, ...(a.ndim === 1 ? [] : [M]), ...(b.ndim === 1 ? [] : [N])];
+        out = F.reshapeInPlace(out, shape);
+      }
+      return { out, saved: [a, b] };
+    },
+    backward(g, c) {
+      const [a, b] = c.saved;
+      const { transA, transB } = c.attrs;
+      if (a.ndim < 2 || b.ndim < 2 || g.ndim < 2) return matmulBackwardVector(g, a, b, transA, transB);
+      // C = op(A) op(B): dA = dC op(B)^T (stored transposed when transA), dB likewise.
+      const ga = a.requiresGrad
+        ? (transA ? F.matmul(b, g, { transA: transB, transB: true }) : F.matmul(g, b, { transB: !transB }))
+        : null;
+      const gb = b.requiresGrad
+        ? (transB ? F.matmul(g, a, { transA: true, transB: transA }) : F.matmul(a, g, { transA: !transA }))
+        : null;
+      const ra = ga ? sumTo(ga, a.shape) : null;
+      const rb = gb ? sumTo(gb, b.shape) : null;
+      if (ga && ra !== ga) ga.dispose();
+      if (gb && rb !== gb) gb.dispose();
+      return [ra, rb];
+    },
+  },
+  conv2d: {
+    forward([x, w, bias], a) {
+      f32('conv2d', x, w, bias);
+      const g = convGeomOf('conv2d', x, w, a, false);
+      checkBias('conv2d', bias, g.Cy);
+      return { out: K.conv2d(x, w, bias ?? null, g), saved: [x, w] };
+    },
+    backward(g, c) {
+      const [x, w] = c.saved;
+      const geom = convGeomOf('conv2d', x, w, c.attrs, false);
+      const bias = c.inputs[2];
+      return [
+        x.requiresGrad ? K.conv2dBackwardInput(g, w, null, geom) : null,
+        w.requiresGrad ? K.conv2dBackwardWeight(x, g, geom) : null,
+        bias?.requiresGrad ? F.sum(g, [0, 2, 3]) : null,
+      ];
+    },
+  },
+  convTranspose2d: {
+    forward([x, w, bias], a) {
+      f32('convTranspose2d', x, w, bias);
+      const g = convGeomOf('convTranspose2d', x, w, a, true, a.outputPadding);
+      checkBias('convTranspose2d', bias, g.Cx);
+      return { out: K.conv2dBackwardInput(x, w, bias ?? null, g), saved: [x, w] };
+    },
+    backward(g, c) {
+      const [x, w] = c.saved;
+      const geom = convGeomOf('convTranspose2d', x, w, c.attrs, true, c.attrs.outputPadding);
+      const bias = c.inputs[2];
+      // In conv2d terms the output gradient is conv2d's input and x is conv2d's output.
+      return [
+        x.requiresGrad ? K.conv2d(g, w, null, geom) : null,
+        w.requiresGrad ? K.conv2dBackwardWeight(g, x, geom) : null,
+        bias?.requiresGrad ? F.sum(g, [0, 2, 3]) : null,
+      ];
+    },
+  },
+  batchNorm: {
+    forward([x, w, b], a) {
+      f32('batchNorm', x, w, b, a.runningMean, a.runningVar);
+      if (x.ndim < 2) throw new Error(`batchNorm: input must be [N, C] or [N, C, ...], got shape ${fmt(x.shape)}`);
+      const C = x.shape[1];
+      for (const [name, t] of [['weight', w], ['bias', b], ['runningMean', a.runningMean], ['runningVar', a.runningVar]] as const) {
+        if (t && (t.ndim !== 1 || t.shape[0] !== C)) {
+          throw new Error(`batchNorm: ${name} must have shape [${C}] for input ${fmt(x.shape)}, got ${fmt(t.shape)}`);
+        }
+      }
+      if ((w === undefined) !== (b === undefined)) throw new Error('batchNorm: pass both weight and bias, or neither');
+      if (!(a.eps > 0)) throw new Error(`batchNorm: eps must be > 0, got ${a.eps}`);
+      const geom = { N: x.shape[0], C, S: x.shape.slice(2).reduce((p, q) => p * q, 1), eps: a.eps };
+      if (a.training) {
+        if (geom.N * geom.S < 2) {
+          throw new Error(`batchNorm: expected more than 1 value per channel when training, got input ${fmt(x.shape)}`);
+        }
+        const running = a.runningMean && a.runningVar ? { mean: a.runningMean, var: a.runningVar, momentum: a.momentum } : null;
+        const { mean, invstd } = K.batchNormStats(x, geom, running);
+        const out = K.batchNormApply(x, mean, invstd, w ?? null, b ?? null, geom, false);
+        return { out, saved: [x, mean, invstd, ...(w ? [w] : [])], aux: [mean, invstd] };
+      }
+      if (!a.runningMean || !a.runningVar) throw new Error('batchNorm: eval mode needs runningMean and runningVar');
+      const out = K.batchNormApply(x, a.runningMean, a.runningVar, w ?? null, b ?? null, geom, true);
+      return { out, saved: [x, a.runningMean, a.runningVar, ...(w ? [w] : [])] };
+    },
+    backward(g, c) {
+      const [x, mean, stat, w] = c.saved;
+      const geom = { N: x.shape[0], C: x.shape[1], S: x.shape.slice(2).reduce((p, q) => p * q, 1), eps: c.attrs.eps };
+      const r = K.batchNormBackward(x, g, mean, stat, w ?? null, geom, c.attrs.training, !c.attrs.training);
+      const [, wi, bi] = c.inputs;
+      const out = [x.requiresGrad ? r.dx : null, wi?.requiresGrad ? r.dw : null, bi?.requiresGrad ? r.db : null];
+      for (const t of [r.dx, r.dw, r.db]) if (!out.includes(t)) t.dispose();
+      return out;
+    },
+  },
+  oneHot: {
+    forward([labels], a) {
+      if (labels.dtype !== 'int32') throw new Error(`oneHot: labels must be int32, got ${labels.dtype}`);
+      if (!Number.isInteger(a.classes) || a.classes < 1) throw new Error(`oneHot: classes must be a positive integer, got ${a.classes}`);
+      const h = labels.hostData;
+      if (h) {
+        for (let i = 0; i < h.length; i++) {
+          if (h[i] < 0 || h[i] >= a.classes) {
+            throw new Error(`oneHot: label ${h[i]} at index ${i} is out of range for ${a.classes} classes (expected 0..${a.classes - 1})`);
+          }
+        }
+      }
+      return { out: K.oneHot(labels, a.classes) };
+    },
+  },
+  cast: {
+    forward([x], a) {
+      if (a.dtype !== 'float32' && a.dtype !== 'int32') throw new Error(`cast: unknown dtype ${String(a.dtype)}`);
+      if (x.dtype === a.dtype) return { out: F.clone(x) };
+      return { out: K.cast(x, a.dtype) };
+    },
+  },
+};
+
+function evenSplit(g: Tensor, a: Tensor, b: Tensor, win: 'gt' | 'lt'): [Tensor, Tensor] {
+  // torch.maximum/minimum: the winner gets the gradient; ties split it evenly.
+  const w = K.binary(win, a, b, broadcastShapes('maximum', a.shape, b.shape));
+  const e = K.binary('eq', a, b, w.shape);
+  const half = F.mulScalar(e, 0.5);
+  const ma = F.add(w, half);
+  const mb = K.unary('affine', ma, -1, 1);
+  return tmp([w, e, half, ma, mb], [F.mul(g, ma), F.mul(g, mb)]);
+}
+
+function matmulBackwardVector(g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean): (Tensor | null)[] {
+  // Promote the 1-D operands (and g) to matrices, reuse the matrix rule, then drop the added dims.
+  const a2 = a.ndim === 1 ? F.reshape(a, transA ? [a.shape[0], 1] : [1, a.shape[0]]) : a;
+  const b2 = b.ndim === 1 ? F.reshape(b, transB ? [1, b.shape[0]] : [b.shape[0], 1]) : b;
+  const outShape = [...g.shape];
+  if (a.ndim === 1) outShape.splice(outShape.length - (b.ndim === 1 ? 0 : 1), 0, 1);
+  if (b.ndim === 1) outShape.push(1);
+  const g2 = F.reshape(g, outShape);
+  const ga = a.requiresGrad ? (transA ? F.matmul(b2, g2, { transA: transB, transB: true }) : F.matmul(g2, b2, { transB: !transB })) : null;
+  const gb = b.requiresGrad ? (transB ? F.matmul(g2, a2, { transA: true, transB: transA }) : F.matmul(a2, g2, { transA: !transA })) : null;
+  const ra = ga ? sumTo(ga, a2.shape) : null;
+  const rb = gb ? sumTo(gb, b2.shape) : null;
+  const fa = ra ? F.reshape(ra, a.shape) : null;
+  const fb = rb ? F.reshape(rb, b.shape) : null;
+  for (const t of [ga, gb, ra, rb, g2, a2 !== a ? a2 : null, b2 !== b ? b2 : null]) if (t && t !== fa && t !== fb) t.dispose();
+  return [fa, fb];
+}

@@ -1,0 +1,2 @@
+// torch.optim for Kiln.
+export { Optimizer, Adam, SGD, type AdamOptions, type SGDOptions } from './optimizer.js';

@@ -1,0 +1,151 @@
+// Optimizers: each step is one fused kernel dispatch per parameter (Adam, SGD), with PyTorch's update rules
+// and defaults. State tensors live outside tidy() scopes until the optimizer is disposed.
+import type { Tensor } from '../autograd/tensor.js';
+import * as F from '../ops/functional.js';
+import { adamStep, sgdStep } from '../ops/kernels.js';
+
+function check(opt: string, name: string, v: number, ok: boolean, expected: string): void {
+  if (typeof v !== 'number' || Number.isNaN(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
+}
+
+export abstract class Optimizer {
+  readonly params: Tensor[];
+  /** Steps taken (shared by all parameters, as each step updates them all). */
+  stepCount = 0;
+
+  constructor(name: string, params: Iterable<Tensor>) {
+    this.params = [...params];
+    if (this.params.length === 0) throw new Error(`${name}: got an empty parameter list`);
+    this.params.forEach((p, i) => {
+      if (!p.requiresGrad) throw new Error(`${name}: parameter ${i} (shape [${p.shape.join(', ')}]) does not require grad`);
+      if (!p.isLeaf) throw new Error(`${name}: parameter ${i} is not a leaf tensor`);
+    });
+  }
+
+  /** Sets every parameter's .grad to null (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const p of this.params) { p.grad?.dispose(); p.grad = null; }
+  }
+
+  /** Applies one update to every parameter that has a gradient. */
+  abstract step(): void;
+
+  /** Optimizer state by name, e.g. "0.exp_avg"; plus the step count. */
+  abstract stateTensors(): Map<string, Tensor>;
+
+  /** Frees the state tensors. */
+  dispose(): void {
+    for (const t of this.stateTensors().values()) t.dispose();
+  }
+}
+
+export interface AdamOptions { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number }
+
+export class Adam extends Optimizer {
+  lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  private m: (Tensor | null)[];
+  private v: (Tensor | null)[];
+
+  constructor(params: Iterable<Tensor>, o: AdamOptions = {}) {
+    super('Adam', params);
+    this.lr = o.lr ?? 1e-3;
+    this.betas = o.betas ?? [0.9, 0.999];
+    this.eps = o.eps ?? 1e-8;
+    this.weightDecay = o.weightDecay ?? 0;
+    check('Adam', 'lr', this.lr, this.lr >= 0, '>= 0');
+    check('Adam', 'beta1', this.betas[0], this.betas[0] >= 0 && this.betas[0] < 1, 'in [0, 1)');
+    check('Adam', 'beta2', this.betas[1], this.betas[1] >= 0 && this.betas[1] < 1, 'in [0, 1)');
+    check('Adam', 'eps', this.eps, this.eps >= 0, '>= 0');
+    check('Adam', 'weightDecay', this.weightDecay, this.weightDecay >= 0, '>= 0');
+    this.m = this.params.map(() => null);
+    this.v = this.params.map(() => null);
+  }
+
+  step(): void {
+    this.stepCount++;
+    this.params.forEach((p, i) => {
+      if (!p.grad) return;
+      this.m[i] ??= F.zeros(p.shape).keep();
+      this.v[i] ??= F.zeros(p.shape).keep();
+      adamStep(p, p.grad, this.m[i]!, this.v[i]!, {
+        lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
+        step: this.stepCount,
+      });
+    });
+  }
+
+  stateTensors(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    this.params.forEach((_, i) => {
+      if (this.m[i]) out.set(`${i}.exp_avg`, this.m[i]!);
+      if (this.v[i]) out.set(`${i}.exp_avg_sq`, this.v[i]!);
+    });
+    return out;
+  }
+
+  /** Restores state saved by stateTensors() (values are copied). */
+  loadState(state: Map<string, Tensor>, stepCount: number): void {
+    this.params.forEach((p, i) => {
+      for (const [key, slot] of [['exp_avg', this.m], ['exp_avg_sq', this.v]] as const) {
+        const s = state.get(`${i}.${key}`);
+        if (!s) continue;
+        if (s.shape.join(',') !== p.shape.join(',')) {
+          throw new Error(`Adam.loadState: ${i}.${key} has shape [${s.shape.join(', ')}], parameter ${i} has [${p.shape.join(', ')}]`);
+        }
+        slot[i]?.dispose();
+        slot[i] = F.clone(s).keep();
+      }
+    });
+    this.stepCount = stepCount;
+  }
+}
+
+export interface SGDOptions { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }
+
+export class SGD extends Optimizer {
+  lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  private buf: (Tensor | null)[];
+
+  constructor(params: Iterable<Tensor>, o: SGDOptions) {
+    super('SGD', params);
+    if (!o || o.lr === undefined) throw new Error('SGD: lr is required (e.g. new SGD(params, { lr: 0.01 }))');
+    this.lr = o.lr;
+    this.momentum = o.momentum ?? 0;
+    this.dampening = o.dampening ?? 0;
+    this.weightDecay = o.weightDecay ?? 0;
+    this.nesterov = o.nesterov ?? false;
+    check('SGD', 'lr', this.lr, this.lr >= 0, '>= 0');
+    check('SGD', 'momentum', this.momentum, this.momentum >= 0, '>= 0');
+    check('SGD', 'weightDecay', this.weightDecay, this.weightDecay >= 0, '>= 0');
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new Error('SGD: nesterov momentum requires a momentum > 0 and zero dampening');
+    }
+    this.buf = this.params.map(() => null);
+  }
+
+  step(): void {
+    this.stepCount++;
+    this.params.forEach((p, i) => {
+      if (!p.grad) return;
+      const first = this.momentum !== 0 && !this.buf[i];
+      if (this.momentum !== 0) this.buf[i] ??= F.zeros(p.shape).keep();
+      sgdStep(p, p.grad, this.buf[i], {
+        lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay,
+        nesterov: this.nesterov, first,
+      });
+    });
+  }
+
+  stateTensors(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    this.buf.forEach((b, i) => { if (b) out.set(`${i}.momentum_buffer`, b); });
+    return out;
+  }
+}

@@ -1,0 +1,147 @@
+// The Tensor users see: the core class from autograd with PyTorch-style methods attached, each a one-line
+// call into the functional ops.
+import { backend } from './autograd/context.js';
+import { Tensor } from './autograd/tensor.js';
+import * as F from './ops/functional.js';
+import type { DType } from './autograd/tensor.js';
+
+type Operand = Tensor | number;
+
+declare module './autograd/tensor.js' {
+  interface Tensor {
+    add(other: Operand): Tensor;
+    sub(other: Operand): Tensor;
+    mul(other: Operand): Tensor;
+    div(other: Operand): Tensor;
+    neg(): Tensor;
+    exp(): Tensor;
+    log(): Tensor;
+    sqrt(): Tensor;
+    pow(exponent: Operand): Tensor;
+    abs(): Tensor;
+    sign(): Tensor;
+    clamp(min?: number, max?: number): Tensor;
+    maximum(other: Tensor): Tensor;
+    minimum(other: Tensor): Tensor;
+    gt(other: Operand): Tensor;
+    ge(other: Operand): Tensor;
+    lt(other: Operand): Tensor;
+    le(other: Operand): Tensor;
+    eq(other: Operand): Tensor;
+    ne(other: Operand): Tensor;
+    matmul(other: Tensor): Tensor;
+    sum(dims?: number | number[], keepdim?: boolean): Tensor;
+    mean(dims?: number | number[], keepdim?: boolean): Tensor;
+    max(dims?: number | number[], keepdim?: boolean): Tensor;
+    min(dims?: number | number[], keepdim?: boolean): Tensor;
+    argmax(dim?: number, keepdim?: boolean): Tensor;
+    argmin(dim?: number, keepdim?: boolean): Tensor;
+    softmax(dim?: number): Tensor;
+    logSoftmax(dim?: number): Tensor;
+    reshape(...shape: number[] | [readonly number[]]): Tensor;
+    view(...shape: number[] | [readonly number[]]): Tensor;
+    expand(...shape: number[] | [readonly number[]]): Tensor;
+    transpose(dim0?: number, dim1?: number): Tensor;
+    permute(...dims: number[] | [readonly number[]]): Tensor;
+    flatten(startDim?: number, endDim?: number): Tensor;
+    unflatten(dim: number, sizes: readonly number[]): Tensor;
+    relu(): Tensor;
+    leakyRelu(slope?: number): Tensor;
+    tanh(): Tensor;
+    sigmoid(): Tensor;
+    to(dtype: DType): Tensor;
+    clone(): Tensor;
+    /** A view of the same data cut from the graph. */
+    detach(): Tensor;
+    /** Backpropagates from this tensor into the .grad of the leaves that require grad. */
+    backward(grad?: Tensor): void;
+    /** Sets requiresGrad on a leaf (like requires_grad_()). */
+    requiresGrad_(flag?: boolean): Tensor;
+    /** Reads the data back: Float32Array for float32, Int32Array for int32. */
+    toArray(): Promise<Float32Array | Int32Array>;
+    /** Reads the data back as nested arrays. */
+    toNested(): Promise<unknown>;
+    /** Reads a single-element tensor back as a number. */
+    item(): Promise<number>;
+    toString(): string;
+  }
+}
+
+function dims(args: (number | readonly number[])[]): number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as number[])] : (args as number[]);
+}
+
+const P = Tensor.prototype;
+P.add = function (o) { return F.add(this, o); };
+P.sub = function (o) { return F.sub(this, o); };
+P.mul = function (o) { return F.mul(this, o); };
+P.div = function (o) { return F.div(this, o); };
+P.neg = function () { return F.neg(this); };
+P.exp = function () { return F.exp(this); };
+P.log = function () { return F.log(this); };
+P.sqrt = function () { return F.sqrt(this); };
+P.pow = function (e) { return F.pow(this, e); };
+P.abs = function () { return F.abs(this); };
+P.sign = function () { return F.sign(this); };
+P.clamp = function (lo, hi) { return F.clamp(this, lo, hi); };
+P.maximum = function (o) { return F.maximum(this, o); };
+P.minimum = function (o) { return F.minimum(this, o); };
+P.gt = function (o) { return F.gt(this, o); };
+P.ge = function (o) { return F.ge(this, o); };
+P.lt = function (o) { return F.lt(this, o); };
+P.le = function (o) { return F.le(this, o); };
+P.eq = function (o) { return F.eq(this, o); };
+P.ne = function (o) { return F.ne(this, o); };
+P.matmul = function (o) { return F.matmul(this, o); };
+P.sum = function (d, k) { return F.sum(this, d, k); };
+P.mean = function (d, k) { return F.mean(this, d, k); };
+P.max = function (d, k) { return F.max(this, d, k); };
+P.min = function (d, k) { return F.min(this, d, k); };
+P.argmax = function (d, k) { return F.argmax(this, d, k); };
+P.argmin = function (d, k) { return F.argmin(this, d, k); };
+P.softmax = function (d = -1) { return F.softmax(this, d); };
+P.logSoftmax = function (d = -1) { return F.logSoftmax(this, d); };
+P.reshape = function (...s) { return F.reshape(this, dims(s)); };
+P.view = P.reshape;
+P.expand = function (...s) { return F.expand(this, dims(s)); };
+P.transpose = function (a, b) { return F.transpose(this, a, b); };
+P.permute = function (...p) { return F.permute(this, dims(p)); };
+P.flatten = function (s, e) { return F.flattenDims(this, s, e); };
+P.unflatten = function (d, s) { return F.unflatten(this, d, s); };
+P.relu = function () { return F.relu(this); };
+P.leakyRelu = function (s) { return F.leakyRelu(this, s); };
+P.tanh = function () { return F.tanh(this); };
+P.sigmoid = function () { return F.sigmoid(this); };
+P.to = function (d) { return F.cast(this, d); };
+P.clone = function () { return F.clone(this); };
+P.detach = function () { return F.detach(this); };
+P.backward = function (g) { F.backward(this, g); };
+P.requiresGrad_ = function (flag = true) {
+  if (!this.isLeaf) throw new Error('requiresGrad_: only leaf tensors can change requiresGrad (use detach())');
+  if (flag && this.dtype !== 'float32') throw new Error('requiresGrad_: only float32 tensors can require grad');
+  this.requiresGrad = flag;
+  return this;
+};
+P.toArray = async function () {
+  const b = backend();
+  const data = await b.read(this.buffer, this.byteOffset, this.numel * 4);
+  return this.dtype === 'int32' ? new Int32Array(data) : new Float32Array(data);
+};
+P.toNested = async function () {
+  const flat = Array.from(await this.toArray());
+  const build = (d: number, off: number): unknown => {
+    if (d === this.ndim) return flat[off];
+    const stride = this.shape.slice(d + 1).reduce((p, q) => p * q, 1);
+    return Array.from({ length: this.shape[d] }, (_, i) => build(d + 1, off + i * stride));
+  };
+  return build(0, 0);
+};
+P.item = async function () {
+  if (this.numel !== 1) throw new Error(`item: only a single-element tensor converts to a number, got shape [${this.shape.join(', ')}]`);
+  return (await this.toArray())[0];
+};
+P.toString = function () {
+  return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}${this.isDisposed ? ', disposed' : ''})`;
+};
+
+export { Tensor };
