@@ -38,7 +38,7 @@ function topoOrder(root: Tensor): Tensor[] {
     if (visited.has(t)) continue;
     visited.add(t);
     stack.push([t, true]);
-    if (t.node) for (const i of t.node.inputs) if (i.requiresGrad && !visited.has(i)) stack.push([i, false]);
+    if (t.node) for (const i of t.node.inputs) if (i?.requiresGrad && !visited.has(i)) stack.push([i, false]);
   }
   return order;
 }
@@ -91,7 +91,7 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, ops: Backwar
         const given = new Set<Tensor>();
         node.inputs.forEach((inp, k) => {
           let gi = gs[k];
-          if (!gi || !inp.requiresGrad) return;
+          if (!gi || !inp?.requiresGrad) return;
           if (given.has(gi)) gi = ops.clone(gi);
           given.add(gi);
           accumulate(inp, gi);

@@ -29,7 +29,8 @@ const finalizer = new FinalizationRegistry<{ storage: Storage; bytes: number }>(
 /** A recorded op: how to route the output gradient back to `inputs`. */
 export interface GraphNode {
   op: string;
-  inputs: Tensor[];
+  /** The op's inputs in order; absent optional inputs (a conv without bias) are undefined. */
+  inputs: (Tensor | undefined)[];
   /** Tensors whose data backward() reads; released as soon as this node has run. */
   saved: Tensor[];
   backward: (grad: Tensor) => (Tensor | null)[];
@@ -171,7 +172,7 @@ function reachableFrom(roots: Set<Tensor>, target: Tensor): boolean {
     const n = t.node;
     if (!n) continue;
     if (n.saved.includes(target)) return true;
-    stack.push(...n.inputs);
+    for (const i of n.inputs) if (i) stack.push(i);
   }
   return false;
 }

@@ -113,8 +113,8 @@ function binaryOp(code: K.BinaryCode, backward?: (g: Tensor, a: Tensor, b: Tenso
       const [ga, gb] = backward(g, c.saved[0] ?? a, c.saved[1] ?? b, c.saved[2] ?? c.out);
       const ra = ga && a.requiresGrad ? sumTo(ga, a.shape) : null;
       const rb = gb && b.requiresGrad ? sumTo(gb, b.shape) : null;
-      if (ga && ra !== ga) ga.dispose();
-      if (gb && rb !== gb) gb.dispose();
+      // ga and gb may be g itself (add, sub): the graph owns g, so only temporaries are freed here.
+      for (const t of new Set([ga, gb])) if (t && t !== g && t !== ra && t !== rb) t.dispose();
       return [ra, rb];
     }),
   };
@@ -371,11 +371,12 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
     forward([x], a) {
       f32('softmax', x);
       const { A, R, B } = arb(x, normDim('softmax', a.dim, x.ndim));
-      return { out: K.softmax(x, A, R, B, false), saved: [] };
+      const out = K.softmax(x, A, R, B, false);
+      return { out, saved: [out] };
     },
     backward(g, c) {
       // y * (g - sum(g * y, dim))
-      const y = c.out;
+      const [y] = c.saved;
       const gy = F.mul(g, y); const s = F.sum(gy, c.attrs.dim, true); const d = F.sub(g, s);
       return tmp([gy, s, d], [F.mul(y, d)]);
     },
@@ -384,11 +385,12 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
     forward([x], a) {
       f32('logSoftmax', x);
       const { A, R, B } = arb(x, normDim('logSoftmax', a.dim, x.ndim));
-      return { out: K.softmax(x, A, R, B, true), saved: [] };
+      const out = K.softmax(x, A, R, B, true);
+      return { out, saved: [out] };
     },
     backward(g, c) {
       // g - exp(y) * sum(g, dim)
-      const e = F.exp(c.out); const s = F.sum(g, c.attrs.dim, true); const es = F.mul(e, s);
+      const e = F.exp(c.saved[0]); const s = F.sum(g, c.attrs.dim, true); const es = F.mul(e, s);
       return tmp([e, s, es], [F.sub(g, es)]);
     },
   },
