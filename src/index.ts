@@ -1,7 +1,7 @@
 // Kiln's public entry: init, tensor factories, the functional ops (F), nn, optim and the Tensor class.
 import { acquire, type InitOptions } from './backend/device.js';
 import type { AdapterReport, MemoryReport } from './backend/backend.js';
-import { backend, hasBackend, setBackend } from './autograd/context.js';
+import { backend, currentBackend, setBackend } from './autograd/context.js';
 import './tensor.js';
 
 export { Tensor } from './tensor.js';
@@ -21,9 +21,8 @@ export type { AdapterReport, MemoryReport, InitOptions };
  * Calling it again without options returns the current adapter.
  */
 export async function init(opts: InitOptions = {}): Promise<AdapterReport> {
-  if (hasBackend() && !opts.device && !opts.cpuDriver && !opts.dawnFlags) {
-    try { return backend().adapter; } catch { /* lost: make a new one */ }
-  }
+  const cur = currentBackend();
+  if (cur && !cur.lost && !opts.device && !opts.cpuDriver && !opts.dawnFlags) return cur.adapter;
   const b = await acquire(opts);
   setBackend(b);
   return b.adapter;
@@ -37,6 +36,12 @@ export function limits(): GPUSupportedLimits { return backend().limits; }
 
 /** Exact accounting of the GPU memory Kiln holds. */
 export function memory(): MemoryReport { return backend().memory(); }
+
+/** Counters of GPU work since init: queue submissions and recorded dispatches. */
+export function stats(): { submits: number; dispatches: number } {
+  const b = backend();
+  return { submits: b.submits, dispatches: b.dispatches };
+}
 
 /** Submits recorded GPU work now (Kiln also submits at every readback). */
 export function flush(): void { backend().flush(); }
@@ -52,7 +57,6 @@ export function trimMemory(): void { backend().trimPool(); }
 
 /** Frees Kiln's GPU resources; destroys the device only if Kiln created it. */
 export function shutdown(): void {
-  if (!hasBackend()) return;
-  backend().destroy();
+  currentBackend()?.destroy();
   setBackend(null);
 }

@@ -15,6 +15,9 @@ export function backend(): Backend {
 
 export function hasBackend(): boolean { return current !== null; }
 
+/** The current backend even if its device was lost (for teardown). */
+export function currentBackend(): Backend | null { return current; }
+
 let gradEnabled = true;
 
 export function isGradEnabled(): boolean { return gradEnabled; }

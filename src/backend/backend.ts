@@ -369,7 +369,9 @@ export class Backend {
 
   /** Frees Kiln's own buffers; destroys the device only if Kiln created it. */
   destroy(): void {
-    this.flush();
+    if (!this.lost) this.flush();
+    this.encoder = null;
+    this.pass = null;
     for (const list of this.pool.values()) list.forEach((b) => b.destroy());
     for (const list of this.stagingPool.values()) list.forEach((b) => b.destroy());
     this.uniformChunks.forEach((c) => c.buffer.destroy());
