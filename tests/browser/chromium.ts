@@ -1,0 +1,49 @@
+// Launches Debian's chromium headless with WebGPU on (SwiftShader where there is no GPU) through puppeteer,
+// serving pages from 127.0.0.1. Shared by the browser tests (and later the demo and benchmark runners).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import puppeteer, { type Browser } from 'puppeteer';
+
+export function chromiumPath(): string | null {
+  const env = process.env.KILN_CHROMIUM ?? process.env.PUPPETEER_EXECUTABLE_PATH;
+  for (const p of [env, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
+    if (p && existsSync(p)) return p;
+  }
+  return null;
+}
+
+export async function launch(opts: { webgpu?: boolean } = {}): Promise<{ browser: Browser; close: () => Promise<void> }> {
+  const exe = chromiumPath();
+  if (!exe) throw new Error('no chromium found: install it (bash scripts/setup.sh) or set KILN_CHROMIUM');
+  const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
+  const webgpu = opts.webgpu ?? true;
+  const browser = await puppeteer.launch({
+    executablePath: exe,
+    headless: true,
+    protocolTimeout: 600_000,
+    args: [
+      '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
+      ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : ['--disable-webgpu']),
+    ],
+  });
+  return {
+    browser,
+    close: async () => { await browser.close(); rmSync(profile, { recursive: true, force: true }); },
+  };
+}
+
+/** A static server on 127.0.0.1 (a secure context, which WebGPU requires) for in-memory files. */
+export async function serve(files: Record<string, { type: string; body: string | Buffer }>): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer((req, res) => {
+    const f = files[(req.url ?? '/').split('?')[0]];
+    if (!f) { res.statusCode = 404; res.end(); return; }
+    res.setHeader('content-type', f.type);
+    res.end(f.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${addr.port}`, close: () => server.close() };
+}
