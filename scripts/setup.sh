@@ -7,6 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
+LOG=$(mktemp -t kiln-setup.XXXXXX.log)
+# apt's and dpkg's chatter goes to a log; its tail is shown only when a step fails.
+quiet() {
+  if ! "$@" >>"$LOG" 2>&1; then
+    say "failed: $*"; tail -n 30 "$LOG" >&2; return 1
+  fi
+}
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 SUDO=""
@@ -57,28 +64,33 @@ if [ ${#need[@]} -gt 0 ] || [ $want_lavapipe = 1 ]; then
     fi
   fi
   say "apt-get update"
-  $SUDO apt-get update -qq || say "apt-get update reported errors; continuing"
+  quiet $SUDO apt-get update || say "apt-get update reported errors; continuing"
   export DEBIAN_FRONTEND=noninteractive
   if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]}"
-    $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+    quiet $SUDO apt-get install -y --no-install-recommends "${need[@]}" || {
+      say "could not install ${need[*]}; install them by hand (sudo apt-get install ${need[*]}) and run this again"
+      exit 1
+    }
   fi
   if [ $want_lavapipe = 1 ]; then
     if [ "$codename" = bookworm ]; then
       say "installing mesa-vulkan-drivers from bookworm-backports"
-      $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers \
-        || say "lavapipe from backports failed; the SwiftShader ICD from chromium will be used"
+      quiet $SUDO apt-get install -y --no-install-recommends -t bookworm-backports mesa-vulkan-drivers \
+        || say "lavapipe from backports failed; Kiln will use the SwiftShader ICD that chromium ships (slower)"
     else
-      $SUDO apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers || true
+      quiet $SUDO apt-get install -y --no-install-recommends mesa-vulkan-drivers || true
     fi
   fi
 fi
 
 if [ -f package-lock.json ]; then
   say "npm ci"
-  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
+  [ -d node_modules/webgpu ] || { say "npm ci failed"; exit 1; }
 else
   say "npm install"
   PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
 fi
-say "done"
+node scripts/gen-shaders.mjs
+say "done (log: $LOG)"
