@@ -1,10 +1,16 @@
-// gather_strided: out[i] = x[sum_d coord_d(i) * strides[d]]; covers permute/transpose and broadcast
-// (expand, stride 0). Works on raw 32-bit words, so it serves float32 and int32 alike.
+// gather_strided: out[i] = x[base + sum_d src_coord_d(i) * strides[d]]; covers permute/transpose, broadcast
+// (expand, stride 0) and narrow (base offset). With PAD, the source coordinate is coord - lo and elements
+// whose source coordinate falls outside src_shape are 0 (narrow's gradient). Works on raw 32-bit words, so
+// it serves float32 and int32 alike.
 // bindings: g0 b0 x (read), g0 b1 out (write); g1 b0 Params. dispatch: ceil(n / 256), folded 2-D.
+override PAD: bool = false;
+
 struct Params {
-  n: u32, rank: u32, _p0: u32, _p1: u32,
+  n: u32, rank: u32, base: u32, _p1: u32,
   shape: array<vec4<u32>, 2>,
   strides: array<vec4<u32>, 2>,
+  lo: array<vec4<u32>, 2>,
+  src_shape: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<u32>;
@@ -17,11 +23,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = flat_index(wid, nwg, lidx, 256u);
   if (i >= p.n) { return; }
   var rem = i;
-  var src = 0u;
+  var src = p.base;
+  var inside = true;
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
     let dim = slot8(p.shape, u32(d));
-    src += (rem % dim) * slot8(p.strides, u32(d));
+    var c = rem % dim;
     rem = rem / dim;
+    if (PAD) {
+      let s = i32(c) - i32(slot8(p.lo, u32(d)));
+      if (s < 0 || s >= i32(slot8(p.src_shape, u32(d)))) { inside = false; }
+      c = u32(max(s, 0));
+    }
+    src += c * slot8(p.strides, u32(d));
   }
-  out[i] = x[src];
+  if (inside) { out[i] = x[src]; } else { out[i] = 0u; }
 }

@@ -8,7 +8,7 @@ export { Tensor } from './tensor.js';
 export type { DType } from './autograd/tensor.js';
 export { tidy } from './autograd/tensor.js';
 export { manualSeed, noGrad, getRngState, setRngState } from './autograd/context.js';
-export { tensor, zeros, ones, full, randn, rand, arange, zerosLike, onesLike } from './ops/functional.js';
+export { tensor, zeros, ones, full, randn, rand, arange, zerosLike, onesLike, cat, stack } from './ops/functional.js';
 export * as F from './ops/functional.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -51,6 +51,9 @@ declare module './autograd/tensor.js' {
     sigmoid(): Tensor;
     to(dtype: DType): Tensor;
     clone(): Tensor;
+    /** Copies another tensor's values into this one in place. */
+    copy_(src: Tensor): Tensor;
+    narrow(dim: number, start: number, length: number): Tensor;
     /** A view of the same data cut from the graph. */
     detach(): Tensor;
     /** Backpropagates from this tensor into the .grad of the leaves that require grad. */
@@ -114,6 +117,8 @@ P.tanh = function () { return F.tanh(this); };
 P.sigmoid = function () { return F.sigmoid(this); };
 P.to = function (d) { return F.cast(this, d); };
 P.clone = function () { return F.clone(this); };
+P.copy_ = function (src) { return F.copy_(this, src); };
+P.narrow = function (d, s, l) { return F.narrow(this, d, s, l); };
 P.detach = function () { return F.detach(this); };
 P.backward = function (g) { F.backward(this, g); };
 P.requiresGrad_ = function (flag = true) {

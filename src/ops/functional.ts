@@ -253,6 +253,32 @@ export function reshapeInPlace(x: Tensor, shape: readonly number[]): Tensor {
 export const expand = (x: Tensor, shape: readonly number[]) => run('expand', [x], { shape: [...shape] });
 export const permute = (x: Tensor, perm: readonly number[]) => run('permute', [x], { perm: [...perm] });
 
+/** The slice [start, start + length) of `dim` (torch.narrow); a copy. */
+export const narrow = (x: Tensor, dim: number, start: number, length: number) => run('narrow', [x], { dim, start, length });
+
+/** Concatenates along `dim` (torch.cat). */
+export function cat(tensors: Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('cat: expected a non-empty array of tensors');
+  const rank = tensors[0].ndim;
+  const d = dim < 0 ? dim + rank : dim;
+  if (d < 0 || d >= Math.max(rank, 1)) throw new Error(`cat: dim ${dim} is out of range for tensors of rank ${rank}`);
+  if (d === 0) return run('cat', tensors, {});
+  // move dim to the front, concatenate, move it back
+  const perm = [d, ...[...Array(rank).keys()].filter((i) => i !== d)];
+  const inv = perm.map((_, i) => perm.indexOf(i));
+  return composite(() => permute(run('cat', tensors.map((t) => permute(t, perm)), {}), inv));
+}
+
+/** Stacks same-shape tensors along a new leading dim (torch.stack with dim 0). */
+export function stack(tensors: Tensor[]): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('stack: expected a non-empty array of tensors');
+  const s = tensors[0].shape;
+  tensors.forEach((t, i) => {
+    if (t.shape.join(',') !== s.join(',')) throw new Error(`stack: tensor ${i} has shape ${fmt(t.shape)} but tensor 0 has ${fmt(s)}`);
+  });
+  return composite(() => run('cat', tensors.map((t) => reshape(t, [1, ...s])), {}));
+}
+
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   if (x.ndim < 2 && arguments.length === 1) return reshape(x, x.shape);
   const perm = [...x.shape.keys()];
@@ -356,6 +382,18 @@ export function clone(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape, x.dtype);
   K.copyInto(out, x);
   return out;
+}
+
+/** Copies src's values into dst in place (same shape and dtype), like torch's copy_ under no_grad. */
+export function copy_(dst: Tensor, src: Tensor): Tensor {
+  if (dst.shape.join(',') !== src.shape.join(',')) throw new Error(`copy_: source shape ${fmt(src.shape)} differs from destination ${fmt(dst.shape)}`);
+  if (dst.dtype !== src.dtype) throw new Error(`copy_: source is ${src.dtype} but destination is ${dst.dtype}`);
+  if (isGradEnabled() && dst.requiresGrad) {
+    throw new Error('copy_: an in-place write to a tensor that requires grad must run under noGrad()');
+  }
+  void dst.storage;
+  K.copyInto(dst, src);
+  return dst;
 }
 
 /** A view of the same storage, cut from the graph. */

@@ -65,13 +65,38 @@ export function where(c: Tensor, a: Tensor, b: Tensor, outShape: readonly number
   return out;
 }
 
-/** out = x read through `strides` over `outShape` (permute: permuted strides; expand: zeros). */
-export function gatherStrided(x: Tensor, outShape: readonly number[], strides: readonly number[]): Tensor {
+/** out = x read through `strides` from element `base` over `outShape` (permute: permuted strides;
+ * expand: zero strides; narrow: a base offset). */
+export function gatherStrided(x: Tensor, outShape: readonly number[], strides: readonly number[], base = 0): Tensor {
   const out = Tensor.empty(outShape, x.dtype);
   const n = out.numel;
   const be = backend();
-  const p = new ParamWriter().u32(n, outShape.length, 0, 0).u32Array(outShape, MAX_RANK).u32Array(strides, MAX_RANK);
-  be.dispatch('gather_strided', {}, [bind(x), bind(out)], p.bytes(), be.grid(n, 256));
+  const p = new ParamWriter().u32(n, outShape.length, base, 0).u32Array(outShape, MAX_RANK).u32Array(strides, MAX_RANK)
+    .u32Array([], MAX_RANK).u32Array([], MAX_RANK);
+  be.dispatch('gather_strided', { PAD: 0 }, [bind(x), bind(out)], p.bytes(), be.grid(n, 256));
+  return out;
+}
+
+/** Places contiguous x at offset `lo` inside a zero tensor of `outShape` (narrow's gradient). */
+export function pad(x: Tensor, outShape: readonly number[], lo: readonly number[]): Tensor {
+  const out = Tensor.empty(outShape, x.dtype);
+  const n = out.numel;
+  const be = backend();
+  const p = new ParamWriter().u32(n, outShape.length, 0, 0).u32Array(outShape, MAX_RANK)
+    .u32Array(contiguousStrides(x.shape), MAX_RANK).u32Array(lo, MAX_RANK).u32Array(x.shape, MAX_RANK);
+  be.dispatch('gather_strided', { PAD: 1 }, [bind(x), bind(out)], p.bytes(), be.grid(n, 256));
+  return out;
+}
+
+/** Concatenates contiguous tensors along dim 0 with buffer copies (no kernel). */
+export function cat0(parts: Tensor[], outShape: readonly number[]): Tensor {
+  const out = Tensor.empty(outShape, parts[0].dtype);
+  const be = backend();
+  let offset = 0;
+  for (const t of parts) {
+    be.copy(t.buffer, t.byteOffset, out.buffer, out.byteOffset + offset, t.numel * 4);
+    offset += t.numel * 4;
+  }
   return out;
 }
 

@@ -29,6 +29,8 @@ export interface OpAttrs {
   reshape: { shape: number[] };
   expand: { shape: number[] };
   permute: { perm: number[] };
+  narrow: { dim: number; start: number; length: number };
+  cat: {};
   sum: { axes?: number | number[]; keepdim: boolean };
   max: { axes?: number | number[]; keepdim: boolean };
   min: { axes?: number | number[]; keepdim: boolean };
@@ -353,6 +355,50 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
       const inv = new Array<number>(p.length);
       p.forEach((d, i) => { inv[d] = i; });
       return [F.permute(g, inv)];
+    },
+  },
+  narrow: {
+    forward([x], a) {
+      if (x.ndim === 0) throw new Error('narrow: cannot narrow a 0-d tensor');
+      const d = normDim('narrow', a.dim, x.ndim);
+      const size = x.shape[d];
+      const start = a.start < 0 ? a.start + size : a.start;
+      if (!Number.isInteger(start) || !Number.isInteger(a.length) || start < 0 || a.length < 0 || start + a.length > size) {
+        throw new Error(`narrow: start ${a.start} and length ${a.length} do not fit dim ${a.dim} of size ${size} (shape ${fmt(x.shape)})`);
+      }
+      const shape = x.shape.map((s, i) => (i === d ? a.length : s));
+      const strides = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((p, q) => p * q, 1));
+      return { out: K.gatherStrided(x, shape, strides, start * strides[d]) };
+    },
+    backward(g, c) {
+      const x = c.inputs[0]!;
+      const d = normDim('narrow', c.attrs.dim, x.ndim);
+      const start = c.attrs.start < 0 ? c.attrs.start + x.shape[d] : c.attrs.start;
+      return [K.pad(g, x.shape, x.shape.map((_, i) => (i === d ? start : 0)))];
+    },
+  },
+  cat: {
+    forward(parts) {
+      if (parts.length === 0) throw new Error('cat: expected a non-empty list of tensors');
+      const [first] = parts;
+      if (first.ndim === 0) throw new Error('cat: zero-dimensional tensors cannot be concatenated (use stack)');
+      parts.forEach((t, i) => {
+        if (t.dtype !== first.dtype) throw new Error(`cat: tensor ${i} is ${t.dtype} but tensor 0 is ${first.dtype}`);
+        if (t.ndim !== first.ndim || t.shape.slice(1).join(',') !== first.shape.slice(1).join(',')) {
+          throw new Error(`cat: tensor ${i} has shape ${fmt(t.shape)}, which does not match ${fmt(first.shape)} outside dim 0`);
+        }
+      });
+      const rows = parts.reduce((p, t) => p + t.shape[0], 0);
+      return { out: K.cat0(parts, [rows, ...first.shape.slice(1)]) };
+    },
+    backward(g, c) {
+      let start = 0;
+      return c.inputs.map((t) => {
+        const len = t!.shape[0];
+        const r = t!.requiresGrad ? F.narrow(g, 0, start, len) : null;
+        start += len;
+        return r;
+      });
     },
   },
   sum: {

@@ -102,6 +102,15 @@ export const opCases: { [K in OpName]: Case[] } = {
     { name: 'permute', inputs: [I([2, 3, 4])], kiln: (x) => x.permute([2, 0, 1]), torch: 'lambda x: x.permute(2, 0, 1)' },
     { name: 'transpose', inputs: [I([3, 5])], kiln: (x) => x.transpose(), torch: 'lambda x: x.t()' },
   ],
+  narrow: [
+    { name: 'narrow rows', inputs: [I([5, 3])], kiln: (x) => x.narrow(0, 1, 3), torch: 'lambda x: x.narrow(0, 1, 3)' },
+    { name: 'narrow middle dim', inputs: [I([2, 6, 3])], kiln: (x) => x.narrow(1, -4, 2), torch: 'lambda x: x.narrow(1, 2, 2)' },
+  ],
+  cat: [
+    { name: 'cat dim 0', inputs: [I([2, 3]), I([1, 3]), I([3, 3])], kiln: (a, b, c) => kiln.cat([a, b, c]), torch: 'lambda a, b, c: torch.cat([a, b, c])' },
+    { name: 'cat dim 1', inputs: [I([2, 3]), I([2, 2])], kiln: (a, b) => kiln.cat([a, b], 1), torch: 'lambda a, b: torch.cat([a, b], 1)' },
+    { name: 'stack', inputs: [I([2, 3]), I([2, 3])], kiln: (a, b) => kiln.stack([a, b]), torch: 'lambda a, b: torch.stack([a, b])' },
+  ],
   sum: [
     { name: 'sum all', inputs: [I([3, 5])], kiln: (x) => x.sum(), torch: 'lambda x: x.sum()' },
     { name: 'sum dim 1', inputs: [I([3, 5])], kiln: (x) => x.sum(1), torch: 'lambda x: x.sum(1)' },
@@ -210,4 +219,3 @@ export const allCases: { op: string; c: Case }[] = [
 
 /** Ops whose table entry has no backward. */
 export const noGradOps = new Set(['sign', 'compareScalar', 'compare', 'argmax', 'argmin', 'oneHot', 'cast']);
-void kiln;
