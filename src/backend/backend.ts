@@ -7,6 +7,10 @@ export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x4
 const STORAGE_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
 const MAP_MODE_READ = 0x1;
 const UNIFORM_CHUNK = 64 * 1024;
+/** Bytes bound for each kernel's Params struct (the largest is 144). */
+const PARAMS_BYTES = 256;
+const BIND_GROUP_CACHE = 8192;
+const COMPUTE_STAGE = 0x4;
 /** Submit anyway after this many recorded dispatches, so one long eager loop cannot grow without bound. */
 const MAX_PENDING_DISPATCHES = 2048;
 
@@ -102,10 +106,22 @@ export class Backend {
   private otherBytes = 0;
   private pipelines = new Map<string, GPUComputePipeline>();
   private modules = new Map<string, GPUShaderModule>();
+  private layouts = new Map<string, { group0: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
+  private uniformLayout: GPUBindGroupLayout | null = null;
+  /**
+   * Bind groups by (kernel layout, buffers). Pooled buffers recur step after step, so a training loop reuses
+   * the same few hundred bind groups instead of creating two per dispatch: creation costs JavaScript time,
+   * and Dawn frees a bind group only when its JS wrapper is garbage-collected, which lets native descriptor
+   * pools grow without bound (lavapipe crashed in vkAllocateDescriptorSets after ~80k of them).
+   */
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  bindGroupsCreated = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
-  private uniformChunks: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer> }[] = [];
+  private uniformChunks: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; group: GPUBindGroup }[] = [];
   private uniformChunk = 0;
   private uniformOffset = 0;
   private afterSubmit: (() => void)[] = [];
@@ -195,6 +211,7 @@ export class Backend {
   trimPool(): void {
     const doomed = [...this.pool.values()].flat();
     this.pool.clear();
+    this.bindGroups.clear();
     this.pooledBytes = 0;
     if (this.encoder) this.afterSubmit.push(() => doomed.forEach((b) => b.destroy()));
     else doomed.forEach((b) => b.destroy());
@@ -211,6 +228,29 @@ export class Backend {
     };
   }
 
+  /** Group 1 of every kernel: one uniform Params struct, bound with a dynamic offset into a chunk. */
+  private paramsLayout(): GPUBindGroupLayout {
+    this.uniformLayout ??= this.device.createBindGroupLayout({
+      entries: [{ binding: 0, visibility: COMPUTE_STAGE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: PARAMS_BYTES } }],
+    });
+    return this.uniformLayout;
+  }
+
+  /** Group 0's layout read from the shader's declarations: read-only or read-write storage buffers. */
+  private layout(shader: ShaderName) {
+    let l = this.layouts.get(shader);
+    if (l) return l;
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    const re = /@group\(0\)\s*@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>/g;
+    for (const m of wgslSources[shader].matchAll(re)) {
+      entries.push({ binding: Number(m[1]), visibility: COMPUTE_STAGE, buffer: { type: m[2] === 'read' ? 'read-only-storage' : 'storage' } });
+    }
+    const group0 = this.device.createBindGroupLayout({ entries });
+    l = { group0, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [group0, this.paramsLayout()] }) };
+    this.layouts.set(shader, l);
+    return l;
+  }
+
   private pipeline(shader: ShaderName, constants: Record<string, number>): GPUComputePipeline {
     const key = shader + JSON.stringify(constants);
     let pipe = this.pipelines.get(key);
@@ -221,7 +261,7 @@ export class Backend {
       this.modules.set(shader, module);
     }
     pipe = this.device.createComputePipeline({
-      layout: 'auto',
+      layout: this.layout(shader).pipeline,
       compute: { module, entryPoint: 'main', constants },
       label: key,
     });
@@ -229,20 +269,48 @@ export class Backend {
     return pipe;
   }
 
-  private uniform(params: ArrayBuffer): Binding {
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) { id = this.nextBufferId++; this.bufferIds.set(b, id); }
+    return id;
+  }
+
+  private bindGroup(shader: ShaderName, buffers: (GPUBuffer | Binding)[]): GPUBindGroup {
+    let key = shader;
+    for (const b of buffers) {
+      key += 'buffer' in b ? `|${this.bufferId(b.buffer)}@${b.offset ?? 0}+${b.size ?? ''}` : `|${this.bufferId(b)}`;
+    }
+    let g = this.bindGroups.get(key);
+    if (g) return g;
+    if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+    g = this.device.createBindGroup({
+      layout: this.layout(shader).group0,
+      entries: buffers.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })),
+    });
+    this.bindGroupsCreated++;
+    this.bindGroups.set(key, g);
+    return g;
+  }
+
+  /** Copies params into the current uniform chunk; returns the chunk's bind group and the dynamic offset. */
+  private uniform(params: ArrayBuffer): { group: GPUBindGroup; offset: number } {
     const align = Math.max(256, this.limits.minUniformBufferOffsetAlignment);
-    if (params.byteLength > UNIFORM_CHUNK) throw new KilnGpuError('kiln: kernel params too large');
-    if (this.uniformOffset + params.byteLength > UNIFORM_CHUNK) { this.uniformChunk++; this.uniformOffset = 0; }
+    if (params.byteLength > PARAMS_BYTES) throw new KilnGpuError(`kiln: kernel params of ${params.byteLength} bytes exceed ${PARAMS_BYTES}`);
+    if (this.uniformOffset + PARAMS_BYTES > UNIFORM_CHUNK) { this.uniformChunk++; this.uniformOffset = 0; }
     if (this.uniformChunk >= this.uniformChunks.length) {
       const buffer = this.device.createBuffer({ size: UNIFORM_CHUNK, usage: Usage.UNIFORM | Usage.COPY_DST });
       this.otherBytes += UNIFORM_CHUNK;
-      this.uniformChunks.push({ buffer, data: new Uint8Array(UNIFORM_CHUNK) });
+      const group = this.device.createBindGroup({
+        layout: this.paramsLayout(),
+        entries: [{ binding: 0, resource: { buffer, offset: 0, size: PARAMS_BYTES } }],
+      });
+      this.uniformChunks.push({ buffer, data: new Uint8Array(UNIFORM_CHUNK), group });
     }
     const chunk = this.uniformChunks[this.uniformChunk];
     chunk.data.set(new Uint8Array(params), this.uniformOffset);
-    const binding = { buffer: chunk.buffer, offset: this.uniformOffset, size: params.byteLength };
-    this.uniformOffset += Math.ceil(params.byteLength / align) * align;
-    return binding;
+    const offset = this.uniformOffset;
+    this.uniformOffset += Math.ceil(PARAMS_BYTES / align) * align;
+    return { group: chunk.group, offset };
   }
 
   private ensurePass(): GPUComputePassEncoder {
@@ -272,18 +340,12 @@ export class Backend {
         'per dimension');
     }
     const pipe = this.pipeline(shader, constants);
-    const g0 = this.device.createBindGroup({
-      layout: pipe.getBindGroupLayout(0),
-      entries: buffers.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })),
-    });
-    const g1 = this.device.createBindGroup({
-      layout: pipe.getBindGroupLayout(1),
-      entries: [{ binding: 0, resource: this.uniform(params) }],
-    });
+    const g0 = this.bindGroup(shader, buffers);
+    const u = this.uniform(params);
     const pass = this.ensurePass();
     pass.setPipeline(pipe);
     pass.setBindGroup(0, g0);
-    pass.setBindGroup(1, g1);
+    pass.setBindGroup(1, u.group, [u.offset]);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
     if (++this.pending >= MAX_PENDING_DISPATCHES) this.flush();
@@ -377,6 +439,7 @@ export class Backend {
     this.uniformChunks.forEach((c) => c.buffer.destroy());
     this.pool.clear();
     this.stagingPool.clear();
+    this.bindGroups.clear();
     this.uniformChunks = [];
     if (this.owned) this.device.destroy();
   }

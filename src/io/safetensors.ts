@@ -1,0 +1,86 @@
+// safetensors: an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
+// then the raw little-endian tensor bytes. The format PyTorch users share weights in (Hugging Face).
+// Pure bytes in and out: the CLI does the file I/O.
+
+export type SafeDType = 'F32' | 'I32' | 'I64' | 'F64';
+
+export interface SafeTensor {
+  dtype: SafeDType;
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+const BYTES: Record<SafeDType, number> = { F32: 4, I32: 4, I64: 8, F64: 8 };
+
+/** Serialises tensors (in the given order) and string metadata. */
+export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    if (t.dtype !== 'F32' && t.dtype !== 'I32') throw new Error(`encodeSafetensors: ${name}: Kiln writes F32 and I32, got ${t.dtype}`);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) throw new Error(`encodeSafetensors: ${name}: shape [${t.shape}] needs ${n} values, got ${t.data.length}`);
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + json.length) % 8) json += ' ';
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let o = 8 + head.length;
+  for (const t of tensors.values()) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), o);
+    o += t.data.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Parses a safetensors file, checking every offset and size: a truncated or corrupt file is rejected with an
+ * error saying what is wrong. I64 tensors (PyTorch's num_batches_tracked) are read as int32; F64 as float32.
+ */
+export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+  if (bytes.length < 8) throw new Error(`${what}: file is ${bytes.length} bytes, too short for a safetensors header`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headLen = Number(dv.getBigUint64(0, true));
+  if (headLen > bytes.length - 8 || headLen > 100_000_000) {
+    throw new Error(`${what}: header length ${headLen} exceeds the file size (${bytes.length} bytes): truncated or not a safetensors file`);
+  }
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headLen)));
+  } catch (e) {
+    throw new Error(`${what}: header is not valid JSON (${(e as Error).message}): corrupt file`);
+  }
+  const dataStart = 8 + headLen;
+  const dataLen = bytes.length - dataStart;
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const tensors = new Map<string, SafeTensor>();
+  const entries = Object.entries(header).filter(([k]) => k !== '__metadata__') as [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][];
+  entries.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  for (const [name, e] of entries) {
+    const dtype = e.dtype as SafeDType;
+    if (!(dtype in BYTES)) throw new Error(`${what}: ${name} has unsupported dtype ${e.dtype}`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${what}: ${name} has an invalid shape`);
+    const [a, b] = e.data_offsets ?? [];
+    const n = e.shape.reduce((x, y) => x * y, 1);
+    if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b > dataLen || b - a !== n * BYTES[dtype]) {
+      throw new Error(`${what}: ${name} (${dtype} [${e.shape}]) has data offsets [${a}, ${b}] that do not fit the ` +
+        `${dataLen} data bytes: truncated or corrupt file`);
+    }
+    const raw = bytes.slice(dataStart + a, dataStart + b);
+    let data: Float32Array | Int32Array;
+    if (dtype === 'F32') data = new Float32Array(raw.buffer);
+    else if (dtype === 'I32') data = new Int32Array(raw.buffer);
+    else if (dtype === 'I64') {
+      const big = new BigInt64Array(raw.buffer);
+      data = Int32Array.from(big, (v) => Number(v));
+    } else data = Float32Array.from(new Float64Array(raw.buffer));
+    tensors.set(name, { dtype: dtype === 'I64' ? 'I32' : dtype === 'F64' ? 'F32' : dtype, shape: e.shape, data });
+  }
+  return { tensors, metadata };
+}
