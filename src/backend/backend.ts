@@ -12,7 +12,7 @@ const PARAMS_BYTES = 256;
 const BIND_GROUP_CACHE = 8192;
 const COMPUTE_STAGE = 0x4;
 /** Submit anyway after this many recorded dispatches, so one long eager loop cannot grow without bound. */
-const MAX_PENDING_DISPATCHES = 2048;
+const MAX_PENDING_DISPATCHES = 512;
 
 /** Where the adapter came from and what it is. */
 export interface AdapterReport {
