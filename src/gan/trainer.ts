@@ -71,7 +71,9 @@ export class GanTrainer {
   private updateEma(): void {
     const e = this.emaG;
     if (!e) return;
-    const d = this.s.ema!;
+    // Warm-up as in TensorFlow's ExponentialMovingAverage(num_updates): early on the average follows G
+    // closely instead of staying anchored at the random initialisation.
+    const d = Math.min(this.s.ema!, (1 + this.step) / (10 + this.step));
     noGrad(() => {
       const own = this.s.G.namedParameters();
       e.namedParameters().forEach(([, pe], i) => { pe.copy_(pe.mul(d).add(own[i][1].mul(1 - d))); });
