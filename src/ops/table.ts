@@ -229,7 +229,6 @@ function convGeomOf(op: string, x: Tensor, w: Tensor, a: ConvAttrs, transposed: 
   if (OH < 1 || OW < 1) throw new Error(`convTranspose2d: output size would be ${OH}x${OW}; reduce padding`);
   // In conv2d terms: the transposed conv's input is conv2d's output (Cy) and its output is conv2d's input (Cx).
   return { N, Cx: Cog * g, H: OH, W: OW, Cy: C, OH: H, OW: W, groups: g, kH, kW, sH, sW, pH, pW, dH, dW };
-  void op;
 }
 
 function checkBias(op: string, bias: Tensor | undefined, channels: number): void {
