@@ -128,19 +128,12 @@ export function reduceARB(code: ReduceCode, x: Tensor, A: number, R: number, B: 
     const P = Math.min(Math.ceil(R / 256), Math.max(1, Math.floor(16384 / outputs)));
     if (P > 1) {
       const partial = run(x, R, P);
-      const out = reduceARBFrom(code, partial, A, P, B);
+      const out = run(partial, P, 1);
       partial.dispose();
       return out;
     }
   }
   return run(x, R, 1);
-
-  function reduceARBFrom(c: ReduceCode, src: Tensor, a: number, r: number, b: number): Tensor {
-    const out = Tensor.empty([a * b]);
-    const p = new ParamWriter().u32(a, r, b, 1, r, 0, 0, 0);
-    be.dispatch('reduce', { OP: REDUCE[c] }, [bind(src), bind(out)], p.bytes(), be.grid(a * b, 256));
-    return out;
-  }
 }
 
 export function argReduce(x: Tensor, A: number, R: number, B: number, min: boolean): Tensor {

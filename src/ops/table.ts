@@ -469,18 +469,7 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
       const [a, b] = c.saved;
       const { transA, transB } = c.attrs;
       if (a.ndim < 2 || b.ndim < 2 || g.ndim < 2) return matmulBackwardVector(g, a, b, transA, transB);
-      // C = op(A) op(B): dA = dC op(B)^T (stored transposed when transA), dB likewise.
-      const ga = a.requiresGrad
-        ? (transA ? F.matmul(b, g, { transA: transB, transB: true }) : F.matmul(g, b, { transB: !transB }))
-        : null;
-      const gb = b.requiresGrad
-        ? (transB ? F.matmul(g, a, { transA: true, transB: transA }) : F.matmul(a, g, { transA: !transA }))
-        : null;
-      const ra = ga ? sumTo(ga, a.shape) : null;
-      const rb = gb ? sumTo(gb, b.shape) : null;
-      if (ga && ra !== ga) ga.dispose();
-      if (gb && rb !== gb) gb.dispose();
-      return [ra, rb];
+      return matmulGrads(g, a, b, transA, transB);
     },
   },
   conv2d: {
@@ -590,6 +579,21 @@ function evenSplit(g: Tensor, a: Tensor, b: Tensor, win: 'gt' | 'lt'): [Tensor, 
   return tmp([w, e, half, ma, mb], [F.mul(g, ma), F.mul(g, mb)]);
 }
 
+/** C = op(A) op(B): dA = dC op(B)^T (stored transposed when transA), dB likewise; summed over broadcast batches. */
+function matmulGrads(g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean): [Tensor | null, Tensor | null] {
+  const ga = a.requiresGrad
+    ? (transA ? F.matmul(b, g, { transA: transB, transB: true }) : F.matmul(g, b, { transB: !transB }))
+    : null;
+  const gb = b.requiresGrad
+    ? (transB ? F.matmul(g, a, { transA: true, transB: transA }) : F.matmul(a, g, { transA: !transA }))
+    : null;
+  const ra = ga ? sumTo(ga, a.shape) : null;
+  const rb = gb ? sumTo(gb, b.shape) : null;
+  if (ga && ra !== ga) ga.dispose();
+  if (gb && rb !== gb) gb.dispose();
+  return [ra, rb];
+}
+
 function matmulBackwardVector(g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean): (Tensor | null)[] {
   // Promote the 1-D operands (and g) to matrices, reuse the matrix rule, then drop the added dims.
   const a2 = a.ndim === 1 ? F.reshape(a, transA ? [a.shape[0], 1] : [1, a.shape[0]]) : a;
@@ -598,12 +602,11 @@ function matmulBackwardVector(g: Tensor, a: Tensor, b: Tensor, transA: boolean, 
   if (a.ndim === 1) outShape.splice(outShape.length - (b.ndim === 1 ? 0 : 1), 0, 1);
   if (b.ndim === 1) outShape.push(1);
   const g2 = F.reshape(g, outShape);
-  const ga = a.requiresGrad ? (transA ? F.matmul(b2, g2, { transA: transB, transB: true }) : F.matmul(g2, b2, { transB: !transB })) : null;
-  const gb = b.requiresGrad ? (transB ? F.matmul(g2, a2, { transA: true, transB: transA }) : F.matmul(a2, g2, { transA: !transA })) : null;
-  const ra = ga ? sumTo(ga, a2.shape) : null;
-  const rb = gb ? sumTo(gb, b2.shape) : null;
+  if (a2 !== a) a2.requiresGrad = a.requiresGrad;
+  if (b2 !== b) b2.requiresGrad = b.requiresGrad;
+  const [ra, rb] = matmulGrads(g2, a2, b2, transA, transB);
   const fa = ra ? F.reshape(ra, a.shape) : null;
   const fb = rb ? F.reshape(rb, b.shape) : null;
-  for (const t of [ga, gb, ra, rb, g2, a2 !== a ? a2 : null, b2 !== b ? b2 : null]) if (t && t !== fa && t !== fb) t.dispose();
+  for (const t of [ra, rb, g2, a2 !== a ? a2 : null, b2 !== b ? b2 : null]) if (t && t !== fa && t !== fb) t.dispose();
   return [fa, fb];
 }
