@@ -45,36 +45,49 @@ export class GaussianData implements Dataset {
   }
 }
 
+/** Steps of a preset's run: 2000 (needle) or 20 epochs of 3200 samples (d2l). */
+function presetSteps(preset: GaussianPreset, batch?: number): number {
+  return preset === 'needle' ? 2000 : (20 * GAUSSIAN_SAMPLES) / (batch ?? 8);
+}
+
+/** The generator of both presets: Linear(2, 2) (normal(0, 0.02) init in d2l). */
+function presetGenerator(preset: GaussianPreset): nn.Module {
+  return preset === 'needle' ? new nn.Sequential(new nn.Linear(2, 2)) : d2lInit(new nn.Sequential(new nn.Linear(2, 2)));
+}
+
+function d2lInit(m: nn.Module): nn.Module {
+  for (const [name, p] of m.namedParameters()) {
+    if (name.endsWith('weight')) nn.init.normal_(p, 0, 0.02); else nn.init.zeros_(p);
+  }
+  return m;
+}
+
 export function gaussianSetup(o: GaussianOptions = {}): GanSetup & { steps: number; preset: GaussianPreset } {
   const preset = o.preset ?? 'needle';
   if (preset !== 'needle' && preset !== 'd2l') throw new Error(`gaussian: unknown preset '${String(preset)}' (expected needle or d2l)`);
   manualSeed(o.seed ?? 0);
   const data = new GaussianData();
   if (preset === 'needle') {
-    const makeG = () => new nn.Sequential(new nn.Linear(2, 2));
+    const makeG = () => presetGenerator('needle');
     const G = makeG();
     const D = new nn.Sequential(new nn.Linear(2, 20), new nn.ReLU(), new nn.Linear(20, 10), new nn.ReLU(), new nn.Linear(10, 2));
     const lr = o.lr ?? 0.01;
     const optG = new optim.Adam(G.parameters(), { lr });
     const optD = new optim.Adam(D.parameters(), { lr });
     const loss = new GANLoss(D, optD, { loss: 'softmax', objective: o.objective });
-    return { preset, G, D, makeG, optG, optD, loss, latent: [2], batch: o.batch ?? 32, data, ema: o.ema, steps: 2000 };
+    return { preset, G, D, makeG, optG, optD, loss, latent: [2], batch: o.batch ?? 32, data, ema: o.ema, steps: presetSteps(preset) };
   }
-  const init = (m: nn.Module) => {
-    for (const [name, p] of m.namedParameters()) {
-      if (name.endsWith('weight')) nn.init.normal_(p, 0, 0.02); else nn.init.zeros_(p);
-    }
-    return m;
-  };
-  const makeG = () => init(new nn.Sequential(new nn.Linear(2, 2)));
+  const makeG = () => presetGenerator('d2l');
   const G = makeG();
-  const D = init(new nn.Sequential(new nn.Linear(2, 5), new nn.Tanh(), new nn.Linear(5, 3), new nn.Tanh(), new nn.Linear(3, 1), new nn.Sigmoid()));
+  const D = d2lInit(new nn.Sequential(new nn.Linear(2, 5), new nn.Tanh(), new nn.Linear(5, 3), new nn.Tanh(), new nn.Linear(3, 1), new nn.Sigmoid()));
   const optG = new optim.Adam(G.parameters(), { lr: o.lr ?? 0.005 });
   const optD = new optim.Adam(D.parameters(), { lr: o.lr ?? 0.05 });
   const loss = new GANLoss(D, optD, { loss: 'bce', objective: o.objective, dReduction: 'mean' });
   const batch = o.batch ?? 8;
-  return { preset, G, D, makeG, optG, optD, loss, latent: [2], batch, data, ema: o.ema, steps: (20 * GAUSSIAN_SAMPLES) / batch };
+  return { preset, G, D, makeG, optG, optD, loss, latent: [2], batch, data, ema: o.ema, steps: presetSteps(preset, batch) };
 }
+gaussianSetup.steps = presetSteps;
+gaussianSetup.generator = presetGenerator;
 
 /** For G = Linear(2, 2) fed z ~ N(0, I): mean = b, covariance = W W^T. */
 export async function impliedGaussian(G: nn.Module): Promise<{ mean: number[]; cov: number[][] }> {

@@ -4,16 +4,10 @@
 import { cat, noGrad, randn, stack, tidy, type Tensor } from '../index.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import type { Dataset } from '../data/dataset.js';
 import type { GANLoss } from './gan_loss.js';
 
-/** Real samples, served in fixed batches. */
-export interface Dataset {
-  readonly size: number;
-  /** The sample shape, e.g. [2] or [1, 32, 32]. */
-  readonly sampleShape: number[];
-  /** The `index`-th batch of `batchSize` samples (the dataset decides order and wrap-around). */
-  batch(index: number, batchSize: number): Tensor;
-}
+export type { Dataset };
 
 export interface GanSetup {
   G: Module;

@@ -60,7 +60,16 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
   const dataLen = bytes.length - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   const tensors = new Map<string, SafeTensor>();
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${what}: header is not a JSON object: corrupt file`);
+  if (typeof metadata !== 'object' || metadata === null || Object.values(metadata).some((v) => typeof v !== 'string')) {
+    throw new Error(`${what}: __metadata__ must map names to strings: corrupt file`);
+  }
   const entries = Object.entries(header).filter(([k]) => k !== '__metadata__') as [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][];
+  for (const [name, e] of entries) {
+    if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+      throw new Error(`${what}: header entry ${JSON.stringify(name)} lacks dtype, shape or data_offsets: corrupt file`);
+    }
+  }
   entries.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
   for (const [name, e] of entries) {
     const dtype = e.dtype as SafeDType;

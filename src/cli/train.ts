@@ -1,0 +1,134 @@
+// `kiln train <recipe>`: trains with a progress line and writes, in --out, sample grids from a fixed latent
+// batch, losses.csv, losses.svg, periodic and final checkpoints (atomic) and summary.json.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { adapter, memory } from '../index.js';
+import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from '../gan/checkpoint.js';
+import { gaussianErrors, impliedGaussian } from '../gan/gaussian.js';
+import { digitQuality } from '../gan/quality.js';
+import { buildRun, checkConfig, type RunConfig } from '../gan/recipes.js';
+import { GanTrainer, type StepRecord } from '../gan/trainer.js';
+import { lineChartSvg } from '../io/plot.js';
+import { asDigits, classifier, fixedLatent, generate, samplePng, trainingImages } from './common.js';
+import { readBytes, writeFileAtomic } from './files.js';
+import { Progress } from './progress.js';
+
+export interface TrainOptions {
+  config: RunConfig;
+  steps?: number;
+  out: string;
+  /** Samples, plot and checkpoint every this many steps. */
+  every?: number;
+  resume?: string;
+  /** Score samples with the MNIST classifier at the end (image recipes on MNIST). */
+  evaluate?: boolean;
+  quiet?: boolean;
+}
+
+const CSV_HEAD = 'step,d_loss,g_loss,real_score,fake_score';
+
+function csv(rows: StepRecord[]): string {
+  return [CSV_HEAD, ...rows.map((r) => [r.step, r.dLoss, r.gLoss, r.realScore, r.fakeScore].join(','))].join('\n') + '\n';
+}
+
+/** Rows of an earlier run's losses.csv up to `step` (a resumed run continues the file). */
+function previousRows(path: string, step: number): StepRecord[] {
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  if (lines[0] !== CSV_HEAD) return [];
+  return lines.slice(1).map((l) => l.split(',').map(Number)).filter((v) => v.length === 5 && v[0] <= step)
+    .map(([s, d, g, r, f]) => ({ step: s, dLoss: d, gLoss: g, realScore: r, fakeScore: f }));
+}
+
+function plot(rows: StepRecord[], recipe: string): string {
+  // Thin very long runs to at most ~2000 points per series.
+  const k = Math.max(1, Math.ceil(rows.length / 2000));
+  const r = rows.filter((_, i) => i % k === 0);
+  return lineChartSvg(`${recipe}: losses and scores`, r.map((x) => x.step), [
+    { name: 'D loss', color: '#d62728', values: r.map((x) => x.dLoss) },
+    { name: 'G loss', color: '#1f77b4', values: r.map((x) => x.gLoss) },
+    { name: 'D(x)', color: '#2ca02c', values: r.map((x) => x.realScore) },
+    { name: 'D(G(z))', color: '#ff7f0e', values: r.map((x) => x.fakeScore) },
+  ]);
+}
+
+export interface TrainResult { summary: Record<string, unknown>; trainer: GanTrainer }
+
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  let config = checkConfig(o.config);
+  let ck = null;
+  if (o.resume) {
+    ck = decodeCheckpoint(readBytes(o.resume, 'checkpoint'), o.resume);
+    config = ck.config;
+  }
+  const run = buildRun(config, trainingImages(config));
+  const steps = o.steps ?? run.steps;
+  const trainer = new GanTrainer(run);
+  if (ck) {
+    restoreCheckpoint(trainer, ck);
+    if (!o.quiet) console.log(`resumed from ${o.resume} at step ${ck.step}`);
+  }
+  if (steps < trainer.step) throw new Error(`--steps ${steps} is below the checkpoint's step ${trainer.step}`);
+  const image = config.recipe !== 'gaussian';
+  const every = o.every ?? (image ? 200 : 500);
+  const readEvery = image ? 10 : 100;
+  const z = fixedLatent(config, image ? 64 : 1000).keep();
+  const csvPath = join(o.out, 'losses.csv');
+  const rows = ck ? previousRows(csvPath, trainer.step) : [];
+  const label = `${config.recipe}${config.recipe === 'gaussian' ? `/${config.preset ?? 'needle'}` : ''} seed ${config.seed}`;
+  const progress = o.quiet ? null : new Progress(label, steps, trainer.step);
+  const pad = (s: number) => String(s).padStart(String(steps).length, '0');
+  const save = async (name: string) => {
+    rows.push(...(await trainer.metrics()));
+    writeFileAtomic(join(o.out, 'checkpoints', name), await encodeCheckpoint(trainer, config));
+  };
+  const t0 = performance.now();
+  const startStep = trainer.step;
+  while (trainer.step < steps) {
+    trainer.trainStep();
+    const s = trainer.step;
+    if (s % readEvery === 0 || s === steps) {
+      rows.push(...(await trainer.metrics()));
+      progress?.update(s, rows[rows.length - 1], s === steps);
+    }
+    if (s % every === 0 && s !== steps) {
+      writeFileAtomic(join(o.out, 'samples', `step-${pad(s)}.png`), await samplePng(config, trainer.sampler, z));
+      writeFileAtomic(csvPath, csv(rows));
+      writeFileAtomic(join(o.out, 'losses.svg'), plot(rows, config.recipe));
+      await save(`step-${pad(s)}.safetensors`);
+    }
+  }
+  rows.push(...(await trainer.metrics()));
+  const wall = (performance.now() - t0) / 1000;
+  progress?.done();
+  writeFileAtomic(join(o.out, 'samples', `step-${pad(trainer.step)}.png`), await samplePng(config, trainer.sampler, z));
+  writeFileAtomic(csvPath, csv(rows));
+  writeFileAtomic(join(o.out, 'losses.svg'), plot(rows, config.recipe));
+  await save('final.safetensors');
+  const tail = rows.slice(-Math.min(rows.length, image ? 50 : 100));
+  const avg = (f: (r: StepRecord) => number) => tail.reduce((a, r) => a + f(r), 0) / Math.max(1, tail.length);
+  const summary: Record<string, unknown> = {
+    recipe: config.recipe, config, steps: trainer.step, stepsThisRun: trainer.step - startStep, wallSeconds: Number(wall.toFixed(2)),
+    stepsPerSecond: Number(((trainer.step - startStep) / wall).toFixed(3)), adapter: adapter().description || adapter().device,
+    lastSteps: { steps: tail.length, dLoss: avg((r) => r.dLoss), gLoss: avg((r) => r.gLoss), realScore: avg((r) => r.realScore), fakeScore: avg((r) => r.fakeScore) },
+    gpuMemoryBytes: memory().inUseBytes, finished: new Date().toISOString(),
+  };
+  if (config.recipe === 'gaussian') {
+    const g = await impliedGaussian(trainer.sampler);
+    summary.gaussian = { mean: g.mean, cov: g.cov, ...gaussianErrors(g.mean, g.cov), sampler: trainer.emaG ? 'ema' : 'G' };
+  } else if (o.evaluate && (!config.data || config.data === 'mnist')) {
+    summary.quality = await evaluateDigits(config, trainer, 1000);
+  }
+  writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  z.dispose();
+  return { summary, trainer };
+}
+
+/** Scores `n` samples of the trainer's sampler with the MNIST classifier. */
+export async function evaluateDigits(config: RunConfig, trainer: GanTrainer, n: number) {
+  const cls = await classifier();
+  const z = fixedLatent(config, n, 99);
+  const v = await generate(trainer.sampler, z);
+  z.dispose();
+  return { classifierHeldOutAccuracy: cls.accuracy, ...(await digitQuality(cls.model, asDigits(config, v, n), cls.heldOut)) };
+}
