@@ -5,6 +5,9 @@ import { backend } from './context.js';
 
 export type DType = 'float32' | 'int32';
 
+/** GPUBufferUsage.STORAGE (the global is absent in Node before Dawn loads). */
+const GPUBufferUsage_STORAGE = 0x80;
+
 /** A GPU buffer shared by a tensor and its views (reshape, detach). */
 export class Storage {
   refs = 1;
@@ -82,6 +85,49 @@ export class Tensor {
   static empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
     const b = backend();
     return new Tensor(new Storage(b, b.acquire(shapeSize(shape) * 4)), shape, dtype);
+  }
+
+  /**
+   * Wraps a GPUBuffer the app owns as a tensor, without a copy. The buffer must come from Kiln's device
+   * (`init({ device })`), have STORAGE usage (COPY_SRC to read it back, COPY_DST to copy_() into it), and
+   * hold `shape`'s elements from `offset` (a multiple of the device's minStorageBufferOffsetAlignment).
+   * Lifetime: the app keeps owning the buffer; dispose() only drops Kiln's reference, and the app must not
+   * destroy the buffer while Kiln work that uses it may still be pending (call sync() first). The app's own
+   * queue writes are seen by Kiln work recorded afterwards.
+   */
+  static fromGPUBuffer(buffer: GPUBuffer, shape: readonly number[], opts: { dtype?: DType; offset?: number } = {}): Tensor {
+    const b = backend();
+    const dtype = opts.dtype ?? 'float32';
+    const offset = opts.offset ?? 0;
+    const what = 'Tensor.fromGPUBuffer';
+    if (!buffer || typeof (buffer as GPUBuffer).usage !== 'number') throw new Error(`${what}: expected a GPUBuffer, got ${String(buffer)}`);
+    if (dtype !== 'float32' && dtype !== 'int32') throw new Error(`${what}: dtype must be float32 or int32, got ${String(dtype)}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new Error(`${what}: shape must be non-negative integers, got [${String(shape)}]`);
+    }
+    if (!(buffer.usage & GPUBufferUsage_STORAGE)) {
+      throw new Error(`${what}: the buffer's usage (0x${buffer.usage.toString(16)}) lacks STORAGE (0x80), which every Kiln kernel needs`);
+    }
+    const align = b.limits.minStorageBufferOffsetAlignment;
+    if (!Number.isInteger(offset) || offset < 0 || offset % align !== 0) {
+      throw new Error(`${what}: offset ${offset} must be a non-negative multiple of minStorageBufferOffsetAlignment (${align})`);
+    }
+    const bytes = shapeSize(shape) * 4;
+    if (offset + bytes > buffer.size) {
+      throw new Error(`${what}: shape [${shape.join(', ')}] needs ${bytes} bytes from offset ${offset}, but the buffer holds ${buffer.size}`);
+    }
+    return new Tensor(new Storage(b, { buffer, size: buffer.size }, offset, true), shape, dtype);
+  }
+
+  /**
+   * This tensor's storage, for the app's own passes: the buffer, the byte offset and size of this tensor's
+   * elements (row-major, 4 bytes each). Kiln submits its recorded work first, so an app submission made after
+   * this call sees the values. Valid until dispose(): then Kiln may reuse the buffer for other tensors.
+   */
+  gpuBuffer(): { buffer: GPUBuffer; offset: number; size: number } {
+    const s = this.storage;
+    s.backend.flush();
+    return { buffer: s.buf.buffer, offset: s.byteOffset, size: this.numel * 4 };
   }
 
   get storage(): Storage {

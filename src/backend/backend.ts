@@ -43,6 +43,11 @@ export interface MemoryReport {
 }
 
 /** A pooled storage buffer. `size` is the allocated (size-class) byte size. */
+/** App buffers wrapped by Tensor.fromGPUBuffer may lack a usage a copy needs: say so before the GPU does. */
+function needUsage(b: GPUBuffer, flag: number, name: string, what: string): void {
+  if (!(b.usage & flag)) throw new KilnGpuError(`kiln: ${what} needs ${name} usage on its GPUBuffer (usage is 0x${b.usage.toString(16)}); create the app buffer with GPUBufferUsage.${name}`);
+}
+
 export interface PooledBuffer {
   buffer: GPUBuffer;
   size: number;
@@ -362,6 +367,8 @@ export class Backend {
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.check();
+    needUsage(src, Usage.COPY_SRC, 'COPY_SRC', 'copying from a tensor');
+    needUsage(dst, Usage.COPY_DST, 'COPY_DST', 'copying into a tensor');
     if (bytes === 0) return;
     this.ensureEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.pending++;
@@ -370,6 +377,7 @@ export class Backend {
   /** Zero-fills a range (size a multiple of 4). */
   clear(buffer: GPUBuffer, offset: number, bytes: number): void {
     this.check();
+    needUsage(buffer, Usage.COPY_DST, 'COPY_DST', 'zero-filling a tensor');
     if (bytes === 0) return;
     this.ensureEncoder().clearBuffer(buffer, offset, Math.ceil(bytes / 4) * 4);
     this.pending++;
@@ -399,6 +407,7 @@ export class Backend {
   /** Copies `bytes` from `src` back to the CPU. Submits pending work first; awaits the GPU. */
   async read(src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     this.check();
+    needUsage(src, Usage.COPY_SRC, 'COPY_SRC', 'reading a tensor back');
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const cls = sizeClass(size);
     let staging = this.stagingPool.get(cls)?.pop();
