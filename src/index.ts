@@ -13,6 +13,8 @@ export * as F from './ops/functional.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { OP_NAMES } from './ops/names.js';
+export * as io from './io/index.js';
+export { stateDictToSafetensors, stateDictFromSafetensors } from './io/state_dict.js';
 export type { AdapterReport, MemoryReport, InitOptions };
 
 /**

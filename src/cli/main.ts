@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The `kiln` command: train the seeds' GANs, sample from and evaluate checkpoints.
 import { join } from 'node:path';
 import { init, shutdown } from '../index.js';

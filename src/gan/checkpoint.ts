@@ -2,7 +2,7 @@
 // "D.1.running_mean"), the EMA generator, both Adam states, and in the metadata the run configuration,
 // the step, the optimizers' step counts, the RNG state and a CRC-32 of the tensor bytes, so a resumed run
 // continues exactly and a damaged file is refused. Pure bytes: the CLI writes files (atomically).
-import { getRngState, setRngState, tensor, type Tensor } from '../index.js';
+import { getRngState, io, setRngState, type Tensor } from '../index.js';
 import type { Module } from '../nn/module.js';
 import { Adam, type Optimizer } from '../optim/optimizer.js';
 import { crc32 } from '../io/png.js';
@@ -83,9 +83,7 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
 
 /** Kiln tensors from a group of safetensors entries. */
 export function groupTensors(group: Map<string, SafeTensor> | undefined): Map<string, Tensor> {
-  const out = new Map<string, Tensor>();
-  for (const [k, t] of group ?? []) out.set(k, tensor(t.data, t.shape, { dtype: t.dtype === 'I32' ? 'int32' : 'float32' }));
-  return out;
+  return io.tensorsFromSafe(group ?? new Map());
 }
 
 /** Checks keys and shapes of a state dict against a module's before anything is written. */
