@@ -1,9 +1,12 @@
 // conv2d: out[n, co, oh, ow] = bias[co] + sum_{ci in group, kh, kw} x[n, g*cig + ci, ih, iw] * w[co, ci, kh, kw]
 // with ih = oh*sh - ph + kh*dh (same for w). PyTorch layouts: x [N, Cin, H, W], w [Cout, Cin/groups, kH, kW].
-// Each thread computes 4 consecutive output columns of one (n, co, oh) row, reusing each weight 4 times.
+// Register blocking without workgroup memory (fast on software Vulkan): each thread computes 4 output
+// channels x 4 consecutive output columns of one (n, oh) row, so every x value feeds 4 channels and every
+// weight 4 columns. CB = 1 (grouped convs whose channel block would straddle groups) computes one channel.
 // bindings: g0 b0 x, b1 w, b2 bias (read; a 1-element dummy when HAS_BIAS is false), b3 out (write);
-// g1 b0 Params. dispatch: ceil(N*Cout*OH*ceil(OW/4) / 64), folded 2-D.
+// g1 b0 Params. dispatch: ceil(N*ceil(Cout/CB)*OH*ceil(OW/4) / 64), folded 2-D.
 override HAS_BIAS: bool = false;
+override CB: u32 = 4u;
 
 struct Params {
   N: u32, Cin: u32, H: u32, W: u32,
@@ -18,42 +21,61 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+fn x_at(row: u32, iw: i32) -> f32 {
+  let ok = iw >= 0 && iw < i32(p.W);
+  return select(0.0, x[row + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
   let t = flat_index(wid, nwg, lidx, 64u);
   let owq = (p.OW + 3u) / 4u;
-  if (t >= p.N * p.Cout * p.OH * owq) { return; }
+  let cob = (p.Cout + CB - 1u) / CB;
+  if (t >= p.N * cob * p.OH * owq) { return; }
   let ow0 = (t % owq) * 4u;
   let oh = (t / owq) % p.OH;
-  let co = (t / (owq * p.OH)) % p.Cout;
-  let n = t / (owq * p.OH * p.Cout);
+  let co0 = ((t / (owq * p.OH)) % cob) * CB;
+  let n = t / (owq * p.OH * cob);
   let cig = p.Cin / p.groups;
   let cog = p.Cout / p.groups;
-  let g = co / cog;
+  let g = co0 / cog;
+  let last = p.Cout - 1u;
+  let co = vec4<u32>(co0, min(co0 + min(1u, CB - 1u), last), min(co0 + min(2u, CB - 1u), last), min(co0 + min(3u, CB - 1u), last));
+  let kk = p.kH * p.kW;
 
-  var acc = vec4<f32>(0.0);
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
   for (var ci = 0u; ci < cig; ci++) {
     let x_base = (n * p.Cin + g * cig + ci) * p.H * p.W;
-    let w_base = (co * cig + ci) * p.kH * p.kW;
+    let wb = (co * cig + vec4<u32>(ci)) * kk;
     for (var kh = 0u; kh < p.kH; kh++) {
       let ih = i32(oh * p.sH + kh * p.dH) - i32(p.pH);
       if (ih < 0 || ih >= i32(p.H)) { continue; }
       let row = x_base + u32(ih) * p.W;
       for (var kw = 0u; kw < p.kW; kw++) {
-        let wv = w[w_base + kh * p.kW + kw];
         let iw0 = i32(ow0 * p.sW + kw * p.dW) - i32(p.pW);
-        for (var j = 0u; j < 4u; j++) {
-          let iw = iw0 + i32(j * p.sW);
-          if (iw >= 0 && iw < i32(p.W)) { acc[j] += x[row + u32(iw)] * wv; }
-        }
+        let sw = i32(p.sW);
+        let xv = vec4<f32>(x_at(row, iw0), x_at(row, iw0 + sw), x_at(row, iw0 + 2 * sw), x_at(row, iw0 + 3 * sw));
+        let o = kh * p.kW + kw;
+        a0 += xv * w[wb.x + o];
+        a1 += xv * w[wb.y + o];
+        a2 += xv * w[wb.z + o];
+        a3 += xv * w[wb.w + o];
       }
     }
   }
-  var b = 0.0;
-  if (HAS_BIAS) { b = bias[co]; }
-  let o_base = ((n * p.Cout + co) * p.OH + oh) * p.OW;
-  for (var j = 0u; j < 4u; j++) {
-    if (ow0 + j < p.OW) { out[o_base + ow0 + j] = acc[j] + b; }
+  let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
+  for (var i = 0u; i < CB; i++) {
+    let c = co0 + i;
+    if (c >= p.Cout) { break; }
+    var b = 0.0;
+    if (HAS_BIAS) { b = bias[c]; }
+    let o_base = ((n * p.Cout + c) * p.OH + oh) * p.OW;
+    for (var j = 0u; j < 4u; j++) {
+      if (ow0 + j < p.OW) { out[o_base + ow0 + j] = acc[i][j] + b; }
+    }
   }
 }

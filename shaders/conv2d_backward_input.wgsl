@@ -2,10 +2,13 @@
 // dy [N, Cy, OH, OW] (conv2d's output), w [Cy, Cx/groups, kH, kW] -> dx [N, Cx, H, W]:
 // dx[n, cx, ih, iw] = bias[cx] + sum_{cy in group, kh, kw} dy[n, cy, oh, ow] * w[cy, cx % cxg, kh, kw]
 // over the (oh, ow) with oh*sh - ph + kh*dh = ih (likewise for w). H and W are given, so convTranspose2d's
-// output_padding is just a larger H/W. One thread per dx element.
+// output_padding is just a larger H/W. Register blocking: each thread computes one (ih, iw) for 4 samples x
+// CB (4, or 1 when a block would straddle groups) input channels: every dy value feeds CB channels and every
+// weight 4 samples.
 // bindings: g0 b0 dy, b1 w, b2 bias (read; dummy when HAS_BIAS is false), b3 dx (write); g1 b0 Params.
-// dispatch: ceil(N*Cx*H*W / 64), folded 2-D.
+// dispatch: ceil(ceil(N/4)*ceil(Cx/CB)*H*W / 64), folded 2-D.
 override HAS_BIAS: bool = false;
+override CB: u32 = 4u;
 
 struct Params {
   N: u32, Cx: u32, H: u32, W: u32,
@@ -24,17 +27,27 @@ struct Params {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
   let t = flat_index(wid, nwg, lidx, 64u);
-  if (t >= p.N * p.Cx * p.H * p.W) { return; }
+  let nb = (p.N + 3u) / 4u;
+  let cb = (p.Cx + CB - 1u) / CB;
+  if (t >= nb * cb * p.H * p.W) { return; }
   let iw = i32(t % p.W);
   let ih = i32((t / p.W) % p.H);
-  let cx = (t / (p.W * p.H)) % p.Cx;
-  let n = t / (p.W * p.H * p.Cx);
+  let cx0 = ((t / (p.W * p.H)) % cb) * CB;
+  let n0 = (t / (p.W * p.H * cb)) * 4u;
   let cxg = p.Cx / p.groups;
   let cyg = p.Cy / p.groups;
-  let g = cx / cxg;
-  let cxl = cx % cxg;
+  let g = cx0 / cxg;
+  let lastc = p.Cx - 1u;
+  let cx = vec4<u32>(cx0, min(cx0 + min(1u, CB - 1u), lastc), min(cx0 + min(2u, CB - 1u), lastc), min(cx0 + min(3u, CB - 1u), lastc));
+  let cxl = cx - vec4<u32>(g * cxg);
+  let lastn = p.N - 1u;
+  let n = vec4<u32>(n0, min(n0 + 1u, lastn), min(n0 + 2u, lastn), min(n0 + 3u, lastn));
+  let sample = n * p.Cy * p.OH * p.OW;
 
-  var acc = 0.0;
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
   for (var kh = 0u; kh < p.kH; kh++) {
     let num_h = ih + i32(p.pH) - i32(kh * p.dH);
     if (num_h < 0 || num_h % i32(p.sH) != 0) { continue; }
@@ -45,12 +58,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (num_w < 0 || num_w % i32(p.sW) != 0) { continue; }
       let ow = u32(num_w) / p.sW;
       if (ow >= p.OW) { continue; }
+      let pix = oh * p.OW + ow;
+      let tap = kh * p.kW + kw;
       for (var cyl = 0u; cyl < cyg; cyl++) {
         let cy = g * cyg + cyl;
-        acc += dy[((n * p.Cy + cy) * p.OH + oh) * p.OW + ow] * w[((cy * cxg + cxl) * p.kH + kh) * p.kW + kw];
+        let d = sample + vec4<u32>(cy * p.OH * p.OW + pix);
+        let dv = vec4<f32>(dy[d.x], dy[d.y], dy[d.z], dy[d.w]);
+        let wb = ((vec4<u32>(cy * cxg) + cxl) * p.kH * p.kW) + vec4<u32>(tap);
+        a0 += dv * w[wb.x];
+        a1 += dv * w[wb.y];
+        a2 += dv * w[wb.z];
+        a3 += dv * w[wb.w];
       }
     }
   }
-  if (HAS_BIAS) { acc += bias[cx]; }
-  dx[t] = acc;
+  let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
+  let pix = u32(ih) * p.W + u32(iw);
+  for (var i = 0u; i < CB; i++) {
+    let c = cx0 + i;
+    if (c >= p.Cx) { break; }
+    var b = 0.0;
+    if (HAS_BIAS) { b = bias[c]; }
+    for (var j = 0u; j < 4u; j++) {
+      if (n0 + j < p.N) { dx[((n0 + j) * p.Cx + c) * p.H * p.W + pix] = acc[i][j] + b; }
+    }
+  }
 }

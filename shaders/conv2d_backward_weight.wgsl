@@ -1,7 +1,12 @@
 // conv2d_backward_weight: dw[cy, cxl, kh, kw] = sum_{n, oh, ow} dy[n, cy, oh, ow] * x[n, g*cxg + cxl, ih, iw],
 // ih = oh*sh - ph + kh*dh. conv2d's weight gradient; with x and dy swapped it is convTranspose2d's too.
-// x [N, Cx, H, W], dy [N, Cy, OH, OW] -> dw [Cy, Cx/groups, kH, kW]. One thread per dw element.
-// bindings: g0 b0 x, b1 dy (read), b2 dw (write); g1 b0 Params. dispatch: ceil(|dw| / 64), folded 2-D.
+// x [N, Cx, H, W], dy [N, Cy, OH, OW] -> dw [Cy, Cx/groups, kH, kW]. Register blocking: each thread sums one
+// tap (kh, kw) for CB output channels (4, or 1 when a block would straddle groups) x 4 input channels, so
+// every dy value feeds 4 products and every x value CB.
+// bindings: g0 b0 x, b1 dy (read), b2 dw (write); g1 b0 Params.
+// dispatch: ceil(ceil(Cy/CB)*ceil(cxg/4)*kH*kW / 64), folded 2-D.
+override CB: u32 = 4u;
+
 struct Params {
   N: u32, Cx: u32, H: u32, W: u32,
   Cy: u32, OH: u32, OW: u32, groups: u32,
@@ -19,29 +24,52 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lidx: u32) {
   let t = flat_index(wid, nwg, lidx, 64u);
   let cxg = p.Cx / p.groups;
-  if (t >= p.Cy * cxg * p.kH * p.kW) { return; }
+  let cyb = (p.Cy + CB - 1u) / CB;
+  let cxb = (cxg + 3u) / 4u;
+  if (t >= cyb * cxb * p.kH * p.kW) { return; }
   let kw = t % p.kW;
   let kh = (t / p.kW) % p.kH;
-  let cxl = (t / (p.kW * p.kH)) % cxg;
-  let cy = t / (p.kW * p.kH * cxg);
-  let g = cy / (p.Cy / p.groups);
-  let cx = g * cxg + cxl;
+  let cxl0 = ((t / (p.kW * p.kH)) % cxb) * 4u;
+  let cy0 = (t / (p.kW * p.kH * cxb)) * CB;
+  let g = cy0 / (p.Cy / p.groups);
+  let lastc = p.Cy - 1u;
+  let cy = vec4<u32>(cy0, min(cy0 + min(1u, CB - 1u), lastc), min(cy0 + min(2u, CB - 1u), lastc), min(cy0 + min(3u, CB - 1u), lastc));
+  let lastx = cxg - 1u;
+  let cx = vec4<u32>(g * cxg) + vec4<u32>(cxl0, min(cxl0 + 1u, lastx), min(cxl0 + 2u, lastx), min(cxl0 + 3u, lastx));
+  let hw = p.H * p.W;
+  let ohw = p.OH * p.OW;
 
-  // the output rows/columns whose receptive field touches the image at this tap
-  var acc = 0.0;
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
   for (var n = 0u; n < p.N; n++) {
-    let x_base = (n * p.Cx + cx) * p.H * p.W;
-    let y_base = (n * p.Cy + cy) * p.OH * p.OW;
+    let xb = (vec4<u32>(n * p.Cx) + cx) * hw;
+    let yb = (vec4<u32>(n * p.Cy) + cy) * ohw;
     for (var oh = 0u; oh < p.OH; oh++) {
       let ih = i32(oh * p.sH + kh * p.dH) - i32(p.pH);
       if (ih < 0 || ih >= i32(p.H)) { continue; }
-      let x_row = x_base + u32(ih) * p.W;
-      let y_row = y_base + oh * p.OW;
+      let xr = xb + vec4<u32>(u32(ih) * p.W);
+      let yr = yb + vec4<u32>(oh * p.OW);
       for (var ow = 0u; ow < p.OW; ow++) {
         let iw = i32(ow * p.sW + kw * p.dW) - i32(p.pW);
-        if (iw >= 0 && iw < i32(p.W)) { acc += dy[y_row + ow] * x[x_row + u32(iw)]; }
+        if (iw < 0 || iw >= i32(p.W)) { continue; }
+        let xi = xr + vec4<u32>(u32(iw));
+        let xv = vec4<f32>(x[xi.x], x[xi.y], x[xi.z], x[xi.w]);
+        let yi = yr + vec4<u32>(ow);
+        a0 += dy[yi.x] * xv;
+        a1 += dy[yi.y] * xv;
+        a2 += dy[yi.z] * xv;
+        a3 += dy[yi.w] * xv;
       }
     }
   }
-  dw[t] = acc;
+  let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
+  for (var i = 0u; i < CB; i++) {
+    let c = cy0 + i;
+    if (c >= p.Cy) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      if (cxl0 + j < cxg) { dw[((c * cxg + cxl0 + j) * p.kH + kh) * p.kW + kw] = acc[i][j]; }
+    }
+  }
 }

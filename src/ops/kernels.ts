@@ -183,12 +183,18 @@ function convParams(g: ConvGeom): ArrayBuffer {
     g.pH, g.pW, g.dH, g.dW).bytes();
 }
 
+/** Channel block of the conv kernels: 4, or 1 when a block of 4 channels could straddle two groups. */
+function channelBlock(g: ConvGeom, perGroup: number): 1 | 4 {
+  return g.groups === 1 || perGroup % 4 === 0 ? 4 : 1;
+}
+
 /** conv2d forward: x [N, Cx, H, W], w [Cy, Cx/g, kH, kW] -> [N, Cy, OH, OW]. */
 export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeom): Tensor {
   const be = backend();
   const out = Tensor.empty([g.N, g.Cy, g.OH, g.OW]);
-  const threads = g.N * g.Cy * g.OH * Math.ceil(g.OW / 4);
-  be.dispatch('conv2d', { HAS_BIAS: bias ? 1 : 0 }, [bind(x), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)],
+  const cb = channelBlock(g, g.Cy / g.groups);
+  const threads = g.N * Math.ceil(g.Cy / cb) * g.OH * Math.ceil(g.OW / 4);
+  be.dispatch('conv2d', { HAS_BIAS: bias ? 1 : 0, CB: cb }, [bind(x), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)],
     convParams(g), be.grid(threads, 64));
   return out;
 }
@@ -197,8 +203,10 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeom): 
 export function conv2dBackwardInput(dy: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeom): Tensor {
   const be = backend();
   const out = Tensor.empty([g.N, g.Cx, g.H, g.W]);
-  be.dispatch('conv2d_backward_input', { HAS_BIAS: bias ? 1 : 0 },
-    [bind(dy), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)], convParams(g), be.grid(out.numel, 64));
+  const cb = channelBlock(g, g.Cx / g.groups);
+  const threads = Math.ceil(g.N / 4) * Math.ceil(g.Cx / cb) * g.H * g.W;
+  be.dispatch('conv2d_backward_input', { HAS_BIAS: bias ? 1 : 0, CB: cb },
+    [bind(dy), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)], convParams(g), be.grid(threads, 64));
   return out;
 }
 
@@ -206,7 +214,9 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, bias: Tensor | null, 
 export function conv2dBackwardWeight(x: Tensor, dy: Tensor, g: ConvGeom): Tensor {
   const be = backend();
   const out = Tensor.empty([g.Cy, g.Cx / g.groups, g.kH, g.kW]);
-  be.dispatch('conv2d_backward_weight', {}, [bind(x), bind(dy), bind(out)], convParams(g), be.grid(out.numel, 64));
+  const cb = channelBlock(g, g.Cy / g.groups);
+  const threads = Math.ceil(g.Cy / cb) * Math.ceil(g.Cx / g.groups / 4) * g.kH * g.kW;
+  be.dispatch('conv2d_backward_weight', { CB: cb }, [bind(x), bind(dy), bind(out)], convParams(g), be.grid(threads, 64));
   return out;
 }
 
