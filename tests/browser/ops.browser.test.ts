@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opCases, compositeCases } from '../ops/cases.js';
-import { chromiumPath, launch, serve } from './chromium.js';
+import { chromiumPath, launch, serve } from '../../scripts/chromium.js';
 
 const haveChromium = chromiumPath() !== null;
 const fixtures = readFileSync(new URL('../fixtures/ops.json', import.meta.url), 'utf8');

@@ -1,5 +1,5 @@
 // Launches Debian's chromium headless with WebGPU on (SwiftShader where there is no GPU) through puppeteer,
-// serving pages from 127.0.0.1. Shared by the browser tests (and later the demo and benchmark runners).
+// serving pages from 127.0.0.1. Shared by the browser tests, the demo test and the benchmark runner.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
