@@ -23,10 +23,14 @@ export async function launch(opts: { webgpu?: boolean } = {}): Promise<{ browser
     executablePath: exe,
     headless: true,
     protocolTimeout: 600_000,
+    dumpio: Boolean(process.env.KILN_CHROMIUM_DUMPIO),
     args: [
       '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
-      ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : ['--disable-webgpu']),
+      // Vulkan on SwiftShader for the compositor too: without it a WebGPU canvas has no swap-chain backing in
+      // headless mode (Chromium logs "Could not find SharedImageBackingFactory" and destroys the device).
+      ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=vulkan'] : ['--disable-webgpu']),
+      ...(process.env.KILN_CHROMIUM_ARGS ? process.env.KILN_CHROMIUM_ARGS.split(' ') : []),
     ],
   });
   return {
