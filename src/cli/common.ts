@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { nn, noGrad, tensor, type Tensor } from '../index.js';
+import { getRngState, manualSeed, nn, noGrad, setRngState, tensor, type Tensor } from '../index.js';
 import { mulberry32 } from '../data/dataset.js';
 import { splitMnist, type MnistDigits } from '../data/mnist.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../io/safetensors.js';
@@ -62,7 +62,12 @@ export async function samplePng(c: RunConfig, G: nn.Module, z: Tensor): Promise<
   const v = await generate(G, z);
   const n = z.shape[0];
   if (c.recipe === 'gaussian') {
+    // The real points come from the same seeded generator as the run's data; the RNG state is restored so that
+    // drawing a sample never shifts the training run's random stream.
+    const rng = getRngState();
+    manualSeed(c.seed);
     const real = new GaussianData();
+    setRngState(rng);
     const r = (await real.x.narrow(0, 0, Math.min(n, real.size)).toArray()) as Float32Array;
     real.x.dispose();
     const img = scatterRgba([{ points: r, color: [40, 90, 220] }, { points: v, color: [230, 50, 40] }]);

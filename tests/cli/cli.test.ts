@@ -46,6 +46,11 @@ describe('kiln CLI', () => {
     const fb = readFileSync(join(b, 'checkpoints', 'final.safetensors'));
     expect(fb.equals(fa)).toBe(true);
 
+    // Writing samples does not shift the run's random stream: a run without the intermediate sample ends the same.
+    const c = join(dir, 'c');
+    expect(kiln('train', 'gaussian', '--steps', '200', '--every', '1000', '--seed', '2', '--ema', '0.99', '--out', c).code).toBe(0);
+    expect(readFileSync(join(c, 'checkpoints', 'final.safetensors')).equals(fa)).toBe(true);
+
     const grid = join(dir, 'grid.png');
     const s = kiln('sample', '--checkpoint', join(a, 'checkpoints', 'final.safetensors'), '--n', '300', '--out', grid);
     expect(s.code).toBe(0);
