@@ -3,7 +3,7 @@
 // from the tensors' GPU buffers (no copy back), and the loop yields to the browser every frame.
 import { F, flush, init, memory, noGrad, stateDictFromSafetensors, tensor, tidy, type Tensor } from 'kiln';
 import {
-  buildRun, decodeCheckpoint, encodeCheckpoint, GanTrainer, GaussianData, makeGenerator, restoreCheckpoint,
+  buildRun, decodeCheckpoint, encodeCheckpoint, GanTrainer, GaussianData, makeGenerator, restoreCheckpoint, sampleGenerator,
   type GanSetup, type ImageSource, type RunConfig, type StepRecord,
 } from 'kiln/gan';
 import type { nn } from 'kiln';
@@ -142,7 +142,7 @@ async function reset(): Promise<void> {
 function refreshSample(): void {
   if (!trainer || !z) return;
   const G = loadedG ?? trainer.sampler;
-  const next = tidy(() => noGrad(() => { G.eval(); const s = G.forward(z!); G.train(); return s; })).keep();
+  const next = tidy(() => sampleGenerator(G, z!)).keep();
   sample?.dispose();
   sample = next;
   if (run?.config.recipe === 'gaussian') {

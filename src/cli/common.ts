@@ -11,6 +11,7 @@ import { encodePng, imageGrid } from '../io/png.js';
 import { scatterRgba } from '../io/plot.js';
 import { groupTensors } from '../gan/checkpoint.js';
 import { GaussianData } from '../gan/gaussian.js';
+import { sampleGenerator } from '../gan/trainer.js';
 import { classifierAccuracy, mnistClassifier, trainClassifier } from '../gan/quality.js';
 import { latentShape, sampleShape, type ImageSource, type RunConfig } from '../gan/recipes.js';
 import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
@@ -46,14 +47,11 @@ export function fixedLatent(c: RunConfig, n: number, seed = 1234): Tensor {
   return tensor(v, [n, ...shape]);
 }
 
-/** Samples through G (eval mode for batch norm, as PyTorch samples after model.eval()). */
+/** Samples through G (batch statistics, running statistics untouched: see sampleGenerator) and reads them back. */
 export async function generate(G: nn.Module, z: Tensor): Promise<Float32Array> {
-  const was = G.training;
-  G.eval();
-  const out = noGrad(() => G.forward(z));
+  const out = sampleGenerator(G, z);
   const v = (await out.toArray()) as Float32Array;
   out.dispose();
-  G.train(was);
   return v;
 }
 

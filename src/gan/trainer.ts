@@ -88,8 +88,27 @@ export class GanTrainer {
     return batch.map((p, i) => ({ step: p.step + 1, dLoss: v[i * 4], gLoss: v[i * 4 + 1], realScore: v[i * 4 + 2], fakeScore: v[i * 4 + 3] }));
   }
 
-  /** Samples `z` through the sampler without recording a graph. */
+  /** Samples `z` through the sampler (see sampleGenerator). */
   sample(z: Tensor): Tensor {
-    return noGrad(() => this.sampler.forward(z));
+    return sampleGenerator(this.sampler, z);
+  }
+}
+
+/**
+ * Samples `z` through G as the lecture and PyTorch's DCGAN example do — in training mode, so batch norm uses
+ * the batch's statistics — but without PyTorch's side effect: running statistics and num_batches_tracked are
+ * restored, so sampling never changes the model (or a resumed run).
+ */
+export function sampleGenerator(G: Module, z: Tensor): Tensor {
+  const buffers = G.namedBuffers().map(([, b]) => [b, noGrad(() => b.clone()).keep()] as const);
+  const counts = G.namedModules().map(([, m]) => [m, (m as { numBatchesTracked?: number }).numBatchesTracked] as const);
+  const was = G.training;
+  G.train();
+  try {
+    return noGrad(() => G.forward(z));
+  } finally {
+    G.train(was);
+    noGrad(() => { for (const [b, saved] of buffers) { b.copy_(saved); saved.dispose(); } });
+    for (const [m, n] of counts) if (n !== undefined) (m as { numBatchesTracked?: number }).numBatchesTracked = n;
   }
 }

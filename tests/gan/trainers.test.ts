@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { splitMnist } from '../../src/data/mnist.js';
 import { buildRun, type ImageSource, type RunConfig } from '../../src/gan/recipes.js';
 import { randn } from '../../src/index.js';
-import { GanTrainer } from '../../src/gan/trainer.js';
+import { GanTrainer, sampleGenerator } from '../../src/gan/trainer.js';
 import { loadMnist } from '../../src/cli/files.js';
 import { expectNoGpuErrors, setup } from '../helpers.js';
 
@@ -50,6 +50,25 @@ describe('GAN recipes train', () => {
       expectNoGpuErrors();
     }, 120_000);
   }
+
+  it('sampleGenerator uses batch statistics and leaves the running statistics untouched', async () => {
+    const run = buildRun({ recipe: 'dcgan', seed: 1, batch: 4, width: 2, latent: 8 }, digits());
+    const t = new GanTrainer(run);
+    t.trainStep();
+    await t.metrics();
+    const G = t.s.G;
+    const before = await Promise.all([...G.stateDict().values()].map(async (x) => Array.from(await x.toArray())));
+    const z = randn([6, 8, 1, 1]);
+    const a = await sampleGenerator(G, z).toArray();
+    const after = await Promise.all([...G.stateDict().values()].map(async (x) => Array.from(await x.toArray())));
+    expect(after).toEqual(before);
+    expect(G.training).toBe(true);
+    G.eval();
+    const evalOut = await G.forward(z).toArray();
+    G.train();
+    expect(Array.from(a)).not.toEqual(Array.from(evalOut));
+    expect(Array.from(await sampleGenerator(G, z).toArray())).toEqual(Array.from(a));
+  }, 60_000);
 
   it('rejects bad configurations before any GPU work', () => {
     expect(() => buildRun({ recipe: 'dcgan', seed: 0, size: 48 as 32 })).toThrow(/size must be 32 or 64, got 48/);
