@@ -58,6 +58,8 @@ let rateWindow: { t: number; step: number }[] = [];
 let generation = 0;
 let lastDraw = 0;
 let lastSnap = 0;
+/** A line about what is loaded (a PyTorch generator, a folder), shown under the numbers. */
+let note = '';
 
 function showError(e: unknown): void {
   const msg = e instanceof Error ? e.message : String(e);
@@ -106,7 +108,7 @@ function renderFields(): void {
 function disposeRun(): void {
   for (const t of [z, sample, extra.heat, extra.grid, extra.gEllipse, extra.trueEllipse, ...strip]) t?.dispose();
   z = sample = null; extra = {}; strip = [];
-  trainer = null; run = null; records = []; loadedG = null; lastSnap = 0; stepsPerFrame = 1;
+  trainer = null; run = null; records = []; loadedG = null; lastSnap = 0; stepsPerFrame = 1; note = '';
   status.step = 0; status.losses = [];
   $('stripbox').classList.add('hidden');
 }
@@ -182,7 +184,8 @@ function stats(): void {
     `step ${status.step}   ${status.stepsPerSecond.toFixed(status.stepsPerSecond < 10 ? 2 : 0)} steps/s`,
     `GPU memory held ${(m.inUseBytes / 2 ** 20).toFixed(1)} MiB (+${(m.pooledBytes / 2 ** 20).toFixed(1)} pooled)`,
     last ? `D ${last.dLoss.toFixed(3)}  G ${last.gLoss.toFixed(3)}\nD(x) ${last.realScore.toFixed(2)}  D(G(z)) ${last.fakeScore.toFixed(2)}` : '',
-  ].join('\n');
+    note,
+  ].filter(Boolean).join('\n');
 }
 
 function pullMetrics(): void {
@@ -378,7 +381,7 @@ async function main(): Promise<void> {
       loadedG = G;
       z = tidy(() => F.randn([64, arch.latent!, 1, 1])).keep();
       refreshSample();
-      $('stats').textContent = `PyTorch generator: latent ${arch.latent}, width ${arch.width}, ${arch.channels}x${arch.size}x${arch.size}`;
+      note = `PyTorch generator: latent ${arch.latent}, width ${arch.width}, ${arch.channels}x${arch.size}x${arch.size}`;
     } catch (e) { showError(e); }
   });
   const takeFiles = async (files: File[]) => {

@@ -83,6 +83,38 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     }, 400_000);
   }
 
+  it('dcgan: loads a PyTorch-exported generator and samples it; trains on a dropped folder of images', async () => {
+    env ??= await launch();
+    const page = await env.browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${url}?tab=dcgan&width=4&batch=4`);
+    await page.waitForFunction('window.__demo && window.__demo.ready', { timeout: 120_000, polling: 250 });
+    const input = await page.$('#torchg');
+    await (input as unknown as { uploadFile: (p: string) => Promise<void> }).uploadFile(join(root, 'tests/fixtures/dcgan_generator.safetensors'));
+    await page.waitForFunction('document.getElementById("stats").textContent.includes("PyTorch generator: latent 16, width 4, 1x32x32")', { timeout: 60_000, polling: 250 });
+    await new Promise((r) => setTimeout(r, 500));
+    const shot = Buffer.from(await (await page.$('#gpu'))!.screenshot({ type: 'png' }));
+    writeFileSync(join(artifacts, 'demo-pytorch-generator.png'), shot);
+    expect(pixelSpread(shot)).toBeGreaterThan(20);
+    // A "folder" of four small PNGs: the DCGAN switches to 64x64 RGB and trains on them.
+    const dir = join(artifacts, 'images');
+    mkdirSync(dir, { recursive: true });
+    for (const [i, rgb] of [[0, [220, 40, 40]], [1, [40, 60, 220]], [2, [40, 200, 60]], [3, [200, 200, 40]]] as const) {
+      const img = new PNG({ width: 80, height: 70 });
+      for (let k = 0; k < 80 * 70; k++) img.data.set([rgb[0], rgb[1], (k % 80) * 3, 255], k * 4);
+      writeFileSync(join(dir, `face${i}.png`), PNG.sync.write(img));
+    }
+    const folder = await page.$('#folder');
+    await (folder as unknown as { uploadFile: (...p: string[]) => Promise<void> }).uploadFile(dir);
+    await page.waitForFunction('window.__demo.error || (document.getElementById("drop").textContent.includes("4 images loaded") && window.__demo.step >= 1)', { timeout: 200_000, polling: 250 })
+      .catch(async (e) => { throw new Error(`${(e as Error).message}; page state ${await page.evaluate('JSON.stringify({ ...window.__demo, losses: [], drop: document.getElementById("drop").textContent })')}`); });
+    expect(await page.evaluate('window.__demo.error')).toBe('');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 400_000);
+
   it('without WebGPU the page says how to get it', async () => {
     const plain = await launch({ webgpu: false });
     try {
