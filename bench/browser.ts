@@ -1,10 +1,10 @@
 // `npm run bench`: the benchmark table in headless Chromium through puppeteer (WebGPU on; SwiftShader on this
 // machine, the user's GPU elsewhere). Writes JSON and markdown to bench/results/. --quick, --filter REGEX.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { build } from 'esbuild';
 import { launch, serve } from '../scripts/chromium.js';
-import { markdown, ratio, target, type Row } from './run.js';
+import { report } from './report.js';
+import type { Row } from './run.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -42,16 +42,7 @@ try {
   const header = `### Headless ${chrome} — ${adapterName} — ${date.slice(0, 10)}${quick ? ' (quick)' : ''}\n\n` +
     `Kiln vs TensorFlow.js ${res.tfjs} (WebGPU backend, NHWC where noted), both on the page's navigator.gpu in the same run. ${meta.machine}. ` +
     'Times per step, median after warm-up, with min–max. tfjs / Kiln > 1 means Kiln is faster. PyTorch rows are in the Node table.';
-  const md = markdown(rows, header);
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  const stem = `chromium-${quick ? 'quick-' : ''}${date.replace(/[:.]/g, '-')}`;
-  writeFileSync(new URL(`./results/${stem}.json`, import.meta.url), JSON.stringify({ meta, rows }, null, 2));
-  writeFileSync(new URL(`./results/${stem}.md`, import.meta.url), md);
-  writeFileSync(new URL(`./results/latest-chromium${quick ? '-quick' : ''}.md`, import.meta.url), md);
-  console.log(`\n${md}`);
-  const short = rows.filter((r) => ratio(r) !== null).map((r) => ({ r, gap: ratio(r)! / target(r) })).sort((x, y) => x.gap - y.gap).slice(0, 3);
-  console.log(`furthest from target: ${short.map(({ r }) => `${r.name} (${ratio(r)!.toFixed(2)}x of ${target(r)}x)`).join('; ')}`);
-  console.log(`wrote bench/results/${stem}.{json,md} in ${meta.wallSeconds.toFixed(0)} s`);
+  report('chromium', meta, rows, header);
 } finally {
   await env.close();
   server.close();

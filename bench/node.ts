@@ -2,12 +2,13 @@
 // the same adapter, and PyTorch on the CPU when Debian's python3-torch is installed. Writes JSON and markdown
 // to bench/results/ and prints a summary. --quick: the short table (under 5 minutes); --filter REGEX.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { cpus, hostname, tmpdir } from 'node:os';
 import { adapter, init } from '../src/index.js';
-import { markdown, ratio, runBench, target, type Row } from './run.js';
+import { report } from './report.js';
+import { runBench, type Row } from './run.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -59,14 +60,5 @@ const meta = {
 const header = `### Node on Dawn — ${info.description || info.device} — ${date.slice(0, 10)}${quick ? ' (quick)' : ''}\n\n` +
   `Kiln vs TensorFlow.js ${tf.version_core} (WebGPU backend, NHWC where noted) on the same adapter in the same run; ${torchInfo}. ` +
   `${meta.machine}. Times are per step, median of the samples after warm-up, with min–max. tfjs / Kiln > 1 means Kiln is faster.`;
-const md = markdown(rows, header);
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const stem = `node-${quick ? 'quick-' : ''}${date.replace(/[:.]/g, '-')}`;
-writeFileSync(new URL(`./results/${stem}.json`, import.meta.url), JSON.stringify({ meta, rows }, null, 2));
-writeFileSync(new URL(`./results/${stem}.md`, import.meta.url), md);
-writeFileSync(new URL(`./results/latest-node${quick ? '-quick' : ''}.md`, import.meta.url), md);
-console.log(`\n${md}`);
-const short = rows.filter((r) => ratio(r) !== null).map((r) => ({ r, gap: ratio(r)! / target(r) })).sort((a, b) => a.gap - b.gap).slice(0, 3);
-console.log(`furthest from target: ${short.map(({ r }) => `${r.name} (${ratio(r)!.toFixed(2)}x of ${target(r)}x)`).join('; ')}`);
-console.log(`wrote bench/results/${stem}.{json,md} in ${meta.wallSeconds.toFixed(0)} s`);
+report('node', meta, rows, header);
 process.exit(0);

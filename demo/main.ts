@@ -130,15 +130,18 @@ async function reset(): Promise<void> {
   trainer = new GanTrainer(run);
   const n = c.recipe === 'gaussian' ? 1000 : 64;
   z = tidy(() => F.randn([n, ...run!.latent])).keep();
-  if (c.recipe === 'gaussian') {
-    // The discriminator's view of the plane on a 64x64 lattice over the visible box.
-    const g = 64; const pts: number[] = [];
-    for (let y = 0; y < g; y++) for (let x = 0; x < g; x++) pts.push(2 + ((x + 0.5) / g * 2 - 1) * 6, 1 + ((y + 0.5) / g * 2 - 1) * 6);
-    extra.grid = tensor(pts, [g * g, 2]).keep();
-    extra.trueEllipse = tensor([1, -0.2, 2, 0.5, 2, 1]).keep();
-  }
+  if (c.recipe === 'gaussian') gaussianExtras();
   refreshSample();
   status.ready = true;
+}
+
+/** The Gaussian view's fixed tensors: a 64x64 lattice over the visible box for D's heat map, and the true
+ * ellipse's x = A^T z + mu as [W row-major, b]. */
+function gaussianExtras(): void {
+  const g = 64; const pts: number[] = [];
+  for (let y = 0; y < g; y++) for (let x = 0; x < g; x++) pts.push(2 + ((x + 0.5) / g * 2 - 1) * 6, 1 + ((y + 0.5) / g * 2 - 1) * 6);
+  extra.grid = tensor(pts, [g * g, 2]).keep();
+  extra.trueEllipse = tensor([1, -0.2, 2, 0.5, 2, 1]).keep();
 }
 
 function refreshSample(): void {
@@ -353,12 +356,7 @@ async function main(): Promise<void> {
       restoreCheckpoint(trainer, ck);
       status.step = trainer.step;
       z = tidy(() => F.randn([ck.config.recipe === 'gaussian' ? 1000 : 64, ...run!.latent])).keep();
-      if (ck.config.recipe === 'gaussian') {
-        const g = 64; const pts: number[] = [];
-        for (let y = 0; y < g; y++) for (let x = 0; x < g; x++) pts.push(2 + ((x + 0.5) / g * 2 - 1) * 6, 1 + ((y + 0.5) / g * 2 - 1) * 6);
-        extra.grid = tensor(pts, [g * g, 2]).keep();
-        extra.trueEllipse = tensor([1, -0.2, 2, 0.5, 2, 1]).keep();
-      }
+      if (ck.config.recipe === 'gaussian') gaussianExtras();
       refreshSample();
     } catch (e) { showError(e); }
   });
