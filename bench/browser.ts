@@ -20,7 +20,8 @@ const server = await serve({
   '/bench.js': { type: 'text/javascript', body: bundle.outputFiles[0].text },
   '/favicon.ico': { type: 'image/x-icon', body: '' },
 });
-const env = await launch();
+// The whole table runs inside one page.evaluate call: allow it hours.
+const env = await launch({ protocolTimeout: 4 * 3600_000 });
 const t0 = Date.now();
 try {
   const page = await env.browser.newPage();

@@ -14,7 +14,7 @@ export function chromiumPath(): string | null {
   return null;
 }
 
-export async function launch(opts: { webgpu?: boolean } = {}): Promise<{ browser: Browser; close: () => Promise<void> }> {
+export async function launch(opts: { webgpu?: boolean; protocolTimeout?: number } = {}): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const exe = chromiumPath();
   if (!exe) throw new Error('no chromium found: install it (bash scripts/setup.sh) or set KILN_CHROMIUM');
   const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
@@ -22,7 +22,7 @@ export async function launch(opts: { webgpu?: boolean } = {}): Promise<{ browser
   const browser = await puppeteer.launch({
     executablePath: exe,
     headless: true,
-    protocolTimeout: 600_000,
+    protocolTimeout: opts.protocolTimeout ?? 600_000,
     dumpio: Boolean(process.env.KILN_CHROMIUM_DUMPIO),
     args: [
       '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
