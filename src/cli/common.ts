@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { getRngState, manualSeed, nn, noGrad, setRngState, tensor, type Tensor } from '../index.js';
 import { mulberry32 } from '../data/dataset.js';
 import { splitMnist, type MnistDigits } from '../data/mnist.js';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../io/safetensors.js';
+import { stateDictFromSafetensors, stateDictToSafetensors } from '../io/state_dict.js';
 import { encodePng, imageGrid } from '../io/png.js';
 import { scatterRgba } from '../io/plot.js';
-import { groupTensors } from '../gan/checkpoint.js';
 import { GaussianData } from '../gan/gaussian.js';
 import { sampleGenerator } from '../gan/trainer.js';
 import { classifierAccuracy, mnistClassifier, trainClassifier } from '../gan/quality.js';
@@ -85,8 +84,7 @@ export async function classifier(path = defaultClassifierPath()): Promise<{ mode
   const { train, heldOut } = splitMnist(loadMnist());
   const model = mnistClassifier();
   if (existsSync(path)) {
-    const { tensors, metadata } = decodeSafetensors(readBytes(path, 'classifier'), path);
-    const sd = groupTensors(tensors as Map<string, SafeTensor>);
+    const { stateDict: sd, metadata } = stateDictFromSafetensors(readBytes(path, 'classifier'), path);
     model.loadStateDict(sd);
     for (const t of sd.values()) t.dispose();
     model.eval();
@@ -97,9 +95,7 @@ export async function classifier(path = defaultClassifierPath()): Promise<{ mode
   const trained = await trainClassifier(train, { onEpoch: (e, l) => console.log(`  epoch ${e}: loss ${l.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`) });
   const accuracy = await classifierAccuracy(trained, heldOut);
   console.log(`  held-out accuracy ${(accuracy * 100).toFixed(2)}% on ${heldOut.labels.length} digits no GAN trains on`);
-  const st = new Map<string, SafeTensor>();
-  for (const [k, t] of trained.stateDict()) st.set(k, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: [...t.shape], data: await t.toArray() });
-  writeFileAtomic(path, encodeSafetensors(st, { heldOutAccuracy: String(accuracy), trainedOn: `${train.labels.length} MNIST digits` }));
+  writeFileAtomic(path, await stateDictToSafetensors(trained.stateDict(), { heldOutAccuracy: String(accuracy), trainedOn: `${train.labels.length} MNIST digits` }));
   return { model: trained, accuracy, heldOut };
 }
 

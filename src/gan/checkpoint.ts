@@ -7,6 +7,7 @@ import type { Module } from '../nn/module.js';
 import { Adam, type Optimizer } from '../optim/optimizer.js';
 import { crc32 } from '../io/png.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../io/safetensors.js';
+import { toSafeTensor } from '../io/state_dict.js';
 import { checkConfig, type RunConfig } from './recipes.js';
 import type { GanTrainer } from './trainer.js';
 
@@ -22,11 +23,6 @@ export interface Checkpoint {
   groups: Map<string, Map<string, SafeTensor>>;
 }
 
-async function toSafe(t: Tensor): Promise<SafeTensor> {
-  const data = await t.toArray();
-  return { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: [...t.shape], data };
-}
-
 /** Serialises a trainer (call after its pending metrics are read, between steps). */
 export async function encodeCheckpoint(trainer: GanTrainer, config: RunConfig): Promise<Uint8Array> {
   const s = trainer.s;
@@ -34,7 +30,7 @@ export async function encodeCheckpoint(trainer: GanTrainer, config: RunConfig): 
   if (trainer.emaG) groups.push(['G_ema', trainer.emaG.stateDict()]);
   groups.push(['optG', s.optG.stateTensors()], ['optD', s.optD.stateTensors()]);
   const all = new Map<string, SafeTensor>();
-  for (const [g, sd] of groups) for (const [k, t] of sd) all.set(`${g}.${k}`, await toSafe(t));
+  for (const [g, sd] of groups) for (const [k, t] of sd) all.set(`${g}.${k}`, await toSafeTensor(t));
   const body = encodeSafetensors(all);
   const rng = getRngState();
   const metadata: Record<string, string> = {

@@ -5,10 +5,15 @@ import type { Tensor } from '../autograd/tensor.js';
 import '../tensor.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.js';
 
+/** A tensor's values as a safetensors entry (reads it back from the GPU). */
+export async function toSafeTensor(t: Tensor): Promise<SafeTensor> {
+  return { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: [...t.shape], data: await t.toArray() };
+}
+
 /** Serialises a state dict (e.g. `model.stateDict()`) to safetensors bytes (reads the tensors back). */
 export async function stateDictToSafetensors(sd: Map<string, Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   const out = new Map<string, SafeTensor>();
-  for (const [k, t] of sd) out.set(k, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: [...t.shape], data: await t.toArray() });
+  for (const [k, t] of sd) out.set(k, await toSafeTensor(t));
   return encodeSafetensors(out, metadata);
 }
 
