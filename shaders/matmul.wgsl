@@ -4,21 +4,28 @@
 // of 8x8 threads covers a 32x32 tile. No workgroup memory and no barriers: on the software Vulkan drivers
 // we target, barrier-free register blocking measured several times faster than shared-memory tiling.
 // Rows/columns past the edge are read clamped and never stored, so any M, N, K >= 1 works.
-// bindings: g0 b0 A (read), b1 B (read), b2 out (write); g1 b0 Params.
+// Epilogue (a linear layer in one dispatch): HAS_BIAS adds bias[col]; ACT applies 1 relu or 2 leaky relu
+// (slope from Params) before the store.
+// bindings: g0 b0 A (read), b1 B (read), b2 bias (read; a placeholder without HAS_BIAS), b3 out (write);
+// g1 b0 Params.
 // dispatch: (ceil(N / 32), ceil(M / 32), batch).
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+override ACT: u32 = 0u;
 
 struct Params {
   M: u32, N: u32, K: u32, batch_rank: u32,
   batch_shape: vec4<u32>,
   a_bstrides: vec4<u32>,
   b_bstrides: vec4<u32>,
+  slope: f32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
 fn a_at(base: u32, r: u32, k: u32) -> f32 {
@@ -69,7 +76,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (row >= p.M) { break; }
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + j;
-      if (col < p.N) { out[o_base + row * p.N + col] = rows[i][j]; }
+      if (col < p.N) {
+        var v = rows[i][j];
+        if (HAS_BIAS) { v += bias[col]; }
+        if (ACT == 1u) { v = max(v, 0.0); }
+        if (ACT == 2u) { v = select(v * p.slope, v, v > 0.0); }
+        out[o_base + row * p.N + col] = v;
+      }
     }
   }
 }

@@ -7,6 +7,8 @@ import './tensor.js';
 export { Tensor } from './tensor.js';
 export type { DType } from './autograd/tensor.js';
 export { tidy } from './autograd/tensor.js';
+export { compileStep, onReplay, CompiledStep, type CompiledStepStats } from './autograd/compile.js';
+export type { ProgramMemory } from './backend/program.js';
 export { manualSeed, noGrad, getRngState, setRngState } from './autograd/context.js';
 export { tensor, zeros, ones, full, randn, rand, arange, zerosLike, onesLike, cat, stack } from './ops/functional.js';
 export * as F from './ops/functional.js';
@@ -39,10 +41,10 @@ export function limits(): GPUSupportedLimits { return backend().limits; }
 /** Exact accounting of the GPU memory Kiln holds. */
 export function memory(): MemoryReport { return backend().memory(); }
 
-/** Counters of GPU work since init: queue submissions and recorded dispatches. */
-export function stats(): { submits: number; dispatches: number } {
+/** Counters of GPU work since init: queue submissions, recorded dispatches and GPU buffers created. */
+export function stats(): { submits: number; dispatches: number; buffersCreated: number } {
   const b = backend();
-  return { submits: b.submits, dispatches: b.dispatches };
+  return { submits: b.submits, dispatches: b.dispatches, buffersCreated: b.buffersCreated };
 }
 
 /** Submits recorded GPU work now (Kiln also submits at every readback). */

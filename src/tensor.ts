@@ -60,8 +60,13 @@ declare module './autograd/tensor.js' {
     backward(grad?: Tensor): void;
     /** Sets requiresGrad on a leaf (like requires_grad_()). */
     requiresGrad_(flag?: boolean): Tensor;
-    /** Reads the data back: Float32Array for float32, Int32Array for int32. */
-    toArray(): Promise<Float32Array | Int32Array>;
+    /**
+     * Reads the data back: Float32Array for float32, Int32Array for int32. Submits Kiln's recorded work and
+     * waits for it, unless `flush` is false: then the read rides along with the work recorded after it and
+     * resolves once Kiln next submits (a later step, flush(), sync() or a flushing read) — a readback that never
+     * makes the GPU wait.
+     */
+    toArray(opts?: { flush?: boolean }): Promise<Float32Array | Int32Array>;
     /** Reads the data back as nested arrays. */
     toNested(): Promise<unknown>;
     /** Reads a single-element tensor back as a number. */
@@ -127,10 +132,16 @@ P.requiresGrad_ = function (flag = true) {
   this.requiresGrad = flag;
   return this;
 };
-P.toArray = async function () {
+P.toArray = function (opts = {}) {
   const b = backend();
-  const data = await b.read(this.buffer, this.byteOffset, this.numel * 4);
-  return this.dtype === 'int32' ? new Int32Array(data) : new Float32Array(data);
+  // Thrown here rather than from the promise, so a readback inside a captured step stops the capture.
+  if (b.isRecording) {
+    throw new Error('kiln: cannot read a tensor back inside a step being captured by compileStep; ' +
+      'return it from the step and read it after run()');
+  }
+  const int = this.dtype === 'int32';
+  return b.read(this.buffer, this.byteOffset, this.numel * 4, opts.flush ?? true)
+    .then((data) => (int ? new Int32Array(data) : new Float32Array(data)));
 };
 P.toNested = async function () {
   const flat = Array.from(await this.toArray());

@@ -2,6 +2,7 @@
 import { Tensor } from '../autograd/tensor.js';
 import * as F from '../ops/functional.js';
 import { Module } from './module.js';
+import { onReplay } from '../autograd/compile.js';
 import { uniform_ } from './init.js';
 
 function kaimingBound(fanIn: number): number { return fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0; }
@@ -110,7 +111,10 @@ abstract class BatchNormBase extends Module {
       throw new Error(`${name}: input has ${x.shape[1]} channels but the layer was built for ${this.numFeatures}`);
     }
     const useBatch = this.training || !this.runningMean;
-    if (this.training && this.runningMean) this.numBatchesTracked++;
+    if (this.training && this.runningMean) {
+      this.numBatchesTracked++;
+      onReplay(() => { this.numBatchesTracked++; });
+    }
     return F.batchNorm(x, this.training ? this.runningMean : this.runningMean, this.runningVar, this.weight, this.bias,
       { training: useBatch, momentum: this.momentum, eps: this.eps });
   }
@@ -152,8 +156,28 @@ export class Sequential extends Module {
     this.layers = layers;
     layers.forEach((m, i) => this.registerModule(String(i), m));
   }
+  /**
+   * Runs the layers in order. A Linear directly followed by a ReLU, or by a LeakyReLU with a slope >= 0, runs
+   * as one fused op (same values and gradients, one kernel instead of three).
+   */
   forward(x: Tensor): Tensor {
-    return F.composite(() => this.layers.reduce((h, m) => m.forward(h), x));
+    return F.composite(() => {
+      let h = x;
+      for (let i = 0; i < this.layers.length; i++) {
+        const m = this.layers[i];
+        const next: Module | undefined = this.layers[i + 1];
+        const kind: unknown = next?.constructor;
+        const slope = kind === LeakyReLU ? (next as LeakyReLU).negativeSlope : null;
+        if (m.constructor === Linear && (kind === ReLU || (slope !== null && slope >= 0))) {
+          const lin = m as Linear;
+          h = F.linear(h, lin.weight, lin.bias, { activation: slope === null ? 'relu' : 'leakyRelu', slope: slope ?? 0 });
+          i++;
+        } else {
+          h = m.forward(h);
+        }
+      }
+      return h;
+    });
   }
   get length(): number { return this.layers.length; }
   at(i: number): Module { return this.layers[i < 0 ? i + this.layers.length : i]; }

@@ -330,19 +330,13 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
   return run('matmul', [a, b], { transA: opts.transA ?? false, transB: opts.transB ?? false });
 }
 
-/** y = x W^T + b, W: [out, in] (torch.nn.functional.linear). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  if (weight.ndim !== 2) throw new Error(`linear: weight must be [out, in], got ${fmt(weight.shape)}`);
-  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
-    throw new Error(`linear: input ${fmt(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${fmt(weight.shape)} expects ${weight.shape[1]}`);
-  }
-  if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
-    throw new Error(`linear: bias must have shape [${weight.shape[0]}], got ${fmt(bias.shape)}`);
-  }
-  return composite(() => {
-    const y = matmul(x, weight, { transB: true });
-    return bias ? add(y, bias) : y;
-  });
+/**
+ * y = x W^T + b, W: [out, in] (torch.nn.functional.linear), optionally followed by an activation fused into
+ * the same kernel (`{ activation: 'relu' }`, or `'leakyRelu'` with `slope` >= 0).
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null,
+  o: { activation?: 'none' | 'relu' | 'leakyRelu'; slope?: number } = {}): Tensor {
+  return run('linear', [x, weight, bias ?? undefined], { activation: o.activation ?? 'none', slope: o.slope ?? 0.01 });
 }
 
 export interface Conv2dOptions {
@@ -416,17 +410,12 @@ function sameShape(op: string, input: Tensor, target: Tensor): void {
   }
 }
 
-/** BCE on probabilities, log clamped at -100 as in PyTorch. */
+/** BCE on probabilities, log clamped at -100 as in PyTorch; one fused kernel (each way) without a weight. */
 export function binaryCrossEntropy(p: Tensor, target: Tensor, o: { reduction?: Reduction; weight?: Tensor } = {}): Tensor {
   sameShape('binaryCrossEntropy', p, target);
-  return composite(() => {
-    const lp = run('logClamped', [p], { min: -100 });
-    const l1p = run('logClamped', [rsub(1, p)], { min: -100 });
-    // -(t * log p + (1 - t) * log(1 - p)) = -(t * (log p - log(1-p)) + log(1-p))
-    let l = neg(add(mul(target, sub(lp, l1p)), l1p));
-    if (o.weight) l = mul(l, o.weight);
-    return reduce('binaryCrossEntropy', l, o.reduction ?? 'mean');
-  });
+  const reduction = o.reduction ?? 'mean';
+  if (!o.weight) return run('binaryCrossEntropy', [p, target], { reduction });
+  return composite(() => reduce('binaryCrossEntropy', mul(run('binaryCrossEntropy', [p, target], { reduction: 'none' }), o.weight!), reduction));
 }
 
 /** BCE on logits, max(x,0) - x t + log(1 + exp(-|x|)): stable for any x. */
@@ -439,17 +428,9 @@ export function binaryCrossEntropyWithLogits(x: Tensor, target: Tensor, o: { red
   });
 }
 
-/** Cross-entropy of logits [N, C] against int32 class labels [N] (the seeds' SoftmaxLoss). */
+/** Cross-entropy of logits [N, C] against int32 class labels [N] (the seeds' SoftmaxLoss); one fused kernel. */
 export function crossEntropy(logits: Tensor, labels: Tensor, o: { reduction?: Reduction } = {}): Tensor {
-  if (logits.ndim !== 2) throw new Error(`crossEntropy: logits must be [N, C], got ${fmt(logits.shape)}`);
-  if (labels.dtype !== 'int32') throw new Error(`crossEntropy: labels must be int32 class indices, got ${labels.dtype}`);
-  if (labels.ndim !== 1 || labels.shape[0] !== logits.shape[0]) {
-    throw new Error(`crossEntropy: labels must have shape [${logits.shape[0]}] for logits ${fmt(logits.shape)}, got ${fmt(labels.shape)}`);
-  }
-  return composite(() => {
-    const picked = sum(mul(logSoftmax(logits, 1), oneHot(labels, logits.shape[1])), 1);
-    return reduce('crossEntropy', neg(picked), o.reduction ?? 'mean');
-  });
+  return run('crossEntropy', [logits, labels], { reduction: o.reduction ?? 'mean' });
 }
 
 export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {

@@ -156,8 +156,11 @@ export function softmax(x: Tensor, A: number, R: number, B: number, log: boolean
  * out[batch] = op(a) @ op(b). `aShape`/`bShape` are the stored shapes; batch dims (all but the last two)
  * broadcast to `batchShape`.
  */
+export interface MatmulEpilogue { bias?: Tensor | null; act?: 'none' | 'relu' | 'leakyRelu'; slope?: number }
+const ACT = { none: 0, relu: 1, leakyRelu: 2 } as const;
+
 export function matmul(a: Tensor, b: Tensor, M: number, N: number, K: number, batchShape: readonly number[],
-  transA: boolean, transB: boolean): Tensor {
+  transA: boolean, transB: boolean, epi: MatmulEpilogue = {}): Tensor {
   const be = backend();
   const out = Tensor.empty([...batchShape, M, N]);
   const batch = batchShape.reduce((x, y) => x * y, 1);
@@ -167,9 +170,10 @@ export function matmul(a: Tensor, b: Tensor, M: number, N: number, K: number, ba
     return strides;
   };
   const p = new ParamWriter().u32(M, N, K, batchShape.length)
-    .u32Array(batchShape, 4).u32Array(bStrides(a), 4).u32Array(bStrides(b), 4);
-  be.dispatch('matmul', { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 }, [bind(a), bind(b), bind(out)],
-    p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch]);
+    .u32Array(batchShape, 4).u32Array(bStrides(a), 4).u32Array(bStrides(b), 4).f32(epi.slope ?? 0);
+  const act = ACT[epi.act ?? 'none'];
+  be.dispatch('matmul', { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: epi.bias ? 1 : 0, ACT: act },
+    [bind(a), bind(b), epi.bias ? bind(epi.bias) : dummyBuffer(), bind(out)], p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch]);
   return out;
 }
 
@@ -294,36 +298,114 @@ export function random(shape: readonly number[], normal: boolean, a: number, b: 
   const be = backend();
   const out = Tensor.empty(shape);
   const n = out.numel;
-  const p = new ParamWriter().u32(n, rng.seedLo, rng.seedHi, rng.offset).f32(a, b).u32(0, 0);
-  rng.offset = (rng.offset + n) >>> 0;
-  be.dispatch('random', { NORMAL: normal ? 1 : 0 }, [bind(out)], p.bytes(), be.grid(n, 256));
+  // The counter advances when the params are made, so a captured step's replays draw fresh numbers.
+  const params = () => {
+    const p = new ParamWriter().u32(n, rng.seedLo, rng.seedHi, rng.offset).f32(a, b).u32(0, 0);
+    rng.offset = (rng.offset + n) >>> 0;
+    return p.bytes();
+  };
+  be.dispatch('random', { NORMAL: normal ? 1 : 0 }, [bind(out)], params, be.grid(n, 256));
   return out;
 }
 
-export function adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: {
-  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number;
-}): void {
+export interface AdamHyper { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number }
+
+/** `h` is read when the params are made, so a captured step's replays see the current lr and step count. */
+export function adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: () => AdamHyper): void {
   const be = backend();
   const n = param.numel;
-  const bc1 = 1 - h.beta1 ** h.step;
-  const bc2 = 1 - h.beta2 ** h.step;
-  const p = new ParamWriter().u32(n, 0, 0, 0).f32(h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, Math.sqrt(bc2)).u32(0);
-  be.dispatch('adam', {}, [bind(grad), bind(param), bind(m), bind(v)], p.bytes(), be.grid(n, 256));
+  const params = () => {
+    const c = h();
+    const bc1 = 1 - c.beta1 ** c.step;
+    const bc2 = 1 - c.beta2 ** c.step;
+    return new ParamWriter().u32(n, 0, 0, 0).f32(c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, bc1, Math.sqrt(bc2)).u32(0).bytes();
+  };
+  be.dispatch('adam', {}, [bind(grad), bind(param), bind(m), bind(v)], params, be.grid(n, 256));
   param.hostData = null;
 }
 
-export function sgdStep(param: Tensor, grad: Tensor, buf: Tensor | null, h: {
-  lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean;
-}): void {
+export interface SgdHyper { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
+
+export function sgdStep(param: Tensor, grad: Tensor, buf: Tensor | null, h: () => SgdHyper): void {
   const be = backend();
   const n = param.numel;
-  const p = new ParamWriter().u32(n, h.first ? 1 : 0, h.nesterov ? 1 : 0, 0).f32(h.lr, h.momentum, h.dampening, h.weightDecay);
-  be.dispatch('sgd', {}, [bind(grad), bind(param), buf ? bind(buf) : dummyBuffer()], p.bytes(), be.grid(n, 256));
+  const params = () => {
+    const c = h();
+    return new ParamWriter().u32(n, c.first ? 1 : 0, c.nesterov ? 1 : 0, 0).f32(c.lr, c.momentum, c.dampening, c.weightDecay).bytes();
+  };
+  be.dispatch('sgd', {}, [bind(grad), bind(param), buf ? bind(buf) : dummyBuffer()], params, be.grid(n, 256));
   param.hostData = null;
+}
+
+/** dst = dst * decay + src * (1 - decay), in place; `decay` is read when the params are made (EMA warm-up). */
+export function lerpInto(dst: Tensor, src: Tensor, decay: () => number): void {
+  const be = backend();
+  const n = dst.numel;
+  const params = () => { const d = decay(); return new ParamWriter().u32(n).f32(d, 1 - d).bytes(); };
+  be.dispatch('lerp', {}, [bind(src), bind(dst)], params, be.grid(n, 256));
+  dst.hostData = null;
 }
 
 /** Copies src's data into dst (same numel) in the command stream. */
 export function copyInto(dst: Tensor, src: Tensor): void {
   backend().copy(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, src.numel * 4);
   dst.hostData = null;
+}
+
+export const ACT_BACKWARD = { relu: 0, leakyRelu: 1, tanh: 2, sigmoid: 3 } as const;
+
+/** g * f'(v) in one pass: v is the output for relu / tanh / sigmoid, the input for leaky relu. */
+export function activationBackward(op: keyof typeof ACT_BACKWARD, g: Tensor, v: Tensor, slope = 0): Tensor {
+  const be = backend();
+  const out = Tensor.empty(g.shape);
+  const n = out.numel;
+  be.dispatch('activation_backward', { OP: ACT_BACKWARD[op] }, [bind(g), bind(v), bind(out)],
+    new ParamWriter().u32(n).f32(slope).bytes(), be.grid(n, 256));
+  return out;
+}
+
+export type LossReduction = 'none' | 'sum' | 'mean';
+const REDUCTION = { none: 0, sum: 1, mean: 2 } as const;
+/** One workgroup of 64 threads for a reduced loss; a single thread where the work is tiny (no barrier cost). */
+const lossWg = (work: number) => (work <= 4096 ? 1 : 64);
+
+export function crossEntropy(x: Tensor, labels: Tensor, reduction: LossReduction): Tensor {
+  const be = backend();
+  const [N, C] = x.shape;
+  const out = Tensor.empty(reduction === 'none' ? [N] : []);
+  const wg = reduction === 'none' ? 64 : lossWg(N * C);
+  be.dispatch('cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(x), bind(labels), bind(out)],
+    new ParamWriter().u32(N, C).bytes(), reduction === 'none' ? be.grid(N, wg) : [1]);
+  return out;
+}
+
+export function crossEntropyBackward(x: Tensor, labels: Tensor, g: Tensor, reduction: LossReduction): Tensor {
+  const be = backend();
+  const [N, C] = x.shape;
+  const out = Tensor.empty(x.shape);
+  be.dispatch('cross_entropy_backward', { REDUCE: REDUCTION[reduction] }, [bind(x), bind(labels), bind(g), bind(out)],
+    new ParamWriter().u32(N, C).bytes(), be.grid(N, 64));
+  return out;
+}
+
+export function binaryCrossEntropy(p: Tensor, t: Tensor, reduction: LossReduction): Tensor {
+  const be = backend();
+  const n = p.numel;
+  const out = Tensor.empty(reduction === 'none' ? p.shape : []);
+  const wg = reduction === 'none' ? 64 : lossWg(n);
+  be.dispatch('binary_cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(p), bind(t), bind(out)],
+    new ParamWriter().u32(n).bytes(), reduction === 'none' ? be.grid(n, wg) : [1]);
+  return out;
+}
+
+/** Gradients of binaryCrossEntropy for p and (when wantTarget) for t. */
+export function binaryCrossEntropyBackward(p: Tensor, t: Tensor, g: Tensor, reduction: LossReduction,
+  wantTarget: boolean): [Tensor, Tensor | null] {
+  const be = backend();
+  const n = p.numel;
+  const dp = Tensor.empty(p.shape);
+  const dt = wantTarget ? Tensor.empty(t.shape) : null;
+  be.dispatch('binary_cross_entropy_backward', { REDUCE: REDUCTION[reduction], WANT_DT: wantTarget ? 1 : 0 },
+    [bind(p), bind(t), bind(g), bind(dp), dt ? bind(dt) : dummyBuffer(1)], new ParamWriter().u32(n).bytes(), be.grid(n, 256));
+  return [dp, dt];
 }

@@ -39,11 +39,14 @@ export interface OpAttrs {
   softmax: { dim: number };
   logSoftmax: { dim: number };
   matmul: { transA: boolean; transB: boolean };
+  linear: { activation: 'none' | 'relu' | 'leakyRelu'; slope: number };
   conv2d: ConvAttrs;
   convTranspose2d: ConvAttrs & { outputPadding: [number, number] };
   batchNorm: { training: boolean; momentum: number; eps: number; runningMean: Tensor | null; runningVar: Tensor | null };
   oneHot: { classes: number };
   cast: { dtype: 'float32' | 'int32' };
+  crossEntropy: { reduction: K.LossReduction };
+  binaryCrossEntropy: { reduction: K.LossReduction };
 }
 export type OpName = keyof OpAttrs;
 
@@ -124,6 +127,10 @@ function binaryOp(code: K.BinaryCode, backward?: (g: Tensor, a: Tensor, b: Tenso
 
 /** Runs `fn` and disposes its intermediates (backward-only temporaries). */
 function tmp<T>(ts: Tensor[], r: T): T { ts.forEach((t) => t.dispose()); return r; }
+
+function checkReduction(op: string, r: string): void {
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got ${String(r)}`);
+}
 
 function reduceForward(op: 'sum' | 'max' | 'min') {
   return ([x]: Tensor[], a: { axes?: number | number[]; keepdim: boolean }): Forward => {
@@ -243,16 +250,11 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
   log: unaryOp('log', () => [], 'x', (g, x) => F.div(g, x)),
   sqrt: unaryOp('sqrt', () => [], 'out', (g, _x, y) => { const t = F.div(g, y); return tmp([t], F.mulScalar(t, 0.5)); }),
   abs: unaryOp('abs', () => [], 'x', (g, x) => { const s = F.sign(x); return tmp([s], F.mul(g, s)); }),
-  relu: unaryOp('relu', () => [], 'out', (g, _x, y) => { const m = F.gt(y, 0); return tmp([m], F.mul(g, m)); }),
-  tanh: unaryOp('tanh', () => [], 'out', (g, _x, y) => {
-    const y2 = F.mul(y, y); const d = K.unary('affine', y2, -1, 1); return tmp([y2, d], F.mul(g, d));
-  }),
-  sigmoid: unaryOp('sigmoid', () => [], 'out', (g, _x, y) => {
-    const d = K.unary('affine', y, -1, 1); const yd = F.mul(y, d); return tmp([d, yd], F.mul(g, yd));
-  }),
-  leakyRelu: unaryOp('leakyRelu', (a) => [a.slope, 0], 'x', (g, x, _y, a) => {
-    const m = F.gt(x, 0); const s = K.unary('affine', m, 1 - a.slope, a.slope); return tmp([m, s], F.mul(g, s));
-  }),
+  // Activation gradients in one fused pass each (g * f'(v)).
+  relu: unaryOp('relu', () => [], 'out', (g, _x, y) => K.activationBackward('relu', g, y)),
+  tanh: unaryOp('tanh', () => [], 'out', (g, _x, y) => K.activationBackward('tanh', g, y)),
+  sigmoid: unaryOp('sigmoid', () => [], 'out', (g, _x, y) => K.activationBackward('sigmoid', g, y)),
+  leakyRelu: unaryOp('leakyRelu', (a) => [a.slope, 0], 'x', (g, x, _y, a) => K.activationBackward('leakyRelu', g, x, a.slope)),
   powScalar: unaryOp('powScalar', (a) => [a.exponent, 0], 'x', (g, x, _y, a) => {
     if (a.exponent === 0) return F.mulScalar(g, 0);
     const p = K.unary('powScalar', x, a.exponent - 1, 0); const d = F.mulScalar(p, a.exponent);
@@ -472,6 +474,49 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
       return matmulGrads(g, a, b, transA, transB);
     },
   },
+  // y = act(x W^T + b) in one dispatch (matmul with a bias and activation epilogue); backward: the fused
+  // activation gradient, two matmuls and a column sum.
+  linear: {
+    forward([x, w, bias], a) {
+      f32('linear', x, w, bias);
+      if (w.ndim !== 2) throw new Error(`linear: weight must be [out, in], got ${fmt(w.shape)}`);
+      if (x.ndim < 1 || x.shape[x.ndim - 1] !== w.shape[1]) {
+        throw new Error(`linear: input ${fmt(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${fmt(w.shape)} expects ${w.shape[1]}`);
+      }
+      if (bias && (bias.ndim !== 1 || bias.shape[0] !== w.shape[0])) {
+        throw new Error(`linear: bias must have shape [${w.shape[0]}], got ${fmt(bias.shape)}`);
+      }
+      if (a.activation !== 'none' && a.activation !== 'relu' && a.activation !== 'leakyRelu') {
+        throw new Error(`linear: activation must be 'none', 'relu' or 'leakyRelu', got ${String(a.activation)}`);
+      }
+      if (a.activation === 'leakyRelu' && !(a.slope >= 0)) throw new Error(`linear: a fused leakyRelu needs a slope >= 0, got ${a.slope}`);
+      const [O, I] = w.shape;
+      const M = x.numel / I;
+      const x2 = F.reshapeView(x, [M, I]);
+      const y2 = K.matmul(x2, w, M, O, I, [], false, true, { bias: bias ?? null, act: a.activation, slope: a.slope });
+      x2.dispose();
+      const out = F.reshapeInPlace(y2, [...x.shape.slice(0, -1), O]);
+      return { out, saved: a.activation === 'none' ? [x, w] : [x, w, out] };
+    },
+    backward(g, c) {
+      const [x, w, y] = c.saved;
+      const bias = c.inputs[2];
+      const { activation, slope } = c.attrs;
+      const [O, I] = w.shape;
+      const M = x.numel / I;
+      const g2 = F.reshapeView(g, [M, O]);
+      // Leaky relu with slope >= 0 keeps the sign of its input, so the output decides the slope too.
+      const y2 = activation === 'none' ? null : F.reshapeView(y, [M, O]);
+      const gp = y2 ? K.activationBackward(activation as 'relu' | 'leakyRelu', g2, y2, slope) : g2;
+      y2?.dispose();
+      const x2 = F.reshapeView(x, [M, I]);
+      const gx = x.requiresGrad ? F.reshapeInPlace(K.matmul(gp, w, M, I, O, [], false, false), x.shape) : null;
+      const gw = w.requiresGrad ? K.matmul(gp, x2, O, I, M, [], true, false) : null;
+      const gb = bias?.requiresGrad ? F.sum(gp, [0]) : null;
+      for (const t of new Set([x2, g2, gp])) t.dispose();
+      return [gx, gw, gb];
+    },
+  },
   conv2d: {
     forward([x, w, bias], a) {
       f32('conv2d', x, w, bias);
@@ -565,6 +610,44 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
       if (a.dtype !== 'float32' && a.dtype !== 'int32') throw new Error(`cast: unknown dtype ${String(a.dtype)}`);
       if (x.dtype === a.dtype) return { out: F.clone(x) };
       return { out: K.cast(x, a.dtype) };
+    },
+  },
+  // Losses fused with their reduction (one dispatch) and both gradients (one dispatch).
+  crossEntropy: {
+    forward([x, labels], a) {
+      f32('crossEntropy', x);
+      if (x.ndim !== 2) throw new Error(`crossEntropy: logits must be [N, C], got ${fmt(x.shape)}`);
+      if (labels.dtype !== 'int32') throw new Error(`crossEntropy: labels must be int32 class indices, got ${labels.dtype}`);
+      if (labels.ndim !== 1 || labels.shape[0] !== x.shape[0]) {
+        throw new Error(`crossEntropy: labels must have shape [${x.shape[0]}] for logits ${fmt(x.shape)}, got ${fmt(labels.shape)}`);
+      }
+      checkReduction('crossEntropy', a.reduction);
+      if (labels.hostData) {
+        const C = x.shape[1];
+        const bad = labels.hostData.findIndex((l) => l < 0 || l >= C);
+        if (bad >= 0) throw new Error(`crossEntropy: label ${labels.hostData[bad]} at index ${bad} is outside [0, ${C})`);
+      }
+      return { out: K.crossEntropy(x, labels, a.reduction), saved: [x, labels] };
+    },
+    backward(g, c) {
+      const [x, labels] = c.saved;
+      return [x.requiresGrad ? K.crossEntropyBackward(x, labels, g, c.attrs.reduction) : null, null];
+    },
+  },
+  binaryCrossEntropy: {
+    forward([p, t], a) {
+      f32('binaryCrossEntropy', p, t);
+      if (p.shape.join(',') !== t.shape.join(',')) {
+        throw new Error(`binaryCrossEntropy: target shape ${fmt(t.shape)} differs from input shape ${fmt(p.shape)}; they must match`);
+      }
+      checkReduction('binaryCrossEntropy', a.reduction);
+      return { out: K.binaryCrossEntropy(p, t, a.reduction), saved: [p, t] };
+    },
+    backward(g, c) {
+      const [p, t] = c.saved;
+      const [dp, dt] = K.binaryCrossEntropyBackward(p, t, g, c.attrs.reduction, t.requiresGrad);
+      if (!p.requiresGrad) { dp.dispose(); return [null, dt]; }
+      return [dp, dt];
     },
   },
 };

@@ -3,6 +3,7 @@
 import type { Tensor } from '../autograd/tensor.js';
 import * as F from '../ops/functional.js';
 import { adamStep, sgdStep } from '../ops/kernels.js';
+import { onReplay } from '../autograd/compile.js';
 
 function check(opt: string, name: string, v: number, ok: boolean, expected: string): void {
   if (typeof v !== 'number' || Number.isNaN(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
@@ -66,14 +67,16 @@ export class Adam extends Optimizer {
 
   step(): void {
     this.stepCount++;
+    onReplay(() => { this.stepCount++; });
+    const hyper = () => ({
+      lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
+      step: this.stepCount,
+    });
     this.params.forEach((p, i) => {
       if (!p.grad) return;
       this.m[i] ??= F.zeros(p.shape).keep();
       this.v[i] ??= F.zeros(p.shape).keep();
-      adamStep(p, p.grad, this.m[i]!, this.v[i]!, {
-        lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
-        step: this.stepCount,
-      });
+      adamStep(p, p.grad, this.m[i]!, this.v[i]!, hyper);
     });
   }
 
@@ -132,14 +135,17 @@ export class SGD extends Optimizer {
 
   step(): void {
     this.stepCount++;
+    onReplay(() => { this.stepCount++; });
     this.params.forEach((p, i) => {
       if (!p.grad) return;
       const first = this.momentum !== 0 && !this.buf[i];
       if (this.momentum !== 0) this.buf[i] ??= F.zeros(p.shape).keep();
-      sgdStep(p, p.grad, this.buf[i], {
+      // `first` is false on every replay: a capture never sees a momentum buffer being created (it follows an
+      // eager warm-up step).
+      sgdStep(p, p.grad, this.buf[i], () => ({
         lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay,
         nesterov: this.nesterov, first,
-      });
+      }));
     });
   }
 

@@ -59,6 +59,30 @@ describe('modules', () => {
     expect(bn.numBatchesTracked).toBe(1);
   });
 
+  it('Sequential fuses Linear+ReLU and Linear+LeakyReLU into one kernel with the same values and gradients', async () => {
+    const { nn } = k;
+    k.manualSeed(4);
+    const net = new nn.Sequential(new nn.Linear(5, 9), new nn.ReLU(), new nn.Linear(9, 7), new nn.LeakyReLU(0.2),
+      new nn.Linear(7, 3), new nn.LeakyReLU(-0.5), new nn.Linear(3, 2));
+    const x = k.randn([6, 5]);
+    const w = k.randn([6, 2]);
+    const run = (fused: boolean) => {
+      const d0 = k.stats().dispatches;
+      const y = fused ? net.forward(x) : net.layers.reduce((h, m) => m.forward(h), x);
+      const dispatches = k.stats().dispatches - d0;
+      net.zeroGrad();
+      y.mul(w).sum().backward();
+      return { y, dispatches, grads: net.parameters().map((p) => p.grad!.clone()) };
+    };
+    const a = run(false);
+    const b = run(true);
+    // Two fused pairs save the two activation kernels (each Linear already adds its bias in the matmul); the
+    // negative-slope LeakyReLU is left unfused.
+    expect(a.dispatches - b.dispatches).toBe(2);
+    expectClose(await b.y.toArray(), await a.y.toArray(), 'fused output', 1e-6, 1e-5);
+    for (let i = 0; i < a.grads.length; i++) expectClose(await b.grads[i].toArray(), await a.grads[i].toArray(), `grad ${i}`, 1e-6, 1e-5);
+  });
+
   it('state dict round-trips into a fresh module', async () => {
     const { nn } = k;
     const a = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4));

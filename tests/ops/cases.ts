@@ -189,6 +189,25 @@ export const opCases: { [K in OpName]: Case[] } = {
     },
   ],
   oneHot: [{ name: 'oneHot', inputs: [I([5], 'labels', { classes: 4 })], kiln: (l) => F.oneHot(l, 4), torch: 'lambda l: F.one_hot(l.long(), 4).float()', grad: false }],
+  linear: [
+    { name: 'linear', inputs: [I([4, 5]), I([3, 5]), I([3])], kiln: (x, w, b) => F.linear(x, w, b), torch: 'lambda x, w, b: F.linear(x, w, b)' },
+    { name: 'linear 3-D input', inputs: [I([2, 4, 5]), I([3, 5])], kiln: (x, w) => F.linear(x, w), torch: 'lambda x, w: F.linear(x, w)' },
+    { name: 'linear + relu fused', inputs: [I([37, 6]), I([35, 6]), I([35])], kiln: (x, w, b) => F.linear(x, w, b, { activation: 'relu' }), torch: 'lambda x, w, b: F.relu(F.linear(x, w, b))' },
+    { name: 'linear + leakyRelu fused', inputs: [I([5, 7]), I([4, 7]), I([4])], kiln: (x, w, b) => F.linear(x, w, b, { activation: 'leakyRelu', slope: 0.2 }), torch: 'lambda x, w, b: F.leaky_relu(F.linear(x, w, b), 0.2)' },
+  ],
+  crossEntropy: [
+    { name: 'crossEntropy', inputs: [I([5, 4]), I([5], 'labels', { classes: 4 })], kiln: (x, l) => F.crossEntropy(x, l), torch: 'lambda x, l: F.cross_entropy(x, l.long())' },
+    { name: 'crossEntropy none', inputs: [I([3, 2]), I([3], 'labels', { classes: 2 })], kiln: (x, l) => F.crossEntropy(x, l, { reduction: 'none' }), torch: "lambda x, l: F.cross_entropy(x, l.long(), reduction='none')" },
+    { name: 'crossEntropy sum', inputs: [I([6, 3]), I([6], 'labels', { classes: 3 })], kiln: (x, l) => F.crossEntropy(x.mul(3), l, { reduction: 'sum' }), torch: "lambda x, l: F.cross_entropy(x * 3, l.long(), reduction='sum')" },
+    { name: 'crossEntropy mean, 1400 rows (64-thread reduction)', inputs: [I([1400, 3]), I([1400], 'labels', { classes: 3 })], kiln: (x, l) => F.crossEntropy(x, l), torch: 'lambda x, l: F.cross_entropy(x, l.long())' },
+  ],
+  binaryCrossEntropy: [
+    { name: 'binaryCrossEntropy', inputs: [I([4, 3], 'prob'), I([4, 3], 'binary', { grad: false })], kiln: (p, t) => F.binaryCrossEntropy(p, t), torch: 'lambda p, t: F.binary_cross_entropy(p, t)' },
+    { name: 'binaryCrossEntropy soft targets sum', inputs: [I([5], 'prob'), I([5], 'prob')], kiln: (p, t) => F.binaryCrossEntropy(p, t, { reduction: 'sum' }), torch: "lambda p, t: F.binary_cross_entropy(p, t, reduction='sum')" },
+    { name: 'binaryCrossEntropy none', inputs: [I([2, 3], 'prob'), I([2, 3], 'binary', { grad: false })], kiln: (p, t) => F.binaryCrossEntropy(p, t, { reduction: 'none' }), torch: "lambda p, t: F.binary_cross_entropy(p, t, reduction='none')" },
+    { name: 'binaryCrossEntropy mean, 5000 elements (64-thread reduction)', inputs: [I([5000], 'prob'), I([5000], 'binary', { grad: false })], kiln: (p, t) => F.binaryCrossEntropy(p, t), torch: 'lambda p, t: F.binary_cross_entropy(p, t)' },
+    { name: 'binaryCrossEntropy weighted', inputs: [I([3, 2], 'prob'), I([3, 2], 'binary', { grad: false }), I([2], 'pos', { grad: false })], kiln: (p, t, w) => F.binaryCrossEntropy(p, t, { weight: w }), torch: 'lambda p, t, w: F.binary_cross_entropy(p, t, weight=w)' },
+  ],
   cast: [
     { name: 'cast float->int->float', inputs: [I([3, 4])], kiln: (x) => x.mul(3).to('int32').to('float32'), torch: 'lambda x: (x * 3).int().float()', grad: false },
   ],
@@ -198,17 +217,12 @@ export const opCases: { [K in OpName]: Case[] } = {
 export const compositeCases: Case[] = [
   { name: 'mean all', inputs: [I([3, 5])], kiln: (x) => x.mean(), torch: 'lambda x: x.mean()' },
   { name: 'mean dims keepdim', inputs: [I([2, 3, 4])], kiln: (x) => x.mean([0, 2], true), torch: 'lambda x: x.mean((0, 2), keepdim=True)' },
-  { name: 'linear', inputs: [I([4, 5]), I([3, 5]), I([3])], kiln: (x, w, b) => F.linear(x, w, b), torch: 'lambda x, w, b: F.linear(x, w, b)' },
-  { name: 'linear 3-D input', inputs: [I([2, 4, 5]), I([3, 5])], kiln: (x, w) => F.linear(x, w), torch: 'lambda x, w: F.linear(x, w)' },
   { name: 'flatten', inputs: [I([2, 3, 2])], kiln: (x) => x.flatten(1).mul(2), torch: 'lambda x: x.flatten(1) * 2' },
-  { name: 'binaryCrossEntropy', inputs: [I([4, 3], 'prob'), I([4, 3], 'binary', { grad: false })], kiln: (p, t) => F.binaryCrossEntropy(p, t), torch: 'lambda p, t: F.binary_cross_entropy(p, t)' },
-  { name: 'binaryCrossEntropy soft targets sum', inputs: [I([5], 'prob'), I([5], 'prob')], kiln: (p, t) => F.binaryCrossEntropy(p, t, { reduction: 'sum' }), torch: "lambda p, t: F.binary_cross_entropy(p, t, reduction='sum')" },
   { name: 'binaryCrossEntropyWithLogits', inputs: [I([4, 3]), I([4, 3], 'binary', { grad: false })], kiln: (x, t) => F.binaryCrossEntropyWithLogits(x, t), torch: 'lambda x, t: F.binary_cross_entropy_with_logits(x, t)' },
   { name: 'binaryCrossEntropyWithLogits large logits', inputs: [I([6]), I([6], 'binary', { grad: false })], kiln: (x, t) => F.binaryCrossEntropyWithLogits(x.mul(40), t, { reduction: 'none' }), torch: "lambda x, t: F.binary_cross_entropy_with_logits(x * 40, t, reduction='none')" },
-  { name: 'crossEntropy', inputs: [I([5, 4]), I([5], 'labels', { classes: 4 })], kiln: (x, l) => F.crossEntropy(x, l), torch: 'lambda x, l: F.cross_entropy(x, l.long())' },
-  { name: 'crossEntropy none', inputs: [I([3, 2]), I([3], 'labels', { classes: 2 })], kiln: (x, l) => F.crossEntropy(x, l, { reduction: 'none' }), torch: "lambda x, l: F.cross_entropy(x, l.long(), reduction='none')" },
   { name: 'mseLoss', inputs: [I([3, 4]), I([3, 4])], kiln: (a, b) => F.mseLoss(a, b), torch: 'lambda a, b: F.mse_loss(a, b)' },
   { name: 'l1Loss', inputs: [I([3, 4]), I([3, 4])], kiln: (a, b) => F.l1Loss(a, b), torch: 'lambda a, b: F.l1_loss(a, b)' },
+  { name: 'Sequential Linear+ReLU / Linear+LeakyReLU fusion', inputs: [I([4, 3]), I([5, 3]), I([5]), I([2, 5]), I([2])], kiln: (x, w1, b1, w2, b2) => F.linear(F.linear(x, w1, b1, { activation: 'relu' }), w2, b2, { activation: 'leakyRelu', slope: 0.01 }), torch: 'lambda x, w1, b1, w2, b2: F.leaky_relu(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), 0.01)' },
   { name: 'mlp chain', inputs: [I([4, 3]), I([5, 3]), I([5]), I([2, 5]), I([2])], kiln: (x, w1, b1, w2, b2) => F.sigmoid(F.linear(F.leakyRelu(F.linear(x, w1, b1), 0.2), w2, b2)), torch: 'lambda x, w1, b1, w2, b2: torch.sigmoid(F.linear(F.leaky_relu(F.linear(x, w1, b1), 0.2), w2, b2))' },
 ];
 

@@ -1,0 +1,40 @@
+// binary_cross_entropy: loss of probabilities p against targets t (same shape), fused (two clamped logs,
+// combine, reduce): l_i = -(t_i max(log p_i, -100) + (1 - t_i) max(log(1 - p_i), -100)), as PyTorch.
+// REDUCE 0: out[i] = l_i; 1: out[0] = sum; 2: out[0] = mean (one workgroup of WG threads, one barrier).
+// bindings: g0 b0 p (read), b1 t (read), b2 out (write); g1 b0 Params.
+// dispatch: REDUCE 0: ceil(n / WG) folded 2-D; else 1 workgroup.
+override REDUCE: u32 = 2u;
+override WG: u32 = 64u;
+
+struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<storage, read> pr: array<f32>;
+@group(0) @binding(1) var<storage, read> t: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(1) @binding(0) var<uniform> p: Params;
+var<workgroup> part: array<f32, WG>;
+
+fn elem(i: u32) -> f32 {
+  let lp = max(log(pr[i]), -100.0);
+  let l1p = max(log(1.0 - pr[i]), -100.0);
+  return -(t[i] * lp + (1.0 - t[i]) * l1p);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lidx: u32) {
+  if (REDUCE == 0u) {
+    let i = flat_index(wid, nwg, lidx, WG);
+    if (i < p.n) { out[i] = elem(i); }
+    return;
+  }
+  var s = 0.0;
+  for (var i = lidx; i < p.n; i += WG) { s += elem(i); }
+  part[lidx] = s;
+  workgroupBarrier();
+  if (lidx == 0u) {
+    var total = 0.0;
+    for (var j = 0u; j < WG; j++) { total += part[j]; }
+    out[0] = select(total, total / f32(p.n), REDUCE == 2u);
+  }
+}
