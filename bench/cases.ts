@@ -198,13 +198,14 @@ function adamCase(width: number, quick: boolean): BenchCase {
 
 // ----------------------------------------------------------------- full training steps (D then G)
 
-function kilnTrainStep(config: RunConfig, images?: Float32Array): Prepared {
+function kilnTrainStep(config: RunConfig, images?: Float32Array, compile = true): Prepared {
   const src = images ? { images, channels: 1 as const, side: 28 } : undefined;
-  const t = new GanTrainer(buildRun(config, src));
+  const t = new GanTrainer({ ...buildRun(config, src), compile });
   let n = 0;
+  // Metrics come back as the CLI reads them: lagged, through poll(), never stalling the queue.
   return {
-    step: async () => { t.trainStep(); if (++n % 50 === 0) await t.metrics(); },
-    dispose: () => { void t.metrics(); },
+    step: async () => { t.trainStep(); if (++n % 16 === 0) await t.poll(); },
+    dispose: () => { void t.metrics().then(() => t.dispose()); },
   };
 }
 
@@ -334,6 +335,10 @@ export function benchCases(): BenchCase[] {
     {
       name: 'train step: gaussian (needle, batch 32)', group: 'train', inner: 20, quick: true, torch: 'train:gaussian',
       kiln: () => kilnTrainStep({ recipe: 'gaussian', seed: 0 }), tfjs: gaussianTfjs,
+    },
+    {
+      name: 'train step: gaussian, eager (no capture)', group: 'train', inner: 20, quick: true, torch: 'train:gaussian',
+      kiln: () => kilnTrainStep({ recipe: 'gaussian', seed: 0 }, undefined, false), tfjs: gaussianTfjs,
     },
     {
       name: 'train step: mnist-mlp (batch 64)', group: 'train', inner: 1, quick: true, torch: 'train:mlp',

@@ -88,8 +88,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     trainer.trainStep();
     const s = trainer.step;
     if (s % readEvery === 0 || s === steps) {
-      rows.push(...(await trainer.metrics()));
-      progress?.update(s, rows[rows.length - 1], s === steps);
+      // Lagged: the rows that have arrived; the GPU keeps working on the steps after them.
+      rows.push(...(s === steps ? await trainer.metrics() : await trainer.poll()));
+      if (rows.length) progress?.update(s, rows[rows.length - 1], s === steps);
     }
     if (s % every === 0 && s !== steps) {
       writeFileAtomic(join(o.out, 'samples', `step-${pad(s)}.png`), await samplePng(config, trainer.sampler, z));

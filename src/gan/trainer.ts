@@ -1,7 +1,8 @@
 // The D-then-G training loop shared by every GAN recipe: one step = sample a real batch and a latent batch,
-// GANLoss updates D, G steps on the returned loss; optional EMA of G's weights; per-step metrics kept on the
-// GPU and read back in batches so the loop never waits on a readback.
-import { cat, noGrad, randn, stack, tidy, type Tensor } from '../index.js';
+// GANLoss updates D, G steps on the returned loss; optional EMA of G's weights. The step is compiled
+// (captured once, then replayed with no per-op JavaScript) and its metrics come back through lagged,
+// non-flushing readbacks, so the loop never waits on the GPU.
+import { cat, compileStep, flush, noGrad, optim, randn, stack, tidy, type CompiledStep, type Tensor } from '../index.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Dataset } from '../data/dataset.js';
@@ -23,69 +24,129 @@ export interface GanSetup {
   data: Dataset;
   /** EMA decay of G's weights (0 or undefined: off). */
   ema?: number;
+  /** Capture the step once and replay it (default true); false runs every op eagerly (same results). */
+  compile?: boolean;
 }
 
 export interface StepRecord { step: number; dLoss: number; gLoss: number; realScore: number; fakeScore: number }
+
+/** Steps whose metrics are read back together. */
+const METRICS_BATCH = 16;
+/** Readbacks allowed in flight before poll() waits for the oldest (keeps the CPU at most this far ahead). */
+const MAX_IN_FLIGHT = 4;
+
+interface InFlight { steps: number[]; values: Promise<Float32Array | Int32Array>; data: Float32Array | Int32Array | null }
 
 export class GanTrainer {
   /** Steps completed. */
   step = 0;
   /** An exponential moving average of G (used for sampling and evaluation when enabled). */
   readonly emaG: Module | null;
+  private readonly compiled: CompiledStep<[Tensor], Tensor> | null;
   private pending: { step: number; t: Tensor }[] = [];
+  private inflight: InFlight[] = [];
 
   constructor(readonly s: GanSetup) {
     if (s.ema !== undefined && s.ema !== 0 && !(s.ema > 0 && s.ema < 1)) throw new Error(`GanTrainer: ema must be in (0, 1), got ${s.ema}`);
     this.emaG = s.ema ? s.makeG() : null;
     if (this.emaG) this.emaG.loadStateDict(s.G.stateDict());
+    this.compiled = s.compile === false ? null : compileStep((real: Tensor) => this.body(real));
   }
 
   /** The generator to sample from: the EMA copy when enabled. */
   get sampler(): Module { return this.emaG ?? this.s.G; }
 
-  /** One D-then-G step. Records the step's metrics on the GPU; read them with metrics(). */
+  /** The compiled step's counters and buffer plan (null when compile is off). */
+  get compileStats() { return this.compiled?.stats ?? null; }
+
+  /** One D-then-G step. Records the step's metrics on the GPU; read them with poll() or metrics(). */
   trainStep(): void {
     const s = this.s;
-    const rec = tidy(() => {
-      s.optG.zeroGrad();
+    tidy(() => {
       const real = s.data.batch(this.step, s.batch);
-      const z = randn([s.batch, ...s.latent]);
-      const fake = s.G.forward(z);
-      const gLoss = s.loss.forward(fake, real);
-      gLoss.backward();
-      s.optG.step();
-      this.updateEma();
-      const d = s.loss.last!;
-      return noGrad(() => stack([d.dLoss, gLoss.detach(), d.realScore, d.fakeScore]));
+      const rec = this.compiled ? this.compiled.run(real) : this.body(real);
+      this.pending.push({ step: this.step, t: noGrad(() => rec.clone()).keep() });
     });
-    this.pending.push({ step: this.step, t: rec.keep() });
     this.step++;
+    if (this.pending.length >= METRICS_BATCH) this.startRead(false);
+  }
+
+  /** The step itself: everything that changes between steps comes from `real`, the RNG and the optimizers. */
+  private body(real: Tensor): Tensor {
+    const s = this.s;
+    s.optG.zeroGrad();
+    const z = randn([s.batch, ...s.latent]);
+    const fake = s.G.forward(z);
+    const gLoss = s.loss.forward(fake, real);
+    gLoss.backward();
+    s.optG.step();
+    this.updateEma();
+    const d = s.loss.last!;
+    return noGrad(() => stack([d.dLoss, gLoss.detach(), d.realScore, d.fakeScore]));
   }
 
   private updateEma(): void {
     const e = this.emaG;
     if (!e) return;
     // Warm-up as in TensorFlow's ExponentialMovingAverage(num_updates): early on the average follows G
-    // closely instead of staying anchored at the random initialisation.
-    const d = Math.min(this.s.ema!, (1 + this.step) / (10 + this.step));
+    // closely instead of staying anchored at the random initialisation. Read at every replay.
     noGrad(() => {
-      const own = this.s.G.namedParameters();
-      e.namedParameters().forEach(([, pe], i) => { pe.copy_(pe.mul(d).add(own[i][1].mul(1 - d))); });
+      optim.emaUpdate(e.parameters(), this.s.G.parameters(), () => Math.min(this.s.ema!, (1 + this.step) / (10 + this.step)));
       const buffers = this.s.G.namedBuffers();
       e.namedBuffers().forEach(([, be], i) => { be.copy_(buffers[i][1]); });
     });
   }
 
-  /** Reads back every step's metrics recorded since the last call (one readback for all of them). */
-  async metrics(): Promise<StepRecord[]> {
-    if (this.pending.length === 0) return [];
+  private startRead(flushNow: boolean): void {
+    if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
     const all = cat(batch.map((p) => p.t));
-    const v = await all.toArray();
+    const entry: InFlight = { steps: batch.map((p) => p.step), values: all.toArray({ flush: flushNow }), data: null };
+    entry.values.then((v) => { entry.data = v; }, () => {});
     all.dispose();
     batch.forEach((p) => p.t.dispose());
-    return batch.map((p, i) => ({ step: p.step + 1, dLoss: v[i * 4], gLoss: v[i * 4 + 1], realScore: v[i * 4 + 2], fakeScore: v[i * 4 + 3] }));
+    this.inflight.push(entry);
+  }
+
+  private static records(e: InFlight, v: Float32Array | Int32Array): StepRecord[] {
+    return e.steps.map((step, i) => ({ step: step + 1, dLoss: v[i * 4], gLoss: v[i * 4 + 1], realScore: v[i * 4 + 2], fakeScore: v[i * 4 + 3] }));
+  }
+
+  /**
+   * The metrics that have arrived, without making the GPU wait: readbacks ride with later steps' work. Waits
+   * only when more than a few readbacks are outstanding (the CPU is far ahead of the GPU). Await it every few
+   * steps so the event loop can deliver the readbacks.
+   */
+  async poll(): Promise<StepRecord[]> {
+    const out: StepRecord[] = [];
+    if (this.inflight.length > MAX_IN_FLIGHT) flush();
+    while (this.inflight.length > MAX_IN_FLIGHT) {
+      const e = this.inflight.shift()!;
+      out.push(...GanTrainer.records(e, await e.values));
+    }
+    if (this.inflight.length && !this.inflight[0].data) await new Promise<void>((r) => setTimeout(r, 0));
+    while (this.inflight.length && this.inflight[0].data) out.push(...GanTrainer.records(this.inflight[0], this.inflight.shift()!.data!));
+    return out;
+  }
+
+  /** Every step's metrics recorded since the last read, waiting for the GPU to finish them. */
+  async metrics(): Promise<StepRecord[]> {
+    this.startRead(true);
+    flush();
+    const out: StepRecord[] = [];
+    while (this.inflight.length) {
+      const e = this.inflight.shift()!;
+      out.push(...GanTrainer.records(e, await e.values));
+    }
+    return out;
+  }
+
+  /** Frees the compiled step's arena and any unread metrics. */
+  dispose(): void {
+    this.compiled?.dispose();
+    this.pending.forEach((p) => p.t.dispose());
+    this.pending = [];
   }
 
   /** Samples `z` through the sampler (see sampleGenerator). */

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { splitMnist } from '../../src/data/mnist.js';
 import { buildRun, type ImageSource, type RunConfig } from '../../src/gan/recipes.js';
-import { randn } from '../../src/index.js';
+import { getRngState, randn } from '../../src/index.js';
 import { GanTrainer, sampleGenerator } from '../../src/gan/trainer.js';
 import { loadMnist } from '../../src/cli/files.js';
 import { expectNoGpuErrors, setup } from '../helpers.js';
@@ -47,6 +47,35 @@ describe('GAN recipes train', () => {
       const z = t.sample(randn([4, ...run.latent]));
       expect(z.shape[0]).toBe(4);
       if (images) for (const v of await z.toArray()) { expect(v).toBeGreaterThanOrEqual(-1); expect(v).toBeLessThanOrEqual(1); }
+      expectNoGpuErrors();
+    }, 120_000);
+  }
+
+  // The compiled (captured, replayed) step against the eager one: same parameters, EMA, metrics, state.
+  const compiled: [string, RunConfig, boolean][] = [
+    ['gaussian needle', { recipe: 'gaussian', seed: 5, ema: 0.99 }, false],
+    ['mnist-mlp', { recipe: 'mnist-mlp', seed: 5, batch: 4 }, true],
+    ['dcgan', { recipe: 'dcgan', seed: 5, batch: 4, width: 2, latent: 8 }, true],
+  ];
+  for (const [name, config, images] of compiled) {
+    it(`${name}: 20 captured steps equal 20 eager steps bit for bit`, async () => {
+      const go = async (compile: boolean) => {
+        const t = new GanTrainer({ ...buildRun(config, images ? digits() : undefined), compile });
+        for (let i = 0; i < 20; i++) t.trainStep();
+        const rec = await t.metrics();
+        const state = [t.s.G, t.s.D, ...(t.emaG ? [t.emaG] : [])].map((m) => [...m.stateDict().values()]).flat();
+        const values = await Promise.all(state.map(async (x) => Array.from(await x.toArray())));
+        const out = { rec, values, steps: [t.s.optG.stepCount, t.s.optD.stepCount], rng: getRngState(), stats: t.compileStats };
+        t.dispose();
+        return out;
+      };
+      const eager = await go(false);
+      const comp = await go(true);
+      expect(comp.stats).toMatchObject({ eagerRuns: 1, captures: 1, replays: 18 });
+      expect(comp.rec).toEqual(eager.rec);
+      expect(comp.values).toEqual(eager.values);
+      expect(comp.steps).toEqual(eager.steps);
+      expect(comp.rng).toEqual(eager.rng);
       expectNoGpuErrors();
     }, 120_000);
   }
