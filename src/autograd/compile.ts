@@ -14,6 +14,8 @@ export interface CompiledStepStats {
   eagerRuns: number;
   /** Dispatches one replay encodes. */
   dispatches: number;
+  /** Commands one replay encodes, by kernel name (and 'copy' / 'clear'). */
+  kernels: Record<string, number>;
   /** The current recording's buffer plan (null before the first capture). */
   memory: ProgramMemory | null;
 }
@@ -103,7 +105,7 @@ export class CompiledStep<A extends Tensor[], R> {
 
   /** Counters and the buffer plan of the current recording. */
   get stats(): CompiledStepStats {
-    return { ...this.counts, dispatches: this.program?.dispatchCount ?? 0, memory: this.program?.memory ?? null };
+    return { ...this.counts, dispatches: this.program?.dispatchCount ?? 0, kernels: { ...this.program?.kernels }, memory: this.program?.memory ?? null };
   }
 
   /** Frees the recording's arena, its fixed inputs and outputs. */

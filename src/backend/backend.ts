@@ -106,7 +106,11 @@ export class Program {
     private readonly uniform: { buffer: GPUBuffer; groups: GPUBindGroup[] } | null, private readonly owned: GPUBuffer[],
     private readonly pinned: GPUBuffer[], private readonly constants: GPUBuffer[]) {
     this.dispatchCount = cmds.filter((c) => c.kind === 'dispatch').length;
+    for (const c of cmds) if (c.kind !== 'host') this.kernels[c.kind === 'dispatch' ? c.shader : c.kind] = (this.kernels[c.kind === 'dispatch' ? c.shader : c.kind] ?? 0) + 1;
   }
+
+  /** Commands one replay encodes, by kernel (and 'copy' / 'clear'). */
+  readonly kernels: Record<string, number> = {};
 
   /** Encodes one run of the step (see Backend.replay). */
   run(fresh: boolean): void {
@@ -618,11 +622,6 @@ export class Backend {
         cmds.push(c);
       }
     });
-    if ((globalThis as { KILN_DEBUG?: number }).KILN_DEBUG) {
-      const h = new Map<string, number>();
-      for (const c of cmds) { const key = c.kind === 'dispatch' ? `${c.shader}` : c.kind; h.set(key, (h.get(key) ?? 0) + 1); }
-      console.log([...h].sort((a, b) => b[1] - a[1]).map(([a, b]) => `${a}:${b}`).join(' '));
-    }
     const constantSet = new Set(constants);
     const pinned = [...referenced].filter((b) => !owned.has(b) && !constantSet.has(b));
     const stride = this.uniformStride;
