@@ -1,7 +1,7 @@
 // The benchmark table inside the browser: Kiln and tfjs both on navigator.gpu. Bundled by bench/browser.ts.
 import { adapter, init } from '../src/index.js';
 import * as tf from './tfjs.js';
-import { runBench } from './run.js';
+import { runBench, tuneReport, tuneSummary } from './run.js';
 
 declare global { interface Window { kilnBench: (o: { quick: boolean; filter?: string }) => Promise<unknown> } }
 
@@ -12,5 +12,5 @@ window.kilnBench = async ({ quick, filter }) => {
   const log: string[] = [];
   const rows = await runBench({ tf, quick, filter: filter ? new RegExp(filter, 'i') : undefined, log: (s) => { log.push(s); console.log(s); } });
   const info = (tf.backend() as unknown as { adapterInfo?: { description?: string; vendor?: string; architecture?: string } }).adapterInfo;
-  return { rows, kilnAdapter: adapter(), tfjsAdapter: info, tfjs: tf.version_core, userAgent: navigator.userAgent };
+  return { rows, kilnAdapter: adapter(), tfjsAdapter: info, tfjs: tf.version_core, userAgent: navigator.userAgent, tune: tuneReport ? tuneSummary(tuneReport) : 'default' };
 };

@@ -30,7 +30,7 @@ try {
   await page.goto(server.url);
   await page.waitForFunction('typeof window.kilnBench === "function"');
   const res = await page.evaluate((o) => window.kilnBench(o), { quick, filter }) as {
-    rows: Row[]; kilnAdapter: { description: string; vendor: string; architecture: string }; tfjs: string; userAgent: string;
+    rows: Row[]; kilnAdapter: { description: string; vendor: string; architecture: string }; tfjs: string; userAgent: string; tune: string;
   };
   const rows = res.rows;
   for (const r of rows) r.torch = undefined;
@@ -42,7 +42,8 @@ try {
     machine: `${hostname()}: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`, wallSeconds: (Date.now() - t0) / 1000 };
   const header = `### Headless ${chrome} — ${adapterName} — ${date.slice(0, 10)}${quick ? ' (quick)' : ''}\n\n` +
     `Kiln vs TensorFlow.js ${res.tfjs} (WebGPU backend, NHWC where noted), both on the page's navigator.gpu in the same run. ${meta.machine}. ` +
-    'Times per step, median after warm-up, with min–max. tfjs / Kiln > 1 means Kiln is faster. PyTorch rows are in the Node table.';
+    'Times per step, median after warm-up, with min–max. tfjs / Kiln > 1 means Kiln is faster. PyTorch rows are in the Node table. ' +
+    `Kiln matmul workgroups from tune(): ${res.tune}.`;
   report('chromium', meta, rows, header);
 } finally {
   await env.close();

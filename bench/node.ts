@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { cpus, hostname, tmpdir } from 'node:os';
 import { adapter, init } from '../src/index.js';
 import { report } from './report.js';
-import { runBench, type Row } from './run.js';
+import { tuneReport, tuneSummary, runBench, type Row } from './run.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -59,6 +59,7 @@ const meta = {
 };
 const header = `### Node on Dawn — ${info.description || info.device} — ${date.slice(0, 10)}${quick ? ' (quick)' : ''}\n\n` +
   `Kiln vs TensorFlow.js ${tf.version_core} (WebGPU backend, NHWC where noted) on the same adapter in the same run; ${torchInfo}. ` +
-  `${meta.machine}. Times are per step, median of the samples after warm-up, with min–max. tfjs / Kiln > 1 means Kiln is faster.`;
+  `${meta.machine}. Times are per step, median of the samples after warm-up, with min–max. tfjs / Kiln > 1 means Kiln is faster. ` +
+  `Kiln matmul workgroups from tune(): ${tuneReport ? tuneSummary(tuneReport) : 'default'}.`;
 report('node', meta, rows, header);
 process.exit(0);

@@ -1,6 +1,6 @@
 // Runs the benchmark table: for every case, Kiln then tfjs (WebGPU) on the same adapter, timed between
 // queue syncs after warm-up. Browser-safe; the Node and Chromium runners add PyTorch and file output.
-import { sync } from '../src/index.js';
+import { sync, tune, type TuneReport } from '../src/index.js';
 import { benchCases, type BenchCase, type Prepared } from './cases.js';
 
 type TF = typeof import('@tensorflow/tfjs-core');
@@ -30,6 +30,13 @@ async function time(p: Prepared, c: BenchCase, wait: () => Promise<void>, quick:
   return { medianMs: med, minMs: Math.min(...ms), maxMs: Math.max(...ms), samples, gflops: c.flops ? c.flops / med / 1e6 : undefined };
 }
 
+/** The workgroup shapes Kiln's tune() picked in the last runBench (reported with the table). */
+export let tuneReport: TuneReport | null = null;
+
+export function tuneSummary(t: TuneReport): string {
+  return (['NN', 'NT', 'TN'] as const).map((l) => `${l} ${t.matmul[l].workgroup.join('x')}`).join(', ');
+}
+
 export async function runBench(o: { tf: TF; quick: boolean; filter?: RegExp; log?: (s: string) => void }): Promise<Row[]> {
   const tf = o.tf;
   const tfWait = async () => {
@@ -39,6 +46,9 @@ export async function runBench(o: { tf: TF; quick: boolean; filter?: RegExp; log
     await be.device.queue.onSubmittedWorkDone();
   };
   const rows: Row[] = [];
+  // Kiln's per-adapter matmul autotune, as an app would run it once at start-up.
+  tuneReport = await tune();
+  o.log?.(`tune: ${tuneSummary(tuneReport)}`);
   for (const c of benchCases()) {
     if (o.quick && !c.quick) continue;
     if (o.filter && !o.filter.test(c.name)) continue;

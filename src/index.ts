@@ -9,6 +9,7 @@ export type { DType } from './autograd/tensor.js';
 export { tidy } from './autograd/tensor.js';
 export { compileStep, onReplay, CompiledStep, type CompiledStepStats } from './autograd/compile.js';
 export type { ProgramMemory } from './backend/program.js';
+export { tune, type TuneReport, type TuneChoice } from './ops/tune.js';
 export { manualSeed, noGrad, getRngState, setRngState } from './autograd/context.js';
 export { tensor, zeros, ones, full, randn, rand, arange, zerosLike, onesLike, cat, stack } from './ops/functional.js';
 export * as F from './ops/functional.js';

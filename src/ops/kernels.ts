@@ -48,7 +48,9 @@ export function binary(code: BinaryCode, a: Tensor, b: Tensor, outShape: readonl
     .u32Array(outShape, MAX_RANK)
     .u32Array(broadcastStrides(a.shape, outShape), MAX_RANK)
     .u32Array(broadcastStrides(b.shape, outShape), MAX_RANK);
-  be.dispatch('binary', { OP: BINARY[code] }, [bind(a), bind(b), bind(out)], p.bytes(), be.grid(n, 256));
+  const same = (t: Tensor) => t.numel === n && t.shape.length === outShape.length;
+  const index = same(a) && same(b) ? 1 : same(a) && b.numel === 1 ? 2 : a.numel === 1 && same(b) ? 3 : 0;
+  be.dispatch('binary', { OP: BINARY[code], INDEX: index }, [bind(a), bind(b), bind(out)], p.bytes(), be.grid(n, 256));
   return out;
 }
 
@@ -156,6 +158,30 @@ export function softmax(x: Tensor, A: number, R: number, B: number, log: boolean
  * out[batch] = op(a) @ op(b). `aShape`/`bShape` are the stored shapes; batch dims (all but the last two)
  * broadcast to `batchShape`.
  */
+export type MatmulLayout = 'NN' | 'NT' | 'TN' | 'TT';
+export const matmulLayout = (transA: boolean, transB: boolean): MatmulLayout => `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}` as MatmulLayout;
+
+/** Whether matmul_vec4 can run: every dim it reads as vec4 must be a multiple of 4 (see the shader). */
+export function vec4Fits(layout: MatmulLayout, M: number, N: number, K: number): boolean {
+  if (layout === 'NT') return K % 4 === 0;
+  if (layout === 'NN') return K % 4 === 0 && N % 4 === 0;
+  if (layout === 'TN') return M % 4 === 0 && N % 4 === 0;
+  return false;
+}
+
+/** Workgroup shapes tune() picked per backend and layout (default 8x8: a 32x32 tile). */
+const tunedWorkgroups = new WeakMap<object, Map<MatmulLayout, [number, number]>>();
+
+export function matmulWorkgroup(be: object, layout: MatmulLayout): [number, number] {
+  return tunedWorkgroups.get(be)?.get(layout) ?? [8, 8];
+}
+
+export function setMatmulWorkgroup(be: object, layout: MatmulLayout, wg: [number, number]): void {
+  let m = tunedWorkgroups.get(be);
+  if (!m) { m = new Map(); tunedWorkgroups.set(be, m); }
+  m.set(layout, wg);
+}
+
 export interface MatmulEpilogue { bias?: Tensor | null; act?: 'none' | 'relu' | 'leakyRelu'; slope?: number }
 const ACT = { none: 0, relu: 1, leakyRelu: 2 } as const;
 
@@ -172,8 +198,16 @@ export function matmul(a: Tensor, b: Tensor, M: number, N: number, K: number, ba
   const p = new ParamWriter().u32(M, N, K, batchShape.length)
     .u32Array(batchShape, 4).u32Array(bStrides(a), 4).u32Array(bStrides(b), 4).f32(epi.slope ?? 0);
   const act = ACT[epi.act ?? 'none'];
-  be.dispatch('matmul', { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: epi.bias ? 1 : 0, ACT: act },
-    [bind(a), bind(b), epi.bias ? bind(epi.bias) : dummyBuffer(), bind(out)], p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch]);
+  const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: epi.bias ? 1 : 0, ACT: act };
+  const buffers = [bind(a), bind(b), epi.bias ? bind(epi.bias) : dummyBuffer(), bind(out)];
+  const layout = matmulLayout(transA, transB);
+  if (vec4Fits(layout, M, N, K) && a.byteOffset % 16 === 0 && b.byteOffset % 16 === 0) {
+    const [wgx, wgy] = matmulWorkgroup(be, layout);
+    be.dispatch('matmul_vec4', { ...constants, WGX: wgx, WGY: wgy }, buffers, p.bytes(),
+      [Math.ceil(N / (4 * wgx)), Math.ceil(M / (4 * wgy)), batch]);
+  } else {
+    be.dispatch('matmul', constants, buffers, p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch]);
+  }
   return out;
 }
 

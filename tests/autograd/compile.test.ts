@@ -131,3 +131,36 @@ describe('compileStep', () => {
     expect(Array.from(await p)).toEqual([3, 3, 3, 3]);
   });
 });
+
+describe('kernel choice', () => {
+  it('aligned matmuls run the vec4 kernel, others the scalar one; stats name the kernels', async () => {
+    await setup();
+    const kernels = (fn: (x: k.Tensor) => k.Tensor, x: k.Tensor) => {
+      const s = k.compileStep(fn);
+      s.run(x); s.run(x);
+      const out = s.stats.kernels;
+      s.dispose();
+      return out;
+    };
+    const w8 = k.randn([12, 8]).keep();
+    const w7 = k.randn([12, 7]).keep();
+    expect(kernels((x) => k.F.linear(x, w8), k.randn([5, 8]).keep())).toMatchObject({ matmul_vec4: 1 });
+    expect(kernels((x) => k.F.linear(x, w7), k.randn([5, 7]).keep())).toMatchObject({ matmul: 1 });
+    expect(kernels((x) => k.F.linear(x, w7), k.randn([5, 7]).keep()).matmul_vec4).toBeUndefined();
+  });
+
+  it('tune() times workgroup shapes per layout and keeps the fastest for the session', async () => {
+    const r = await k.tune({ size: 64 });
+    for (const l of ['NN', 'NT', 'TN'] as const) {
+      expect(r.matmul[l].candidates.length).toBeGreaterThan(1);
+      expect(r.matmul[l].candidates.map((c) => c.workgroup)).toContainEqual(r.matmul[l].workgroup);
+      expect(r.matmul[l].ms).toBe(Math.min(...r.matmul[l].candidates.map((c) => c.ms)));
+    }
+    expect(await k.tune()).toBe(r);
+    // Results do not depend on the workgroup shape picked.
+    const a = k.randn([9, 16]);
+    const b = k.randn([16, 12]);
+    expect(Array.from(await a.matmul(b).toArray()).every(Number.isFinite)).toBe(true);
+    await expect(k.tune({ size: 6 })).rejects.toThrow(/tune: size must be a positive multiple of 4, got 6/);
+  }, 60_000);
+});

@@ -149,6 +149,12 @@ export const opCases: { [K in OpName]: Case[] } = {
     { name: 'matmul vector @ matrix', inputs: [I([4]), I([4, 3])], kiln: (a, b) => a.matmul(b), torch: 'lambda a, b: a @ b' },
     { name: 'matmul matrix @ vector', inputs: [I([3, 4]), I([4])], kiln: (a, b) => a.matmul(b), torch: 'lambda a, b: a @ b' },
     { name: 'matmul batch 1', inputs: [I([1, 2, 3]), I([1, 3, 2])], kiln: (a, b) => a.matmul(b), torch: 'lambda a, b: a @ b' },
+    // Shapes the vec4 kernel takes (dims it reads as vec4 are multiples of 4), edges and batches included.
+    { name: 'matmul vec4 NN 5x8 @ 8x12', inputs: [I([5, 8]), I([8, 12])], kiln: (a, b) => a.matmul(b), torch: 'lambda a, b: a @ b' },
+    { name: 'matmul vec4 NT 7x8 @ (9x8)^T', inputs: [I([7, 8]), I([9, 8])], kiln: (a, b) => F.matmul(a, b, { transB: true }), torch: 'lambda a, b: a @ b.t()' },
+    { name: 'matmul vec4 TN (6x8)^T @ 6x12', inputs: [I([6, 8]), I([6, 12])], kiln: (a, b) => F.matmul(a, b, { transA: true }), torch: 'lambda a, b: a.t() @ b' },
+    { name: 'matmul vec4 batch broadcast', inputs: [I([2, 1, 3, 8]), I([3, 8, 4])], kiln: (a, b) => a.matmul(b), torch: 'lambda a, b: a @ b' },
+    { name: 'matmul vec4 tile edges 37x36 @ 36x40', inputs: [I([37, 36]), I([36, 40])], kiln: (a, b) => a.matmul(b), torch: 'lambda a, b: a @ b' },
   ],
   conv2d: [
     { name: 'conv2d 3x3 pad 1', inputs: [I([2, 3, 7, 7]), I([4, 3, 3, 3]), I([4])], kiln: (x, w, b) => F.conv2d(x, w, b, { padding: 1 }), torch: 'lambda x, w, b: F.conv2d(x, w, b, padding=1)' },
@@ -193,6 +199,7 @@ export const opCases: { [K in OpName]: Case[] } = {
     { name: 'linear', inputs: [I([4, 5]), I([3, 5]), I([3])], kiln: (x, w, b) => F.linear(x, w, b), torch: 'lambda x, w, b: F.linear(x, w, b)' },
     { name: 'linear 3-D input', inputs: [I([2, 4, 5]), I([3, 5])], kiln: (x, w) => F.linear(x, w), torch: 'lambda x, w: F.linear(x, w)' },
     { name: 'linear + relu fused', inputs: [I([37, 6]), I([35, 6]), I([35])], kiln: (x, w, b) => F.linear(x, w, b, { activation: 'relu' }), torch: 'lambda x, w, b: F.relu(F.linear(x, w, b))' },
+    { name: 'linear vec4 + bias + relu, 33 rows', inputs: [I([33, 12]), I([10, 12]), I([10])], kiln: (x, w, b) => F.linear(x, w, b, { activation: 'relu' }), torch: 'lambda x, w, b: F.relu(F.linear(x, w, b))' },
     { name: 'linear + leakyRelu fused', inputs: [I([5, 7]), I([4, 7]), I([4])], kiln: (x, w, b) => F.linear(x, w, b, { activation: 'leakyRelu', slope: 0.2 }), torch: 'lambda x, w, b: F.leaky_relu(F.linear(x, w, b), 0.2)' },
   ],
   crossEntropy: [
