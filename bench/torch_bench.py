@@ -12,11 +12,24 @@ from torch import nn
 import torch.nn.functional as F
 
 
+# --cuda (the GPU machine's runner): tensors and modules on the GPU, timings synchronised with it.
+CUDA = "--cuda" in sys.argv and torch.cuda.is_available()
+if CUDA:
+    torch.set_default_device("cuda")
+
+
+def sync():
+    if CUDA:
+        torch.cuda.synchronize()
+
+
 def timed(step, quick, inner=1):
     for _ in range(max(2, inner)):
         step()
+    sync()
     t0 = time.perf_counter()
     step()
+    sync()
     one = (time.perf_counter() - t0) * 1000
     budget = 4000 if quick else 15000
     n = max(1, min(3 if quick else 7, int(budget / max(1e-3, one * inner))))
@@ -25,6 +38,7 @@ def timed(step, quick, inner=1):
         t0 = time.perf_counter()
         for _ in range(inner):
             step()
+        sync()
         ms.append((time.perf_counter() - t0) * 1000 / inner)
     return {"medianMs": statistics.median(ms), "minMs": min(ms), "maxMs": max(ms), "samples": n}
 
@@ -153,7 +167,8 @@ def main():
             out[k] = case(k, quick)
         except Exception as e:  # report, keep going
             out[k] = {"error": str(e)}
-    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "results": out}, sys.stdout)
+    device = torch.cuda.get_device_name() if CUDA else f"the CPU, {torch.get_num_threads()} thread(s)"
+    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "device": device, "results": out}, sys.stdout)
 
 
 if __name__ == "__main__":

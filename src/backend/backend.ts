@@ -138,6 +138,8 @@ export class Backend {
   readonly owned: boolean;
   readonly limits: GPUSupportedLimits;
   lost: GPUDeviceLostInfo | null = null;
+  /** Whether the device has shader-f16 (Kiln asks for it when the adapter offers it). */
+  readonly f16: boolean;
   /** Validation errors the device raised (only when Kiln owns the device); tests assert this stays empty. */
   readonly gpuErrors: string[] = [];
 
@@ -189,6 +191,7 @@ export class Backend {
     this.adapter = adapter;
     this.owned = owned;
     this.limits = device.limits;
+    this.f16 = device.features.has('shader-f16');
     device.lost.then((info) => { this.lost = info; });
     if (owned) {
       device.addEventListener('uncapturederror', (ev) => {
@@ -364,7 +367,10 @@ export class Backend {
     if (pipe) return pipe;
     let module = this.modules.get(shader);
     if (!module) {
-      module = this.device.createShaderModule({ code: wgslSources.prelude + '\n' + wgslSources[shader], label: shader });
+      // `enable` directives must open the module, so they go ahead of the prelude.
+      const src: string = wgslSources[shader];
+      const enables = src.match(/^(\s*enable [^;]+;\s*)+/)?.[0] ?? '';
+      module = this.device.createShaderModule({ code: enables + wgslSources.prelude + '\n' + src.slice(enables.length), label: shader });
       this.modules.set(shader, module);
     }
     pipe = this.device.createComputePipeline({

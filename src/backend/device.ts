@@ -57,6 +57,8 @@ export async function acquire(opts: InitOptions = {}): Promise<Backend> {
   const l = adapter.limits;
   // Ask for the adapter's own maxima on the limits large tensors hit; the defaults are much lower.
   const device = await adapter.requestDevice({
+    // shader-f16 backs the optional f16 matmul path; without it that path reports a clear error.
+    requiredFeatures: adapter.features.has('shader-f16') ? ['shader-f16'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

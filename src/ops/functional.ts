@@ -332,11 +332,13 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
 
 /**
  * y = x W^T + b, W: [out, in] (torch.nn.functional.linear), optionally followed by an activation fused into
- * the same kernel (`{ activation: 'relu' }`, or `'leakyRelu'` with `slope` >= 0).
+ * the same kernel (`{ activation: 'relu' }`, or `'leakyRelu'` with `slope` >= 0). `precision: 'f16'` rounds
+ * x and W to f16 for the forward product (sums stay f32; needs shader-f16 and in_features % 4 == 0); the
+ * gradients are computed in f32. Error bound: |y - y_f32| <= 2^-10 * sum_k |x_k W_k| (plus f32 rounding).
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null,
-  o: { activation?: 'none' | 'relu' | 'leakyRelu'; slope?: number } = {}): Tensor {
-  return run('linear', [x, weight, bias ?? undefined], { activation: o.activation ?? 'none', slope: o.slope ?? 0.01 });
+  o: { activation?: 'none' | 'relu' | 'leakyRelu'; slope?: number; precision?: 'f32' | 'f16' } = {}): Tensor {
+  return run('linear', [x, weight, bias ?? undefined], { activation: o.activation ?? 'none', slope: o.slope ?? 0.01, precision: o.precision ?? 'f32' });
 }
 
 export interface Conv2dOptions {

@@ -443,3 +443,29 @@ export function binaryCrossEntropyBackward(p: Tensor, t: Tensor, g: Tensor, redu
     [bind(p), bind(t), bind(g), bind(dp), dt ? bind(dt) : dummyBuffer(1)], new ParamWriter().u32(n).bytes(), be.grid(n, 256));
   return [dp, dt];
 }
+
+/** f32 -> f16 storage (n halves in a scratch tensor of ceil(n / 2) words); needs shader-f16. */
+function toF16(x: Tensor): Tensor {
+  const be = backend();
+  const n = x.numel;
+  const out = Tensor.empty([Math.max(2, Math.ceil(n / 4) * 2)]);
+  be.dispatch('to_f16', {}, [bind(x), bind(out)], new ParamWriter().u32(n).bytes(), be.grid(n, 256));
+  return out;
+}
+
+/**
+ * out = a @ b^T (+ bias, activation) with a [M, K] and b [N, K] rounded to f16 and products summed in f32
+ * (K a multiple of 4; the device needs shader-f16).
+ */
+export function matmulF16(a: Tensor, b: Tensor, M: number, N: number, K: number, epi: MatmulEpilogue = {}): Tensor {
+  const be = backend();
+  const a16 = toF16(a);
+  const b16 = toF16(b);
+  const out = Tensor.empty([M, N]);
+  const p = new ParamWriter().u32(M, N, K, 0).f32(epi.slope ?? 0);
+  be.dispatch('matmul_f16', { HAS_BIAS: epi.bias ? 1 : 0, ACT: ACT[epi.act ?? 'none'] },
+    [bind(a16), bind(b16), epi.bias ? bind(epi.bias) : dummyBuffer(), bind(out)], p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32)]);
+  a16.dispose();
+  b16.dispose();
+  return out;
+}

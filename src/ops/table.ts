@@ -2,6 +2,7 @@
 // backward (composed of other ops), side by side. `OpAttrs` lists the ops; the table's type is a complete
 // mapping over it, so an op without an entry does not compile (and tests/ops has the same check for rows).
 import { Tensor } from '../autograd/tensor.js';
+import { backend } from '../autograd/context.js';
 import * as K from './kernels.js';
 import * as F from './functional.js';
 import { broadcastShapes, checkShape, convOut, fmt, normAxes, normDim, reductionRuns, resolveReshape } from './shape.js';
@@ -39,7 +40,7 @@ export interface OpAttrs {
   softmax: { dim: number };
   logSoftmax: { dim: number };
   matmul: { transA: boolean; transB: boolean };
-  linear: { activation: 'none' | 'relu' | 'leakyRelu'; slope: number };
+  linear: { activation: 'none' | 'relu' | 'leakyRelu'; slope: number; precision: 'f32' | 'f16' };
   conv2d: ConvAttrs;
   convTranspose2d: ConvAttrs & { outputPadding: [number, number] };
   batchNorm: { training: boolean; momentum: number; eps: number; runningMean: Tensor | null; runningVar: Tensor | null };
@@ -493,7 +494,17 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
       const [O, I] = w.shape;
       const M = x.numel / I;
       const x2 = F.reshapeView(x, [M, I]);
-      const y2 = K.matmul(x2, w, M, O, I, [], false, true, { bias: bias ?? null, act: a.activation, slope: a.slope });
+      const epi = { bias: bias ?? null, act: a.activation, slope: a.slope };
+      let y2: Tensor;
+      if (a.precision === 'f16') {
+        if (!backend().f16) throw new Error("linear: precision 'f16' needs the shader-f16 device feature, which this adapter lacks; use 'f32'");
+        if (I % 4 !== 0) throw new Error(`linear: precision 'f16' needs in_features to be a multiple of 4, got ${I}`);
+        y2 = K.matmulF16(x2, w, M, O, I, epi);
+      } else if (a.precision === 'f32') {
+        y2 = K.matmul(x2, w, M, O, I, [], false, true, epi);
+      } else {
+        throw new Error(`linear: precision must be 'f32' or 'f16', got ${String(a.precision)}`);
+      }
       x2.dispose();
       const out = F.reshapeInPlace(y2, [...x.shape.slice(0, -1), O]);
       return { out, saved: a.activation === 'none' ? [x, w] : [x, w, out] };
