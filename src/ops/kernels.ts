@@ -358,6 +358,41 @@ export function adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: (
   param.hostData = null;
 }
 
+/** Parameters adamMulti updates per dispatch (10 storage bindings: four (grad, param) pairs and m, v). */
+export const ADAM_MULTI_SLOTS = 4;
+
+/** Whether the device allows adam_multi's 10 storage bindings. */
+export function adamMultiFits(): boolean {
+  return backend().limits.maxStorageBuffersPerShaderStage >= 2 * ADAM_MULTI_SLOTS + 2;
+}
+
+/**
+ * One Adam step for up to four parameters in one dispatch; their moments live in the flat `m`, `v` at
+ * element offsets `offs`. Same arithmetic as adamStep.
+ */
+export function adamMulti(params: Tensor[], grads: Tensor[], m: Tensor, v: Tensor, offs: number[], h: () => AdamHyper): void {
+  const be = backend();
+  const k = params.length;
+  if (k < 1 || k > ADAM_MULTI_SLOTS) throw new Error(`adamMulti: takes 1 to ${ADAM_MULTI_SLOTS} parameters, got ${k}`);
+  const ns = params.map((q) => q.numel);
+  const buffers = [];
+  for (let j = 0; j < ADAM_MULTI_SLOTS; j++) {
+    // Unused slots: a shared read-only placeholder for the gradient, a distinct writable one for the parameter.
+    buffers.push(j < k ? bind(grads[j]) : dummyBuffer(), j < k ? bind(params[j]) : dummyBuffer(1 + j));
+  }
+  buffers.push(bind(m), bind(v));
+  const params_ = () => {
+    const c = h();
+    const bc1 = 1 - c.beta1 ** c.step;
+    const bc2 = 1 - c.beta2 ** c.step;
+    return new ParamWriter().u32(...ns, ...Array(ADAM_MULTI_SLOTS - k).fill(0)).u32(...offs, ...Array(ADAM_MULTI_SLOTS - k).fill(0))
+      .f32(c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, bc1, Math.sqrt(bc2)).u32(0).bytes();
+  };
+  const [x, y] = be.grid(Math.max(...ns), 256);
+  be.dispatch('adam_multi', {}, buffers, params_, [x, y, k]);
+  for (const q of params) q.hostData = null;
+}
+
 export interface SgdHyper { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
 
 export function sgdStep(param: Tensor, grad: Tensor, buf: Tensor | null, h: () => SgdHyper): void {

@@ -1,8 +1,9 @@
 // Optimizers: each step is one fused kernel dispatch per parameter (Adam, SGD), with PyTorch's update rules
 // and defaults. State tensors live outside tidy() scopes until the optimizer is disposed.
-import type { Tensor } from '../autograd/tensor.js';
+import { Storage, Tensor } from '../autograd/tensor.js';
+import { noGrad } from '../autograd/context.js';
 import * as F from '../ops/functional.js';
-import { adamStep, sgdStep } from '../ops/kernels.js';
+import { ADAM_MULTI_SLOTS, adamMulti, adamMultiFits, adamStep, sgdStep } from '../ops/kernels.js';
 import { onReplay } from '../autograd/compile.js';
 
 function check(opt: string, name: string, v: number, ok: boolean, expected: string): void {
@@ -42,13 +43,20 @@ export abstract class Optimizer {
 
 export interface AdamOptions { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number }
 
+/** Moments start on 256-byte boundaries inside the flat buffers, so each view can also be bound on its own. */
+const ALIGN_ELEMS = 64;
+
 export class Adam extends Optimizer {
   lr: number;
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
+  /** Every parameter's exp_avg / exp_avg_sq, in two flat buffers (views below), made at the first step. */
+  private flat: { m: Tensor; v: Tensor; offsets: number[] } | null = null;
   private m: (Tensor | null)[];
   private v: (Tensor | null)[];
+  /** Parameters that have had a step (PyTorch keeps state only for those). */
+  private touched: boolean[];
 
   constructor(params: Iterable<Tensor>, o: AdamOptions = {}) {
     super('Adam', params);
@@ -63,8 +71,24 @@ export class Adam extends Optimizer {
     check('Adam', 'weightDecay', this.weightDecay, this.weightDecay >= 0, '>= 0');
     this.m = this.params.map(() => null);
     this.v = this.params.map(() => null);
+    this.touched = this.params.map(() => false);
   }
 
+  private ensureState(): void {
+    if (this.flat) return;
+    let total = 0;
+    const offsets = this.params.map((p) => { const o = total; total += Math.ceil(p.numel / ALIGN_ELEMS) * ALIGN_ELEMS; return o; });
+    const m = F.zeros([total]).keep();
+    const v = F.zeros([total]).keep();
+    this.flat = { m, v, offsets };
+    this.m = this.params.map((p, i) => viewOf(m, offsets[i], p.shape));
+    this.v = this.params.map((p, i) => viewOf(v, offsets[i], p.shape));
+  }
+
+  /**
+   * One update of every parameter with a gradient: multi-tensor, four parameters per dispatch (one flat
+   * buffer per moment), or one dispatch per parameter where the device allows fewer than 10 storage bindings.
+   */
   step(): void {
     this.stepCount++;
     onReplay(() => { this.stepCount++; });
@@ -72,38 +96,65 @@ export class Adam extends Optimizer {
       lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
       step: this.stepCount,
     });
-    this.params.forEach((p, i) => {
-      if (!p.grad) return;
-      this.m[i] ??= F.zeros(p.shape).keep();
-      this.v[i] ??= F.zeros(p.shape).keep();
-      adamStep(p, p.grad, this.m[i]!, this.v[i]!, hyper);
-    });
+    this.ensureState();
+    const live = this.params.map((p, i) => i).filter((i) => this.params[i].grad);
+    for (const i of live) this.touched[i] = true;
+    if (!adamMultiFits()) {
+      for (const i of live) adamStep(this.params[i], this.params[i].grad!, this.m[i]!, this.v[i]!, hyper);
+      return;
+    }
+    const { m, v, offsets } = this.flat!;
+    for (let c = 0; c < live.length; c += ADAM_MULTI_SLOTS) {
+      const idx = live.slice(c, c + ADAM_MULTI_SLOTS);
+      adamMulti(idx.map((i) => this.params[i]), idx.map((i) => this.params[i].grad!), m, v, idx.map((i) => offsets[i]), hyper);
+    }
   }
 
   stateTensors(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     this.params.forEach((_, i) => {
-      if (this.m[i]) out.set(`${i}.exp_avg`, this.m[i]!);
-      if (this.v[i]) out.set(`${i}.exp_avg_sq`, this.v[i]!);
+      if (!this.touched[i]) return;
+      out.set(`${i}.exp_avg`, this.m[i]!);
+      out.set(`${i}.exp_avg_sq`, this.v[i]!);
     });
     return out;
   }
 
-  /** Restores state saved by stateTensors() (values are copied). */
+  /** Restores state saved by stateTensors() (values are copied into the optimizer's own buffers). */
   loadState(state: Map<string, Tensor>, stepCount: number): void {
     this.params.forEach((p, i) => {
-      for (const [key, slot] of [['exp_avg', this.m], ['exp_avg_sq', this.v]] as const) {
+      for (const key of ['exp_avg', 'exp_avg_sq'] as const) {
         const s = state.get(`${i}.${key}`);
-        if (!s) continue;
-        if (s.shape.join(',') !== p.shape.join(',')) {
+        if (s && s.shape.join(',') !== p.shape.join(',')) {
           throw new Error(`Adam.loadState: ${i}.${key} has shape [${s.shape.join(', ')}], parameter ${i} has [${p.shape.join(', ')}]`);
         }
-        slot[i]?.dispose();
-        slot[i] = F.clone(s).keep();
       }
     });
+    this.ensureState();
+    noGrad(() => this.params.forEach((_, i) => {
+      const a = state.get(`${i}.exp_avg`);
+      const b = state.get(`${i}.exp_avg_sq`);
+      if (a) this.m[i]!.copy_(a);
+      if (b) this.v[i]!.copy_(b);
+      this.touched[i] = Boolean(a || b);
+    }));
     this.stepCount = stepCount;
   }
+
+  override dispose(): void {
+    for (const t of [...this.m, ...this.v]) t?.dispose();
+    this.flat?.m.dispose();
+    this.flat?.v.dispose();
+    this.flat = null;
+    this.m = this.params.map(() => null);
+    this.v = this.params.map(() => null);
+  }
+}
+
+/** A tensor over `numel(shape)` elements of `flat` from element `offset` (shares its storage; the owner of
+ * `flat` frees it). */
+function viewOf(flat: Tensor, offset: number, shape: readonly number[]): Tensor {
+  return new Tensor(new Storage(flat.storage.backend, flat.storage.buf, flat.byteOffset + offset * 4, true), shape, 'float32').keep();
 }
 
 export interface SGDOptions { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }

@@ -85,6 +85,36 @@ describe('optimizer arguments', () => {
     expect(() => new k.optim.Adam([])).toThrow(/empty parameter list/);
   });
 
+  it('the multi-tensor Adam kernel matches the per-parameter one bit for bit', async () => {
+    const K = await import('../../src/ops/kernels.js');
+    const shapes = [[3, 5], [7], [130], [2, 2, 2], [1]];
+    const make = () => {
+      k.manualSeed(9);
+      return shapes.map((s) => ({ p: k.randn(s), g: k.randn(s), m: k.randn(s).abs(), v: k.randn(s).abs() }));
+    };
+    const h = () => ({ lr: 0.01, beta1: 0.5, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 });
+    const a = make();
+    for (const t of a) K.adamStep(t.p, t.g, t.m, t.v, h);
+    const b = make();
+    // Flat moments with 64-element alignment, as the optimizer lays them out; two dispatches (4 + 1 slots).
+    const offs: number[] = [];
+    let total = 0;
+    for (const t of b) { offs.push(total); total += Math.ceil(t.p.numel / 64) * 64; }
+    const flat = (key: 'm' | 'v') => k.cat(b.flatMap((t, i) => {
+      const pad = (i + 1 < b.length ? offs[i + 1] : total) - offs[i] - t.p.numel;
+      return pad ? [t[key].reshape([t.p.numel]), k.zeros([pad])] : [t[key].reshape([t.p.numel])];
+    }));
+    const m = flat('m');
+    const v = flat('v');
+    K.adamMulti(b.slice(0, 4).map((t) => t.p), b.slice(0, 4).map((t) => t.g), m, v, offs.slice(0, 4), h);
+    K.adamMulti(b.slice(4).map((t) => t.p), b.slice(4).map((t) => t.g), m, v, offs.slice(4), h);
+    for (let i = 0; i < a.length; i++) {
+      expect(Array.from(await b[i].p.toArray())).toEqual(Array.from(await a[i].p.toArray()));
+      expect(Array.from(await k.F.narrow(m, 0, offs[i], a[i].p.numel).toArray())).toEqual(Array.from(await a[i].m.toArray()));
+      expect(Array.from(await k.F.narrow(v, 0, offs[i], a[i].p.numel).toArray())).toEqual(Array.from(await a[i].v.toArray()));
+    }
+  });
+
   it('skips parameters without a gradient and leaves them unchanged', async () => {
     const a = k.tensor([1, 2], undefined, { requiresGrad: true });
     const b = k.tensor([3, 4], undefined, { requiresGrad: true });
