@@ -1,11 +1,13 @@
 // adam_multi: one Adam step for up to four parameters in one dispatch (adam.wgsl's arithmetic, in
 // PyTorch's order). The optimizer keeps every parameter's exp_avg / exp_avg_sq in two flat buffers; slot s
-// updates parameter s, whose moments start at off[s] there. Unused slots have n[s] = 0.
+// updates parameter s, whose moments start at off[s] there. One thread per element of the four parameters
+// together (end[s]: cumulative element counts), so a big parameter beside small ones launches no idle
+// workgroups. Unused slots are empty (end[s] = end[s - 1]).
 // bindings: g0 b0 g0 (read), b1 p0, b2 g1 (read), b3 p1, b4 g2 (read), b5 p2, b6 g3 (read), b7 p3,
 // b8 m, b9 v (read_write); g1 b0 Params.
-// dispatch: (x, y) = ceil(max n / 256) folded 2-D, z = slots used.
+// dispatch: ceil(end[3] / 256), folded 2-D.
 struct Params {
-  n: vec4<u32>,
+  end: vec4<u32>,
   off: vec4<u32>,
   lr: f32, beta1: f32, beta2: f32, eps: f32,
   weight_decay: f32, bc1: f32, bc2_sqrt: f32, _p0: u32,
@@ -26,9 +28,10 @@ struct Params {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
-  let s = wid.z;
-  let i = flat_index(vec3<u32>(wid.xy, 0u), nwg, lidx, 256u);
-  if (i >= p.n[s]) { return; }
+  let t = flat_index(wid, nwg, lidx, 256u);
+  if (t >= p.end.w) { return; }
+  let s = select(0u, 1u, t >= p.end.x) + select(0u, 1u, t >= p.end.y) + select(0u, 1u, t >= p.end.z);
+  let i = t - select(0u, p.end[max(s, 1u) - 1u], s > 0u);
   var g = 0.0;
   var w = 0.0;
   switch s {

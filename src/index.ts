@@ -7,7 +7,7 @@ import './tensor.js';
 export { Tensor } from './tensor.js';
 export type { DType } from './autograd/tensor.js';
 export { tidy } from './autograd/tensor.js';
-export { compileStep, onReplay, CompiledStep, type CompiledStepStats } from './autograd/compile.js';
+export { compileStep, onReplay, CompiledStep, type CompiledStepStats, type HostInput } from './autograd/compile.js';
 export type { ProgramMemory } from './backend/program.js';
 export { tune, type TuneReport, type TuneChoice } from './ops/tune.js';
 export { manualSeed, noGrad, getRngState, setRngState } from './autograd/context.js';

@@ -3,7 +3,12 @@
 import type { Program } from '../backend/backend.js';
 import type { ProgramMemory } from '../backend/program.js';
 import { backend } from './context.js';
-import { Tensor, tidy } from './tensor.js';
+import { Storage, Tensor, tidy } from './tensor.js';
+
+/** Host data fed to a compiled step (a data batch read from the CPU): written straight into the step's
+ * fixed input buffer on replays, so feeding it allocates nothing. */
+export interface HostInput { data: Float32Array | Int32Array; shape: readonly number[] }
+type Input = Tensor | HostInput;
 
 export interface CompiledStepStats {
   /** Times the step was captured (a new input shape or a disposed tensor it used forces a new capture). */
@@ -45,6 +50,7 @@ function collect(value: unknown, out: Tensor[]): void {
  * captures again.
  */
 export class CompiledStep<A extends Tensor[], R> {
+  // Inputs may be Tensors or HostInputs (`run` accepts either per position).
   private program: Program | null = null;
   private key = '';
   private warmed = new Set<string>();
@@ -57,13 +63,20 @@ export class CompiledStep<A extends Tensor[], R> {
     if (typeof fn !== 'function') throw new Error(`compileStep: expected a function, got ${String(fn)}`);
   }
 
-  run(...inputs: A): R {
+  run(...given: { [K in keyof A]: Tensor | HostInput }): R {
     const be = backend();
+    const inputs = given as Input[];
     inputs.forEach((t, i) => {
-      if (!(t instanceof Tensor)) throw new Error(`compileStep: input ${i} must be a Tensor, got ${String(t)}`);
-      if (t.isDisposed) throw new Error(`compileStep: input ${i} (tensor #${t.id}) was disposed`);
+      if (t instanceof Tensor) {
+        if (t.isDisposed) throw new Error(`compileStep: input ${i} (tensor #${t.id}) was disposed`);
+      } else if (!t || typeof t !== 'object' || !(t.data instanceof Float32Array || t.data instanceof Int32Array) || !Array.isArray(t.shape)) {
+        throw new Error(`compileStep: input ${i} must be a Tensor or { data: Float32Array | Int32Array, shape }, got ${String(t)}`);
+      } else if (t.shape.reduce((p, q) => p * q, 1) !== t.data.length) {
+        throw new Error(`compileStep: input ${i} has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+      }
     });
-    const key = inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(' ');
+    const dtypeOf = (t: Input) => (t instanceof Tensor ? t.dtype : t.data instanceof Int32Array ? 'int32' : 'float32');
+    const key = inputs.map((t) => `${dtypeOf(t)}[${t.shape.join(',')}]`).join(' ');
     if (this.program && (!this.program.valid || key !== this.key)) this.drop();
     this.disposeEager();
     if (this.program) {
@@ -73,14 +86,14 @@ export class CompiledStep<A extends Tensor[], R> {
       return this.outputs!;
     }
     if (!this.warmed.has(key)) {
-      const r = tidy(() => this.fn(...inputs));
+      const r = tidy(() => this.fn(...(inputs.map((t) => (t instanceof Tensor ? t : hostTensor(t))) as A)));
       collect(r, this.eagerOutputs);
       this.eagerOutputs.forEach((t) => t.keep());
       this.warmed.add(key);
       this.counts.eagerRuns++;
       return r;
     }
-    this.inputs = inputs.map((t) => Tensor.empty(t.shape, t.dtype).keep());
+    this.inputs = inputs.map((t) => Tensor.empty(t.shape, dtypeOf(t)).keep());
     this.feed(inputs);
     be.beginRecording();
     let r: R;
@@ -114,11 +127,12 @@ export class CompiledStep<A extends Tensor[], R> {
     this.disposeEager();
   }
 
-  private feed(inputs: Tensor[]): void {
+  private feed(inputs: Input[]): void {
     const be = backend();
     inputs.forEach((t, i) => {
       const dst = this.inputs[i];
-      if (t !== dst) be.copy(t.buffer, t.byteOffset, dst.buffer, dst.byteOffset, t.numel * 4);
+      if (!(t instanceof Tensor)) be.writeNow(dst.buffer, dst.byteOffset, t.data);
+      else if (t !== dst) be.copy(t.buffer, t.byteOffset, dst.buffer, dst.byteOffset, t.numel * 4);
     });
   }
 
@@ -151,4 +165,10 @@ export function compileStep<A extends Tensor[], R>(fn: (...inputs: A) => R): Com
  */
 export function onReplay(fn: () => void): void {
   backend().onReplay(fn);
+}
+
+/** A tensor holding host data (the eager warm-up run's inputs). */
+function hostTensor(h: HostInput): Tensor {
+  const b = backend();
+  return new Tensor(new Storage(b, b.upload(h.data)), h.shape, h.data instanceof Int32Array ? 'int32' : 'float32');
 }

@@ -499,6 +499,18 @@ export class Backend {
     this.pending++;
   }
 
+  /**
+   * Writes host data into a buffer at this point of the command stream: the work recorded so far is submitted
+   * first (it may still read the old contents), then the queue write, which later submissions see.
+   */
+  writeNow(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    this.check();
+    if (this.recording) throw new KilnGpuError('kiln: cannot write host data into a buffer while a step is being captured');
+    needUsage(buffer, Usage.COPY_DST, 'COPY_DST', 'writing host data into a tensor');
+    this.flush();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
   /** Submits everything recorded so far as one command buffer. */
   flush(): void {
     if (!this.encoder) return;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `kiln` command: train the seeds' GANs, sample from and evaluate checkpoints.
 import { join } from 'node:path';
-import { init, shutdown } from '../index.js';
+import { init, shutdown, tune } from '../index.js';
 import { decodeCheckpoint, loadSampler } from '../gan/checkpoint.js';
 import { gaussianErrors, impliedGaussian } from '../gan/gaussian.js';
 import { digitQuality } from '../gan/quality.js';
@@ -15,19 +15,20 @@ const USAGE = `kiln — GANs on a WebGPU tensor engine
 
   kiln train <gaussian|mnist-mlp|dcgan> [--preset needle|d2l] [--steps N] [--batch N] [--lr X] [--seed N]
              [--ema D] [--objective nonSaturating|minimax] [--latent N] [--size 32|64] [--channels 1|3]
-             [--width N] [--data DIR] [--out DIR] [--every N] [--resume CKPT] [--eval] [--seeds N]
+             [--width N] [--data DIR] [--out DIR] [--every N] [--resume CKPT] [--eval] [--seeds N] [--tune]
   kiln sample --checkpoint F [--n 64] [--seed N] [--out grid.png]
   kiln eval --checkpoint F [--n 1000] [--classifier F]
   kiln classifier [--out F]       train (or load) the MNIST classifier and print its held-out accuracy
 
   --seeds N (gaussian): train seeds S..S+N-1 and report the median errors of the implied Gaussian.
+  --tune: time the matmul kernel's workgroup shapes on this adapter first (a few seconds) and use the fastest.
   Outputs go to --out (default runs/<recipe>): samples/*.png, losses.csv, losses.svg,
   checkpoints/*.safetensors, summary.json.`;
 
 const TRAIN_OPTS = {
   preset: 'string', steps: 'string', batch: 'string', lr: 'string', seed: 'string', ema: 'string', objective: 'string',
   latent: 'string', size: 'string', channels: 'string', width: 'string', data: 'string', out: 'string', every: 'string',
-  resume: 'string', eval: 'flag', seeds: 'string',
+  resume: 'string', eval: 'flag', seeds: 'string', tune: 'flag',
 } as const;
 
 function configFrom(recipe: RecipeName, p: Parsed): RunConfig {
@@ -65,6 +66,10 @@ async function trainCommand(p: Parsed): Promise<void> {
   const seeds = int(p, 'seeds', 1);
   const info = await init();
   console.log(`adapter: ${info.description || info.device} (${info.source})`);
+  if (p.opts.has('tune')) {
+    const t = await tune();
+    console.log(`tune: matmul workgroups ${(['NN', 'NT', 'TN'] as const).map((l) => `${l} ${t.matmul[l].workgroup.join('x')}`).join(', ')}`);
+  }
   if (seeds !== undefined) {
     if (config.recipe !== 'gaussian' || p.opts.has('resume')) throw new Error('--seeds runs the gaussian seed experiment only');
     const rows: { seed: number; meanError: number; covRelError: number; stepsPerSecond: number }[] = [];

@@ -9,6 +9,9 @@ export interface Dataset {
   readonly sampleShape: number[];
   /** The `index`-th batch of `batchSize` samples (the dataset decides order and wrap-around). */
   batch(index: number, batchSize: number): Tensor;
+  /** The same batch as host data, for datasets held on the CPU: a compiled step writes it straight into
+   * its input buffer (no GPU allocation per step). */
+  hostBatch?(index: number, batchSize: number): Float32Array;
 }
 
 /** A small seeded PRNG (mulberry32) for CPU-side shuffles; the GPU has its own counter-based generator. */

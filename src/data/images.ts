@@ -36,10 +36,14 @@ export class ImageDataset implements Dataset {
   }
 
   batch(index: number, batchSize: number): Tensor {
+    return tensor(this.hostBatch(index, batchSize), [batchSize, ...this.sampleShape]);
+  }
+
+  hostBatch(index: number, batchSize: number): Float32Array {
     const idx = this.indices(index, batchSize);
     const out = new Float32Array(batchSize * this.sampleLen);
     idx.forEach((s, i) => out.set(this.images.subarray(s * this.sampleLen, (s + 1) * this.sampleLen), i * this.sampleLen));
-    return tensor(out, [batchSize, ...this.sampleShape]);
+    return out;
   }
 }
 

@@ -63,8 +63,10 @@ export class GanTrainer {
   trainStep(): void {
     const s = this.s;
     tidy(() => {
-      const real = s.data.batch(this.step, s.batch);
-      const rec = this.compiled ? this.compiled.run(real) : this.body(real);
+      // Host-held data goes straight into the compiled step's input buffer; GPU-held data is copied there.
+      const rec = this.compiled
+        ? this.compiled.run(s.data.hostBatch ? { data: s.data.hostBatch(this.step, s.batch), shape: [s.batch, ...s.data.sampleShape] } : s.data.batch(this.step, s.batch))
+        : this.body(s.data.batch(this.step, s.batch));
       this.pending.push({ step: this.step, t: noGrad(() => rec.clone()).keep() });
     });
     this.step++;

@@ -374,7 +374,8 @@ export function adamMulti(params: Tensor[], grads: Tensor[], m: Tensor, v: Tenso
   const be = backend();
   const k = params.length;
   if (k < 1 || k > ADAM_MULTI_SLOTS) throw new Error(`adamMulti: takes 1 to ${ADAM_MULTI_SLOTS} parameters, got ${k}`);
-  const ns = params.map((q) => q.numel);
+  const ends: number[] = [];
+  for (let j = 0; j < ADAM_MULTI_SLOTS; j++) ends.push((ends[j - 1] ?? 0) + (j < k ? params[j].numel : 0));
   const buffers = [];
   for (let j = 0; j < ADAM_MULTI_SLOTS; j++) {
     // Unused slots: a shared read-only placeholder for the gradient, a distinct writable one for the parameter.
@@ -385,11 +386,10 @@ export function adamMulti(params: Tensor[], grads: Tensor[], m: Tensor, v: Tenso
     const c = h();
     const bc1 = 1 - c.beta1 ** c.step;
     const bc2 = 1 - c.beta2 ** c.step;
-    return new ParamWriter().u32(...ns, ...Array(ADAM_MULTI_SLOTS - k).fill(0)).u32(...offs, ...Array(ADAM_MULTI_SLOTS - k).fill(0))
+    return new ParamWriter().u32(...ends).u32(...offs, ...Array(ADAM_MULTI_SLOTS - k).fill(0))
       .f32(c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, bc1, Math.sqrt(bc2)).u32(0).bytes();
   };
-  const [x, y] = be.grid(Math.max(...ns), 256);
-  be.dispatch('adam_multi', {}, buffers, params_, [x, y, k]);
+  be.dispatch('adam_multi', {}, buffers, params_, be.grid(ends[ADAM_MULTI_SLOTS - 1], 256));
   for (const q of params) q.hostData = null;
 }
 

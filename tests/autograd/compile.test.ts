@@ -101,13 +101,32 @@ describe('compileStep', () => {
     bad.run(x);
     expect(() => bad.run(x)).toThrow(/cannot read a tensor back inside a step being captured/);
     const step = k.compileStep((a: k.Tensor) => a.mul(2));
-    expect(() => step.run(3 as unknown as k.Tensor)).toThrow(/compileStep: input 0 must be a Tensor, got 3/);
+    expect(() => step.run(3 as unknown as k.Tensor)).toThrow(/compileStep: input 0 must be a Tensor or \{ data: Float32Array \| Int32Array, shape \}, got 3/);
+    expect(() => step.run({ data: new Float32Array(3), shape: [2, 2] })).toThrow(/compileStep: input 0 has 3 values for shape \[2, 2\]/);
     const gone = k.ones([2]);
     gone.dispose();
     expect(() => step.run(gone)).toThrow(/compileStep: input 0 \(tensor #\d+\) was disposed/);
     // The failed capture left nothing recording: eager work still runs.
     expect(Array.from(await x.add(1).toArray())).toEqual([2, 2, 2]);
     expectNoGpuErrors();
+  });
+
+  it('takes host data as an input, written into the fixed input buffer without allocating', async () => {
+    const w = k.randn([3, 2]).keep();
+    const step = k.compileStep((x: k.Tensor) => x.matmul(w).sum(0));
+    const batches = Array.from({ length: 6 }, (_, i) => Float32Array.from({ length: 12 }, (_, j) => Math.sin(i * 12 + j)));
+    const results: number[][] = [];
+    let created = 0;
+    for (const [i, data] of batches.entries()) {
+      if (i === 3) created = k.stats().buffersCreated;
+      results.push(Array.from(await step.run({ data, shape: [4, 3] }).toArray()));
+    }
+    expect(k.stats().buffersCreated).toBe(created);
+    for (const [i, data] of batches.entries()) {
+      expect(results[i]).toEqual(Array.from(await k.tensor(data, [4, 3]).matmul(w).sum(0).toArray()));
+    }
+    expect(step.stats).toMatchObject({ eagerRuns: 1, captures: 1, replays: 4 });
+    step.dispose();
   });
 
   it('advances onReplay host state in order on every replay', async () => {
