@@ -14,6 +14,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument('--seeds', type=int, default=10)
 ap.add_argument('--steps', type=int, default=2000)
 ap.add_argument('--ema', type=float, default=0)
+ap.add_argument('--json', help='also write the per-seed errors here (for scripts/gaussian_compare.py)')
 args = ap.parse_args()
 
 rows = []
@@ -54,5 +55,9 @@ for seed in range(args.seeds):
     ce_ = float(np.linalg.norm(cov - COV) / np.linalg.norm(COV))
     rows.append((me, ce_))
     print(f'seed {seed}: mean error {me:.3f}, covariance rel. error {ce_:.3f}')
+if args.json:
+    import json
+    with open(args.json, 'w') as f:
+        json.dump({'seeds': [{'seed': i, 'meanError': r[0], 'covRelError': r[1]} for i, r in enumerate(rows)]}, f)
 print(f'median mean error {statistics.median(r[0] for r in rows):.3f}, median covariance rel. error '
       f'{statistics.median(r[1] for r in rows):.3f}, worst {max(r[0] for r in rows):.3f} / {max(r[1] for r in rows):.3f}')
