@@ -81,7 +81,8 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
       throw new Error(`${what}: ${name} (${dtype} [${e.shape}]) has data offsets [${a}, ${b}] that do not fit the ` +
         `${dataLen} data bytes: truncated or corrupt file`);
     }
-    const raw = bytes.slice(dataStart + a, dataStart + b);
+    // A copy with its own ArrayBuffer: Node's Buffer.slice() shares memory (raw.buffer would be the whole file).
+    const raw = new Uint8Array(bytes.subarray(dataStart + a, dataStart + b));
     let data: Float32Array | Int32Array;
     if (dtype === 'F32') data = new Float32Array(raw.buffer);
     else if (dtype === 'I32') data = new Int32Array(raw.buffer);

@@ -20,6 +20,18 @@ describe('safetensors', () => {
     }
   });
 
+  it('decodes from a Node Buffer (whose slice() shares memory) and from a view into a larger buffer', () => {
+    const bytes = encodeSafetensors(tensors);
+    const padded = new Uint8Array(bytes.length + 24);
+    padded.set(bytes, 16);
+    for (const src of [Buffer.from(bytes), padded.subarray(16, 16 + bytes.length), Buffer.from(padded).subarray(16, 16 + bytes.length)]) {
+      const back = decodeSafetensors(src);
+      expect(Array.from(back.tensors.get('0.weight')!.data)).toEqual(Array.from(tensors.get('0.weight')!.data));
+      expect(back.tensors.get('0.weight')!.data.length).toBe(6);
+      expect(Array.from(back.tensors.get('1.num_batches_tracked')!.data)).toEqual([7]);
+    }
+  });
+
   it('rejects truncated and corrupt files clearly', () => {
     const bytes = encodeSafetensors(tensors);
     expect(() => decodeSafetensors(bytes.slice(0, bytes.length - 4), 'ckpt')).toThrow(/ckpt: 0.weight|ckpt: 1.num_batches_tracked.*truncated or corrupt/);
