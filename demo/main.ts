@@ -108,6 +108,7 @@ function renderFields(): void {
 function disposeRun(): void {
   for (const t of [z, sample, extra.heat, extra.grid, extra.gEllipse, extra.trueEllipse, ...strip]) t?.dispose();
   z = sample = null; extra = {}; strip = [];
+  trainer?.dispose(); // the compiled step's arena and unread metrics
   trainer = null; run = null; records = []; loadedG = null; lastSnap = 0; stepsPerFrame = 1; note = '';
   status.step = 0; status.losses = [];
   $('stripbox').classList.add('hidden');

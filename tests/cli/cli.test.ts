@@ -46,9 +46,12 @@ describe('kiln CLI', () => {
     const fb = readFileSync(join(b, 'checkpoints', 'final.safetensors'));
     expect(fb.equals(fa)).toBe(true);
 
-    // Writing samples does not shift the run's random stream: a run without the intermediate sample ends the same.
+    // Writing samples does not shift the run's random stream: a run without the intermediate sample ends the
+    // same — also with tune() picking other matmul workgroup shapes (each output keeps its summation order).
     const c = join(dir, 'c');
-    expect(kiln('train', 'gaussian', '--steps', '200', '--every', '1000', '--seed', '2', '--ema', '0.99', '--out', c).code).toBe(0);
+    const rc = kiln('train', 'gaussian', '--steps', '200', '--every', '1000', '--seed', '2', '--ema', '0.99', '--tune', '--out', c);
+    expect(rc.code).toBe(0);
+    expect(rc.out).toMatch(/tune: matmul workgroups NN \d+x\d+, NT \d+x\d+, TN \d+x\d+/);
     expect(readFileSync(join(c, 'checkpoints', 'final.safetensors')).equals(fa)).toBe(true);
 
     const grid = join(dir, 'grid.png');
