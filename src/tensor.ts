@@ -135,10 +135,7 @@ P.requiresGrad_ = function (flag = true) {
 P.toArray = function (opts = {}) {
   const b = backend();
   // Thrown here rather than from the promise, so a readback inside a captured step stops the capture.
-  if (b.isRecording) {
-    throw new Error('kiln: cannot read a tensor back inside a step being captured by compileStep; ' +
-      'return it from the step and read it after run()');
-  }
+  b.checkReadable();
   const int = this.dtype === 'int32';
   return b.read(this.buffer, this.byteOffset, this.numel * 4, opts.flush ?? true)
     .then((data) => (int ? new Int32Array(data) : new Float32Array(data)));

@@ -106,7 +106,11 @@ export class Program {
     private readonly uniform: { buffer: GPUBuffer; groups: GPUBindGroup[] } | null, private readonly owned: GPUBuffer[],
     private readonly pinned: GPUBuffer[], private readonly constants: GPUBuffer[]) {
     this.dispatchCount = cmds.filter((c) => c.kind === 'dispatch').length;
-    for (const c of cmds) if (c.kind !== 'host') this.kernels[c.kind === 'dispatch' ? c.shader : c.kind] = (this.kernels[c.kind === 'dispatch' ? c.shader : c.kind] ?? 0) + 1;
+    for (const c of cmds) {
+      if (c.kind === 'host') continue;
+      const name = c.kind === 'dispatch' ? c.shader : c.kind;
+      this.kernels[name] = (this.kernels[name] ?? 0) + 1;
+    }
   }
 
   /** Commands one replay encodes, by kernel (and 'copy' / 'clear'). */
@@ -115,7 +119,7 @@ export class Program {
   /** Encodes one run of the step (see Backend.replay). */
   run(fresh: boolean): void {
     if (!this.valid) throw new KilnGpuError(`kiln: this captured step is no longer valid (${this.invalidReason}); capture it again`);
-    this.be.replay(this, fresh, this.cmds, this.uniform?.groups ?? null);
+    this.be.replay(fresh, this.cmds, this.uniform?.groups ?? null);
   }
 
   /** Gives the arena back to the pool and unpins; later run() calls throw. */
@@ -408,7 +412,6 @@ export class Backend {
   /** Copies params into the next slot of the current uniform chunk; returns the slot's bind group. */
   private uniform(params: ArrayBuffer): GPUBindGroup {
     const stride = this.uniformStride;
-    if (params.byteLength > PARAMS_BYTES) throw new KilnGpuError(`kiln: kernel params of ${params.byteLength} bytes exceed ${PARAMS_BYTES}`);
     if (this.uniformOffset + PARAMS_BYTES > UNIFORM_CHUNK) { this.uniformChunk++; this.uniformOffset = 0; }
     if (this.uniformChunk >= this.uniformChunks.length) {
       const buffer = this.newBuffer({ size: UNIFORM_CHUNK, usage: Usage.UNIFORM | Usage.COPY_DST });
@@ -445,6 +448,7 @@ export class Backend {
     // every replay of a captured step.
     const dyn = typeof params === 'function' ? params : undefined;
     const bytes = dyn ? dyn() : params as ArrayBuffer;
+    if (bytes.byteLength > PARAMS_BYTES) throw new KilnGpuError(`kiln: kernel params of ${bytes.byteLength} bytes exceed ${PARAMS_BYTES}`);
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const lim = this.limits.maxComputeWorkgroupsPerDimension;
@@ -454,7 +458,6 @@ export class Backend {
     }
     const pipe = this.pipeline(shader, constants);
     if (this.recording) {
-      if (bytes.byteLength > PARAMS_BYTES) throw new KilnGpuError(`kiln: kernel params of ${bytes.byteLength} bytes exceed ${PARAMS_BYTES}`);
       const bindings: RecordedBinding[] = buffers.map((b) => ('buffer' in b ? { ...b } : { buffer: b }));
       this.recording.push({ kind: 'dispatch', shader, pipe, bindings, writes: this.shaderWrites.get(shader)!, params: bytes, dyn, wg: [x, y, z] });
       return;
@@ -538,11 +541,7 @@ export class Backend {
    * after Kiln's next submission, so the GPU never waits for JavaScript (metrics read a few steps late).
    */
   async read(src: GPUBuffer, offset: number, bytes: number, flush = true): Promise<ArrayBuffer> {
-    this.check();
-    if (this.recording) {
-      throw new KilnGpuError('kiln: cannot read a tensor back inside a step being captured by compileStep; ' +
-        'return it from the step and read it after run()');
-    }
+    this.checkReadable();
     needUsage(src, Usage.COPY_SRC, 'COPY_SRC', 'reading a tensor back');
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const cls = sizeClass(size);
@@ -598,7 +597,14 @@ export class Backend {
     if (this.recording) this.recording.push({ kind: 'host', fn });
   }
 
-  get isRecording(): boolean { return this.recording !== null; }
+  /** Throws (synchronously, so a capture stops) where a readback cannot happen: lost device, or mid-capture. */
+  checkReadable(): void {
+    this.check();
+    if (this.recording) {
+      throw new KilnGpuError('kiln: cannot read a tensor back inside a step being captured by compileStep; ' +
+        'return it from the step and read it after run()');
+    }
+  }
 
   /**
    * Stops recording and turns the commands into a program: intermediate buffers get a planned arena (taken
@@ -698,7 +704,7 @@ export class Backend {
    * groups and params. `fresh` (the capture's own run) uses the params the capture computed; later replays
    * rerun the host functions and dynamic params in recorded order, as the eager step would have.
    */
-  replay(p: Program, fresh: boolean, cmds: readonly Command[], uniform: GPUBindGroup[] | null): void {
+  replay(fresh: boolean, cmds: readonly Command[], uniform: GPUBindGroup[] | null): void {
     this.check();
     let n = 0;
     for (const c of cmds) {
@@ -718,7 +724,6 @@ export class Backend {
         default: break;
       }
     }
-    void p;
     this.dispatches += n;
     this.pending += n + 1;
     if (this.pending >= MAX_PENDING_DISPATCHES) this.flush();

@@ -344,16 +344,18 @@ export function random(shape: readonly number[], normal: boolean, a: number, b: 
 
 export interface AdamHyper { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number }
 
+/** Adam's scalar params (lr, betas, eps, weight decay and the step's bias corrections) after `w`'s header. */
+function adamScalars(w: ParamWriter, c: AdamHyper): ArrayBuffer {
+  const bc1 = 1 - c.beta1 ** c.step;
+  const bc2 = 1 - c.beta2 ** c.step;
+  return w.f32(c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, bc1, Math.sqrt(bc2)).u32(0).bytes();
+}
+
 /** `h` is read when the params are made, so a captured step's replays see the current lr and step count. */
 export function adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: () => AdamHyper): void {
   const be = backend();
   const n = param.numel;
-  const params = () => {
-    const c = h();
-    const bc1 = 1 - c.beta1 ** c.step;
-    const bc2 = 1 - c.beta2 ** c.step;
-    return new ParamWriter().u32(n, 0, 0, 0).f32(c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, bc1, Math.sqrt(bc2)).u32(0).bytes();
-  };
+  const params = () => adamScalars(new ParamWriter().u32(n, 0, 0, 0), h());
   be.dispatch('adam', {}, [bind(grad), bind(param), bind(m), bind(v)], params, be.grid(n, 256));
   param.hostData = null;
 }
@@ -382,13 +384,7 @@ export function adamMulti(params: Tensor[], grads: Tensor[], m: Tensor, v: Tenso
     buffers.push(j < k ? bind(grads[j]) : dummyBuffer(), j < k ? bind(params[j]) : dummyBuffer(1 + j));
   }
   buffers.push(bind(m), bind(v));
-  const params_ = () => {
-    const c = h();
-    const bc1 = 1 - c.beta1 ** c.step;
-    const bc2 = 1 - c.beta2 ** c.step;
-    return new ParamWriter().u32(...ends).u32(...offs, ...Array(ADAM_MULTI_SLOTS - k).fill(0))
-      .f32(c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, bc1, Math.sqrt(bc2)).u32(0).bytes();
-  };
+  const params_ = () => adamScalars(new ParamWriter().u32(...ends).u32(...offs, ...Array(ADAM_MULTI_SLOTS - k).fill(0)), h());
   be.dispatch('adam_multi', {}, buffers, params_, be.grid(ends[ADAM_MULTI_SLOTS - 1], 256));
   for (const q of params) q.hostData = null;
 }

@@ -32,6 +32,12 @@ export abstract class Optimizer {
   /** Applies one update to every parameter that has a gradient. */
   abstract step(): void;
 
+  /** Counts a step, now and on every replay of a compiled step that captured this call. */
+  protected countStep(): void {
+    this.stepCount++;
+    onReplay(() => { this.stepCount++; });
+  }
+
   /** Optimizer state by name, e.g. "0.exp_avg"; plus the step count. */
   abstract stateTensors(): Map<string, Tensor>;
 
@@ -90,8 +96,7 @@ export class Adam extends Optimizer {
    * buffer per moment), or one dispatch per parameter where the device allows fewer than 10 storage bindings.
    */
   step(): void {
-    this.stepCount++;
-    onReplay(() => { this.stepCount++; });
+    this.countStep();
     const hyper = () => ({
       lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
       step: this.stepCount,
@@ -185,8 +190,7 @@ export class SGD extends Optimizer {
   }
 
   step(): void {
-    this.stepCount++;
-    onReplay(() => { this.stepCount++; });
+    this.countStep();
     this.params.forEach((p, i) => {
       if (!p.grad) return;
       const first = this.momentum !== 0 && !this.buf[i];
