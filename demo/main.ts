@@ -348,7 +348,7 @@ async function main(): Promise<void> {
     if (!f) return;
     try {
       const ck = decodeCheckpoint(new Uint8Array(await f.arrayBuffer()), f.name);
-      if (ck.config.recipe !== tab) await selectTab(ck.config.recipe);
+      if (ck.config.recipe !== tab) await selectTab(ck.config.recipe as Tab);
       running = false;
       disposeRun();
       const images = ck.config.recipe === 'gaussian' ? undefined : ck.config.data === 'browser-files' && userImages ? userImages : await mnistDigits();

@@ -12,22 +12,18 @@ import { scatterRgba } from '../io/plot.js';
 import { GaussianData } from '../gan/gaussian.js';
 import { sampleGenerator } from '../gan/trainer.js';
 import { classifierAccuracy, mnistClassifier, trainClassifier } from '../gan/quality.js';
-import { latentShape, sampleShape, type ImageSource, type RunConfig } from '../gan/recipes.js';
+import { latentShape, recipeOf, sampleShape, type ImageSource, type RunConfig } from '../gan/recipes.js';
 import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
 
-/** The training images of an image recipe: MNIST's training split, or the user's folder. */
+/** The training images a recipe asks for: MNIST's training split, or the user's folder. */
 export function trainingImages(c: RunConfig): ImageSource | undefined {
-  if (c.recipe === 'gaussian') return undefined;
-  if (!c.data || c.data === 'mnist') {
-    if (c.recipe === 'dcgan' && (c.channels ?? 1) !== 1) throw new Error('dcgan: MNIST has one channel; use --channels 1 or --data DIR with colour images');
-    return { images: splitMnist(loadMnist()).train.images, channels: 1, side: 28 };
-  }
-  if (c.recipe !== 'dcgan') throw new Error(`${c.recipe}: --data DIR is for dcgan; mnist-mlp trains on MNIST`);
-  const size = c.size ?? 64;
-  const channels = c.channels ?? 3;
-  const f = loadImageFolder(c.data, size, channels);
-  console.log(`data: ${f.count} images from ${c.data} at ${size}x${size}x${channels}` + (f.skipped.length ? `, skipped ${f.skipped.length}: ${f.skipped.slice(0, 3).join('; ')}` : ''));
-  return { images: f.images, channels, side: size };
+  const need = recipeOf(c).data(c);
+  if (need.kind === 'none') return undefined;
+  if (need.kind === 'mnist') return { images: splitMnist(loadMnist()).train.images, channels: 1, side: 28 };
+  if (need.kind !== 'folder') throw new Error(`${c.recipe}: needs two folders; its own runner reads them`);
+  const f = loadImageFolder(need.dir, need.size, need.channels);
+  console.log(`data: ${f.count} images from ${need.dir} at ${need.size}x${need.size}x${need.channels}` + (f.skipped.length ? `, skipped ${f.skipped.length}: ${f.skipped.slice(0, 3).join('; ')}` : ''));
+  return { images: f.images, channels: need.channels, side: need.size };
 }
 
 /** A fixed latent batch from its own CPU generator (so it never shifts the training RNG). */

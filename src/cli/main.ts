@@ -1,69 +1,142 @@
 #!/usr/bin/env node
-// The `kiln` command: train the seeds' GANs, sample from and evaluate checkpoints.
+// The `kiln` command: train the recipes of the table in src/gan/recipes.ts, sample from and evaluate
+// checkpoints. Options are parsed with util.parseArgs from one table per command, which also gives --help.
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { init, shutdown, tune } from '../index.js';
 import { decodeCheckpoint, loadSampler } from '../gan/checkpoint.js';
 import { gaussianErrors, impliedGaussian } from '../gan/gaussian.js';
 import { digitQuality } from '../gan/quality.js';
-import { makeGenerator, RECIPES, type RecipeName, type RunConfig } from '../gan/recipes.js';
-import { int, num, parseArgs, str, type Parsed } from './args.js';
+import { makeGenerator, RECIPE_NAMES, RECIPES, type Recipe, type RecipeName, type RunConfig } from '../gan/recipes.js';
+import { int, num, optionLines, parseArgs, str, UsageError, type OptTable, type Parsed } from './args.js';
 import { asDigits, classifier, fixedLatent, generate, samplePng } from './common.js';
+import { isCycleGanCheckpoint, sampleCycleGan, trainCycleGan } from './cyclegan.js';
 import { readBytes, writeFileAtomic } from './files.js';
 import { train } from './train.js';
 
-const USAGE = `kiln — GANs on a WebGPU tensor engine
+const TRAIN_COMMON: OptTable = {
+  steps: { type: 'string', value: 'N', help: 'training steps (default: the recipe\'s)' },
+  batch: { type: 'string', value: 'N', help: 'batch size (default: the recipe\'s)' },
+  lr: { type: 'string', value: 'X', help: 'learning rate (default: the recipe\'s)' },
+  seed: { type: 'string', value: 'N', help: 'random seed (default 0)' },
+  out: { type: 'string', value: 'DIR', help: 'output folder (default runs/<recipe>)' },
+  every: { type: 'string', value: 'N', help: 'write samples, plot and a checkpoint every N steps' },
+  resume: { type: 'string', value: 'CKPT', help: 'continue a run from its checkpoint (the recipe and its options come from it)' },
+  eval: { type: 'boolean', help: 'score the final samples with the MNIST classifier (MNIST runs)' },
+  seeds: { type: 'string', value: 'N', help: '(gaussian) train seeds S..S+N-1 and report the median errors of the implied Gaussian' },
+  tune: { type: 'boolean', help: "time the matmul kernel's workgroup shapes on this adapter first (a few seconds)" },
+};
 
-  kiln train <gaussian|mnist-mlp|dcgan> [--preset needle|d2l] [--steps N] [--batch N] [--lr X] [--seed N]
-             [--ema D] [--objective nonSaturating|minimax] [--latent N] [--size 32|64] [--channels 1|3]
-             [--width N] [--data DIR] [--out DIR] [--every N] [--resume CKPT] [--eval] [--seeds N] [--tune]
-  kiln sample --checkpoint F [--n 64] [--seed N] [--out grid.png]
-  kiln eval --checkpoint F [--n 1000] [--classifier F]
-  kiln classifier [--out F]       train (or load) the MNIST classifier and print its held-out accuracy
+const SAMPLE_OPTS: OptTable = {
+  checkpoint: { type: 'string', value: 'F', help: 'a checkpoint written by kiln train (required)' },
+  n: { type: 'string', value: 'N', help: 'samples in the grid (default 64)' },
+  seed: { type: 'string', value: 'N', help: 'seed of the latent batch (default 1234)' },
+  out: { type: 'string', value: 'F|DIR', help: 'the grid PNG (default grid.png); for cyclegan the output folder' },
+  direction: { type: 'string', value: 'a2b|b2a', help: '(cyclegan) translate with G (a2b, default) or F (b2a)' },
+  input: { type: 'string', value: 'DIR', help: '(cyclegan) folder of PNG/JPEG images to translate (default: held-out digits of the built-in task)' },
+};
 
-  --seeds N (gaussian): train seeds S..S+N-1 and report the median errors of the implied Gaussian.
-  --tune: time the matmul kernel's workgroup shapes on this adapter first (a few seconds) and use the fastest.
-  Outputs go to --out (default runs/<recipe>): samples/*.png, losses.csv, losses.svg,
-  checkpoints/*.safetensors, summary.json.`;
+const EVAL_OPTS: OptTable = {
+  checkpoint: { type: 'string', value: 'F', help: 'a checkpoint written by kiln train (required)' },
+  n: { type: 'string', value: 'N', help: 'samples to score (default 1000)' },
+  classifier: { type: 'string', value: 'F', help: 'the MNIST classifier (default: the cached one, trained on first use)' },
+};
 
-const TRAIN_OPTS = {
-  preset: 'string', steps: 'string', batch: 'string', lr: 'string', seed: 'string', ema: 'string', objective: 'string',
-  latent: 'string', size: 'string', channels: 'string', width: 'string', data: 'string', out: 'string', every: 'string',
-  resume: 'string', eval: 'flag', seeds: 'string', tune: 'flag',
-} as const;
+const CLASSIFIER_OPTS: OptTable = { out: { type: 'string', value: 'F', help: 'where to cache it (default ~/.cache/kiln/)' } };
 
-function configFrom(recipe: RecipeName, p: Parsed): RunConfig {
-  const c: RunConfig = { recipe, seed: int(p, 'seed') ?? 0 };
-  const preset = str(p, 'preset');
-  if (preset !== undefined) c.preset = preset as RunConfig['preset'];
-  if (recipe === 'gaussian' && preset !== undefined && preset !== 'needle' && preset !== 'd2l') {
-    throw new Error(`gaussian: --preset must be needle or d2l, got '${preset}'`);
+function recipeOptions(r: Recipe): OptTable {
+  const t: OptTable = {};
+  for (const o of r.options) {
+    const values = o.kind === 'choice' ? o.choices!.join('|') : o.value;
+    t[o.name] = { type: 'string', value: values, help: o.help };
   }
+  return t;
+}
+
+/** All recipes' options: what `kiln train --resume` accepts before it knows the recipe. */
+function allRecipeOptions(): OptTable {
+  return Object.assign({}, ...Object.values(RECIPES).map(recipeOptions)) as OptTable;
+}
+
+const USAGE = [
+  'kiln — GANs on a WebGPU tensor engine',
+  '',
+  'Commands:',
+  '  kiln train <recipe> [options]   train a recipe; outputs go to --out (samples/*.png, losses.csv, losses.svg,',
+  '                                  checkpoints/*.safetensors, summary.json)',
+  '  kiln sample --checkpoint F      a grid of samples (or, for cyclegan, a translated folder)',
+  '  kiln eval --checkpoint F        score a checkpoint (implied Gaussian, or MNIST classifier metrics)',
+  '  kiln classifier                 train (or load) the MNIST classifier and print its held-out accuracy',
+  '',
+  'Recipes:',
+  ...Object.values(RECIPES).map((r) => `  ${r.name.padEnd(10)} ${r.summary}`),
+  '',
+  "Run 'kiln <command> --help' or 'kiln train <recipe> --help' for the options.",
+].join('\n');
+
+function trainUsage(r?: Recipe): string {
+  if (!r) {
+    return [`usage: kiln train <${RECIPE_NAMES.join('|')}> [options]`, '       kiln train --resume CKPT [options]', '',
+      'Options of every recipe:', ...optionLines(TRAIN_COMMON), '',
+      'Recipes:', ...Object.values(RECIPES).map((x) => `  ${x.name.padEnd(10)} ${x.summary}`), '',
+      "Run 'kiln train <recipe> --help' for a recipe's own options."].join('\n');
+  }
+  return [`usage: kiln train ${r.name} [options]`, '', r.summary, '', 'Options:', ...optionLines(TRAIN_COMMON), '',
+    `${r.name} options:`, ...optionLines(recipeOptions(r))].join('\n');
+}
+
+const sampleUsage = () => ['usage: kiln sample --checkpoint F [options]', '', 'Options:', ...optionLines(SAMPLE_OPTS)].join('\n');
+const evalUsage = () => ['usage: kiln eval --checkpoint F [options]', '', 'Options:', ...optionLines(EVAL_OPTS)].join('\n');
+const classifierUsage = () => ['usage: kiln classifier [--out F]', '', 'Options:', ...optionLines(CLASSIFIER_OPTS)].join('\n');
+
+/** A run configuration from the recipe's own options (each sets one config field, checked by its kind). */
+function configFrom(r: Recipe, p: Parsed): RunConfig {
+  let c: RunConfig = { recipe: r.name, seed: int(p, 'seed') ?? 0 };
   const set = <K extends keyof RunConfig>(k: K, v: RunConfig[K] | undefined) => { if (v !== undefined) c[k] = v; };
   set('batch', int(p, 'batch', 1));
   set('lr', num(p, 'lr', (v) => v > 0, 'a positive number'));
-  set('ema', num(p, 'ema', (v) => v >= 0 && v < 1, 'in [0, 1)'));
-  set('objective', str(p, 'objective') as RunConfig['objective']);
-  set('latent', int(p, 'latent', 1));
-  set('size', num(p, 'size', (v) => v === 32 || v === 64, '32 or 64') as 32 | 64 | undefined);
-  set('channels', num(p, 'channels', (v) => v === 1 || v === 3, '1 or 3') as 1 | 3 | undefined);
-  set('width', int(p, 'width', 1));
-  set('data', str(p, 'data'));
-  if (recipe === 'dcgan' && c.data && c.data !== 'mnist') { c.size ??= 64; c.channels ??= 3; }
+  for (const o of r.options) {
+    const v = str(p, o.name);
+    if (v === undefined) continue;
+    let val: string | number;
+    if (o.kind === 'int') val = int(p, o.name, o.min ?? 0)!;
+    else if (o.kind === 'number') val = num(p, o.name)!;
+    else if (o.kind === 'choice') {
+      const numeric = typeof o.choices![0] === 'number';
+      val = numeric ? Number(v) : v;
+      if (!o.choices!.includes(val)) throw new Error(`--${o.name} must be ${o.choices!.slice(0, -1).join(', ')} or ${o.choices![o.choices!.length - 1]}, got '${v}'`);
+    } else val = v;
+    (c as unknown as Record<string, unknown>)[o.key] = val;
+  }
+  if (r.complete) c = r.complete(c);
   return c;
 }
 
 const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
-async function trainCommand(p: Parsed): Promise<void> {
-  const recipe = p.positional[0] as RecipeName | undefined;
-  if (!p.opts.has('resume') && (!recipe || !RECIPES.includes(recipe))) {
-    throw new Error(`kiln train: name a recipe: ${RECIPES.join(', ')}${recipe ? ` (got '${recipe}')` : ''}`);
+async function trainCommand(rest: string[]): Promise<void> {
+  const name = rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
+  const recipe = name !== undefined && Object.hasOwn(RECIPES, name) ? RECIPES[name as RecipeName] : undefined;
+  if (name !== undefined && !recipe) throw new UsageError(`kiln train: unknown recipe '${name}' (name a recipe: ${RECIPE_NAMES.join(', ')})\n\n${trainUsage()}`);
+  const usage = trainUsage(recipe);
+  const p = parseArgs(recipe ? rest.slice(1) : rest, { ...TRAIN_COMMON, ...(recipe ? recipeOptions(recipe) : allRecipeOptions()) }, usage);
+  if (p.opts.has('help')) { console.log(usage); return; }
+  if (p.positional.length) throw new UsageError(`kiln train: unexpected argument '${p.positional[0]}'\n\n${usage}`);
+  if (!recipe && !p.opts.has('resume')) throw new UsageError(`kiln train: name a recipe: ${RECIPE_NAMES.join(', ')}\n\n${usage}`);
+  if (!recipe) {
+    const extra = [...p.opts.keys()].filter((k) => !(k in TRAIN_COMMON));
+    if (extra.length) throw new UsageError(`kiln train --resume: --${extra[0]} comes from the checkpoint; name the recipe to change options\n\n${usage}`);
   }
-  const config = configFrom(recipe ?? 'gaussian', p);
-  const out = str(p, 'out') ?? join('runs', recipe ?? 'resumed');
+  const config = configFrom(recipe ?? RECIPES.gaussian, p);
+  const out = str(p, 'out') ?? join('runs', recipe?.name ?? 'resumed');
   const steps = int(p, 'steps', 1);
   const every = int(p, 'every', 1);
   const seeds = int(p, 'seeds', 1);
+  if (recipe?.trainer === 'cyclegan' || (!recipe && isCycleGanCheckpoint(str(p, 'resume')!))) {
+    if (seeds !== undefined || p.opts.has('eval')) throw new UsageError(`kiln train cyclegan: --seeds and --eval are for the other recipes\n\n${usage}`);
+    await trainCycleGan({ config, steps, every, out, resume: str(p, 'resume'), tune: p.opts.has('tune') });
+    return;
+  }
   const info = await init();
   console.log(`adapter: ${info.description || info.device} (${info.source})`);
   if (p.opts.has('tune')) {
@@ -85,7 +158,7 @@ async function trainCommand(p: Parsed): Promise<void> {
       recipe: 'gaussian', config, seeds: rows,
       medianMeanError: median(rows.map((r) => r.meanError)), medianCovRelError: median(rows.map((r) => r.covRelError)),
       worstMeanError: Math.max(...rows.map((r) => r.meanError)), worstCovRelError: Math.max(...rows.map((r) => r.covRelError)),
-      reference: 'PyTorch, needle recipe, seeds 0-9: median mean error 0.09, median covariance error 0.08 (issue); scripts/gaussian_reference.py',
+      reference: 'PyTorch, needle recipe, seeds 0-9: median mean error 0.09, median covariance error 0.08; scripts/gaussian_reference.py',
     };
     writeFileAtomic(join(out, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
     console.log(`median mean error ${result.medianMeanError.toFixed(3)}, median covariance rel. error ${result.medianCovRelError.toFixed(3)}, ` +
@@ -101,8 +174,15 @@ async function trainCommand(p: Parsed): Promise<void> {
 
 async function sampleCommand(p: Parsed): Promise<void> {
   const path = str(p, 'checkpoint');
-  if (!path) throw new Error('kiln sample: --checkpoint F is required');
-  const ck = decodeCheckpoint(readBytes(path, 'checkpoint'), path);
+  if (!path) throw new UsageError(`kiln sample: --checkpoint F is required\n\n${sampleUsage()}`);
+  const bytes = readBytes(path, 'checkpoint');
+  if (isCycleGanCheckpoint(path)) {
+    if (p.opts.has('n') || p.opts.has('seed')) throw new UsageError(`kiln sample: --n and --seed do not apply to a cyclegan checkpoint\n\n${sampleUsage()}`);
+    await sampleCycleGan({ bytes, path, direction: str(p, 'direction') ?? 'a2b', input: str(p, 'input'), out: str(p, 'out') ?? 'translated' });
+    return;
+  }
+  for (const k of ['direction', 'input']) if (p.opts.has(k)) throw new UsageError(`kiln sample: --${k} applies to cyclegan checkpoints only\n\n${sampleUsage()}`);
+  const ck = decodeCheckpoint(bytes, path);
   const n = int(p, 'n', 1) ?? 64;
   const out = str(p, 'out') ?? 'grid.png';
   await init();
@@ -114,7 +194,8 @@ async function sampleCommand(p: Parsed): Promise<void> {
 
 async function evalCommand(p: Parsed): Promise<void> {
   const path = str(p, 'checkpoint');
-  if (!path) throw new Error('kiln eval: --checkpoint F is required');
+  if (!path) throw new UsageError(`kiln eval: --checkpoint F is required\n\n${evalUsage()}`);
+  if (isCycleGanCheckpoint(path)) throw new Error('kiln eval: cyclegan runs are scored at the end of training (summary.json) and by scripts/cyclegan_measure.ts');
   const ck = decodeCheckpoint(readBytes(path, 'checkpoint'), path);
   await init();
   const G = loadSampler(makeGenerator(ck.config), ck);
@@ -134,20 +215,62 @@ async function evalCommand(p: Parsed): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === 'help' || cmd === '-h') { console.log(USAGE); return cmd ? 0 : 2; }
-  if (cmd === 'train') await trainCommand(parseArgs(rest, TRAIN_OPTS));
-  else if (cmd === 'sample') await sampleCommand(parseArgs(rest, { checkpoint: 'string', n: 'string', seed: 'string', out: 'string' }));
-  else if (cmd === 'eval') await evalCommand(parseArgs(rest, { checkpoint: 'string', n: 'string', classifier: 'string' }));
-  else if (cmd === 'classifier') {
-    const p = parseArgs(rest, { out: 'string' });
-    await init();
-    const c = await classifier(str(p, 'out'));
-    console.log(`MNIST classifier: held-out accuracy ${(c.accuracy * 100).toFixed(2)}%`);
-  } else throw new Error(`unknown command '${cmd}'\n\n${USAGE}`);
+  if (!cmd) { console.error(USAGE); return 2; }
+  if (cmd === '--help' || cmd === 'help' || cmd === '-h') { console.log(USAGE); return 0; }
+  const simple = (table: OptTable, usage: () => string, run: (p: Parsed) => Promise<void>) => async () => {
+    const p = parseArgs(rest, table, usage());
+    if (p.opts.has('help')) { console.log(usage()); return; }
+    if (p.positional.length) throw new UsageError(`kiln ${cmd}: unexpected argument '${p.positional[0]}'\n\n${usage()}`);
+    await run(p);
+  };
+  const commands: Record<string, () => Promise<void>> = {
+    train: () => trainCommand(rest),
+    sample: simple(SAMPLE_OPTS, sampleUsage, sampleCommand),
+    eval: simple(EVAL_OPTS, evalUsage, evalCommand),
+    classifier: simple(CLASSIFIER_OPTS, classifierUsage, async (p) => {
+      await init();
+      const c = await classifier(str(p, 'out'));
+      console.log(`MNIST classifier: held-out accuracy ${(c.accuracy * 100).toFixed(2)}%`);
+    }),
+  };
+  if (!Object.hasOwn(commands, cmd)) throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
+  await commands[cmd]();
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => { shutdown(); process.exit(code); }, (e: Error) => {
-  console.error(`kiln: ${e.message}`);
-  process.exit(1);
-});
+// Dawn prints two lines on every start on some Vulkan drivers ("Warning: maxDynamic...PerPipelineLayout
+// artificially reduced from ... to fit dynamic offset allocation limit.") from native code, straight to file
+// descriptor 2, where no JavaScript hook sees them. So the command runs in a child process whose stderr
+// passes through this filter; every other byte reaches the user unchanged.
+const DAWN_NOISE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\r?$/;
+const FILTERED = 'KILN_STDERR_FILTERED';
+
+function runFiltered(): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      stdio: ['inherit', 'inherit', 'pipe'], env: { ...process.env, [FILTERED]: '1' },
+    });
+    let rest = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      const keep = lines.filter((l) => !DAWN_NOISE.test(l));
+      if (keep.length) process.stderr.write(keep.join('\n') + '\n');
+    });
+    child.stderr!.on('end', () => { if (rest && !DAWN_NOISE.test(rest)) process.stderr.write(rest); });
+    // Ctrl-C reaches the child through the terminal's process group; the parent waits for its exit code.
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => { child.kill(s); });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));
+    child.on('error', (e) => { console.error(`kiln: ${e.message}`); resolve(1); });
+  });
+}
+
+if (process.env[FILTERED] !== '1' && process.env.KILN_DAWN_WARNINGS !== '1') {
+  runFiltered().then((code) => process.exit(code));
+} else {
+  main(process.argv.slice(2)).then((code) => { shutdown(); process.exit(code); }, (e: Error) => {
+    console.error(`kiln: ${e.message}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  });
+}

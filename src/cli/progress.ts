@@ -20,7 +20,8 @@ export class Progress {
     this.startStep = start;
   }
 
-  update(step: number, last: StepRecord | undefined, force = false): void {
+  /** `last`: a GAN step's record, or a recipe's own metrics text. */
+  update(step: number, last: StepRecord | string | undefined, force = false): void {
     const now = performance.now();
     if (!this.tty && !force && now - this.lastPrint < 5000) return;
     this.lastPrint = now;
@@ -30,7 +31,7 @@ export class Progress {
     const width = 24;
     const filled = Math.round(frac * width);
     const bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled ? '>' : ''}${' '.repeat(width - filled)}]`;
-    const m = last ? `  D ${last.dLoss.toFixed(3)}  G ${last.gLoss.toFixed(3)}  D(x) ${last.realScore.toFixed(2)}  D(G(z)) ${last.fakeScore.toFixed(2)}` : '';
+    const m = typeof last === 'string' ? `  ${last}` : last ? `  D ${last.dLoss.toFixed(3)}  G ${last.gLoss.toFixed(3)}  D(x) ${last.realScore.toFixed(2)}  D(G(z)) ${last.fakeScore.toFixed(2)}` : '';
     const line = `${this.label} ${bar} ${step}/${this.total}  ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(2)} steps/s${m}  ETA ${duration((this.total - step) / rate)}`;
     if (this.tty) process.stdout.write(`\r${line}\x1b[K`);
     else console.log(line);

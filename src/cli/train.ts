@@ -6,7 +6,7 @@ import { adapter, memory } from '../index.js';
 import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from '../gan/checkpoint.js';
 import { gaussianErrors, impliedGaussian } from '../gan/gaussian.js';
 import { digitQuality } from '../gan/quality.js';
-import { buildRun, checkConfig, type RunConfig } from '../gan/recipes.js';
+import { buildRun, checkConfig, sampleShape, type RunConfig } from '../gan/recipes.js';
 import { GanTrainer, type StepRecord } from '../gan/trainer.js';
 import { lineChartSvg } from '../io/plot.js';
 import { asDigits, classifier, fixedLatent, generate, samplePng, trainingImages } from './common.js';
@@ -69,7 +69,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!o.quiet) console.log(`resumed from ${o.resume} at step ${ck.step}`);
   }
   if (steps < trainer.step) throw new Error(`--steps ${steps} is below the checkpoint's step ${trainer.step}`);
-  const image = config.recipe !== 'gaussian';
+  const image = sampleShape(config).length === 3;
   const every = o.every ?? (image ? 200 : 500);
   const readEvery = image ? 10 : 100;
   const z = fixedLatent(config, image ? 64 : 1000).keep();

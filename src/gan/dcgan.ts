@@ -3,9 +3,10 @@
 // k4 without bias; s1 p0 at the 1x1 <-> 4x4 ends, s2 p1 between. Adam lr 2e-4, betas (0.5, 0.999);
 // weights normal(0, 0.02). `width` is the lecture's 64 (G's last hidden block and D's first).
 import { manualSeed, nn, optim } from '../index.js';
-import { ImageDataset } from '../data/images.js';
+import { ImageDataset, padImages } from '../data/images.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
+import { checkChoice, checkInt, checkOnly, type GanRecipe, GAN_COMMON } from './recipe.js';
 
 export interface DcganArch {
   /** Image side: 32 or 64. */
@@ -88,3 +89,56 @@ export function dcganSetup(o: DcganOptions): GanSetup {
   const loss = new GANLoss(D, optD, { loss: 'bce', objective: o.objective, dReduction: 'sum' });
   return { G, D, makeG, optG, optD, loss, latent: [a.latent, 1, 1], batch: o.batch ?? DCGAN_DEFAULTS.batch, data, ema: o.ema };
 }
+
+/** DCGAN (recipe table entry): MNIST padded to 32x32 by default, or a folder of images. */
+export const dcganRecipe: GanRecipe = {
+  name: 'dcgan',
+  trainer: 'gan',
+  summary: 'DCGAN (seed 004) on MNIST padded to 32x32, or on a folder of images (--data DIR)',
+  options: [
+    { name: 'size', key: 'size', kind: 'choice', choices: [32, 64], value: 'S', help: 'image side, 32 or 64 (default 32 on MNIST, 64 on a folder)' },
+    { name: 'channels', key: 'channels', kind: 'choice', choices: [1, 3], value: 'C', help: '1 or 3 (default 1 on MNIST, 3 on a folder)' },
+    { name: 'width', key: 'width', kind: 'int', min: 1, value: 'N', help: `the lecture's 64: G's last hidden and D's first width (default ${DCGAN_DEFAULTS.width})` },
+    { name: 'latent', key: 'latent', kind: 'int', min: 1, value: 'N', help: `latent size (default ${DCGAN_DEFAULTS.latent})` },
+    { name: 'data', key: 'data', kind: 'string', value: 'DIR', help: 'a folder of PNG/JPEG images, centre-cropped and resized (default: MNIST)' },
+    ...GAN_COMMON,
+  ],
+  check(c) {
+    checkOnly(c, ['size', 'channels', 'width', 'latent', 'data', 'ema', 'objective']);
+    checkChoice(c, 'size', [32, 64]);
+    checkChoice(c, 'channels', [1, 3]);
+    checkInt(c, 'width', 1);
+    checkInt(c, 'latent', 1);
+  },
+  complete(c) {
+    if (c.data && c.data !== 'mnist' && c.data !== 'none') return { ...c, size: c.size ?? 64, channels: c.channels ?? 3 };
+    return c;
+  },
+  defaultSteps: () => DCGAN_DEFAULTS.steps,
+  sampleShape(c) {
+    const s = c.size ?? DCGAN_DEFAULTS.size;
+    return [c.channels ?? DCGAN_DEFAULTS.channels, s, s];
+  },
+  latentShape: (c) => [c.latent ?? DCGAN_DEFAULTS.latent, 1, 1],
+  data(c) {
+    if (!c.data || c.data === 'mnist') {
+      if ((c.channels ?? 1) !== 1) throw new Error('dcgan: MNIST has one channel; use --channels 1 or --data DIR with colour images');
+      return { kind: 'mnist' };
+    }
+    return { kind: 'folder', dir: c.data, size: c.size ?? 64, channels: c.channels ?? 3 };
+  },
+  generator: (c) => dcganGenerator({ ...c, size: c.size as 32 | 64 | undefined }),
+  build(c, images) {
+    if (!images) throw new Error('dcgan: needs training images');
+    const [ch, side] = dcganRecipe.sampleShape(c);
+    let px = images.images;
+    if (images.side !== side) {
+      if (images.channels === 1 && images.side < side) px = padImages(px, images.side, side);
+      else throw new Error(`dcgan: images are ${images.side}x${images.side} but the model is ${side}x${side}`);
+    }
+    if (images.channels !== ch) throw new Error(`dcgan: images have ${images.channels} channel(s) but the model has ${ch}`);
+    const s = dcganSetup({ seed: c.seed, batch: c.batch, lr: c.lr, ema: c.ema || undefined, objective: c.objective, images: px,
+      size: c.size as 32 | 64 | undefined, channels: c.channels, latent: c.latent, width: c.width });
+    return { ...s, config: c, steps: DCGAN_DEFAULTS.steps };
+  },
+};

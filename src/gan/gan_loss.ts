@@ -5,8 +5,12 @@ import { F, full, noGrad, tensor, type Tensor } from '../index.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 
-/** 'bce': D ends in a Sigmoid with one output (BCELoss). 'softmax': D has two logits, class 1 = real (SoftmaxLoss). */
-export type DLoss = 'bce' | 'softmax';
+/**
+ * 'bce': D ends in a Sigmoid with one output (BCELoss). 'softmax': D has two logits, class 1 = real (SoftmaxLoss).
+ * 'lsgan': D outputs raw scores of any shape (a PatchGAN map), regressed to 1 (real) and 0 (fake) with MSE
+ * (Mao et al. 2017; the CycleGAN reference's default).
+ */
+export type DLoss = 'bce' | 'softmax' | 'lsgan';
 /** 'nonSaturating': G minimises -log D(G(z)) (fake labelled real). 'minimax': G minimises log(1 - D(G(z))). */
 export type GObjective = 'nonSaturating' | 'minimax';
 
@@ -31,19 +35,24 @@ export class GANLoss {
     this.loss = opts.loss ?? 'bce';
     this.objective = opts.objective ?? 'nonSaturating';
     this.dReduction = opts.dReduction ?? 'sum';
-    if (this.loss !== 'bce' && this.loss !== 'softmax') throw new Error(`GANLoss: loss must be 'bce' or 'softmax', got ${String(this.loss)}`);
+    if (this.loss !== 'bce' && this.loss !== 'softmax' && this.loss !== 'lsgan') {
+      throw new Error(`GANLoss: loss must be 'bce', 'softmax' or 'lsgan', got ${String(this.loss)}`);
+    }
+    if (this.loss === 'lsgan' && this.objective !== 'nonSaturating') {
+      throw new Error("GANLoss: with loss 'lsgan' G regresses D(G(z)) to the real label; objective 'minimax' does not apply");
+    }
     if (this.objective !== 'nonSaturating' && this.objective !== 'minimax') {
       throw new Error(`GANLoss: objective must be 'nonSaturating' or 'minimax', got ${String(this.objective)}`);
     }
   }
 
   private labels(out: Tensor, real: boolean): Tensor {
-    const shape = this.loss === 'bce' ? out.shape : [out.shape[0]];
+    const shape = this.loss === 'softmax' ? [out.shape[0]] : out.shape;
     const key = `${shape.join('x')}:${real}`;
     let t = this.labelCache.get(key);
     if (!t) {
       const n = shape.reduce((a, b) => a * b, 1);
-      t = this.loss === 'bce'
+      t = this.loss !== 'softmax'
         ? full(shape, real ? 1 : 0).keep()
         : tensor(new Int32Array(n).fill(real ? 1 : 0), shape, { dtype: 'int32' }).keep();
       this.labelCache.set(key, t);
@@ -53,15 +62,16 @@ export class GANLoss {
 
   private criterion(out: Tensor, real: boolean): Tensor {
     if (this.loss === 'bce') return F.binaryCrossEntropy(out, this.labels(out, real));
+    if (this.loss === 'lsgan') return F.mseLoss(out, this.labels(out, real));
     if (out.ndim !== 2 || out.shape[1] !== 2) {
       throw new Error(`GANLoss: with loss 'softmax' the discriminator must output [N, 2] logits, got [${out.shape.join(', ')}]`);
     }
     return F.crossEntropy(out, this.labels(out, real));
   }
 
-  /** Mean probability D assigns to "real". */
+  /** Mean probability D assigns to "real" (for 'lsgan', D's mean raw score: 1 = real, 0 = fake). */
   private score(out: Tensor): Tensor {
-    return noGrad(() => (this.loss === 'bce' ? out.mean() : F.softmax(out, 1).narrow(1, 1, 1).mean()));
+    return noGrad(() => (this.loss !== 'softmax' ? out.mean() : F.softmax(out, 1).narrow(1, 1, 1).mean()));
   }
 
   /** One discriminator step on fake.detach() (labelled fake) and real (labelled real). */
@@ -84,6 +94,15 @@ export class GANLoss {
   /** Updates D, then returns the generator's loss on `fake` (backpropagate it and step G's optimizer). */
   forward(fake: Tensor, real: Tensor): Tensor {
     this.updateD(fake, real);
+    return this.generatorLoss(fake);
+  }
+
+  /**
+   * The generator's loss on `fake` alone, without a D step (for systems that update G first, as CycleGAN).
+   * Its backward also leaves gradients in D's parameters; updateD clears them first (zeroGrad), so they never
+   * reach D's step.
+   */
+  generatorLoss(fake: Tensor): Tensor {
     const y = this.discriminator.forward(fake);
     return this.objective === 'nonSaturating' ? this.criterion(y, true) : this.criterion(y, false).neg();
   }

