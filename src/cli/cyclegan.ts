@@ -8,7 +8,7 @@ import { adapter, init, memory, nn, tensor, tune } from '../index.js';
 import { splitMnist } from '../data/mnist.js';
 import { CYCLE_LOSSES, CycleGanTrainer, translate, type CycleRecord } from '../gan/cyclegan.js';
 import { decodeCycleGanCheckpoint, encodeCycleGanCheckpoint, isCycleGanCheckpointBytes, loadCycleGenerator, restoreCycleGanCheckpoint } from '../gan/cyclegan_checkpoint.js';
-import { buildCycleGan, cycleGenerator, cycleganRecipe, digitTask, dilatedDigits, directionQuality, toyDomains, type CycleSource, type DigitTask } from '../gan/cyclegan_task.js';
+import { buildCycleGan, cycleGenerator, cycleganRecipe, digitTask, HostDataset, dilatedDigits, directionQuality, type CycleSource, type DigitTask } from '../gan/cyclegan_task.js';
 import { checkConfig, type RunConfig } from '../gan/recipes.js';
 import { mnistClassifier, trainClassifier, classifierAccuracy } from '../gan/quality.js';
 import { encodePng, imageGrid } from '../io/png.js';
@@ -57,14 +57,19 @@ function readSource(c: RunConfig): { source: CycleSource; digits: DigitTask | nu
   return { source: { kind: 'images', a, b, channels: need.channels, side: need.size }, digits: null };
 }
 
-/** Fixed batches for the sample grids: 8 images of each domain (points: 512 of each). */
+/** Fixed batches for the sample grids: 8 images of each domain spread over the set (points: 512 of each). */
 function fixedBatches(t: CycleGanTrainer, toy: boolean): { a: Float32Array; b: Float32Array; n: number } {
   const n = toy ? 512 : 8;
   const take = (d: CycleGanTrainer['s']['dataA']) => {
     const per = d.sampleShape.reduce((x, y) => x * y, 1);
-    const src = (d as unknown as { values: Float32Array }).values;
+    const src = (d as HostDataset).values;
     const m = Math.min(n, d.size);
-    return src.subarray(0, m * per);
+    const out = new Float32Array(m * per);
+    for (let i = 0; i < m; i++) {
+      const s = Math.floor((i * d.size) / m);
+      out.set(src.subarray(s * per, (s + 1) * per), i * per);
+    }
+    return out;
   };
   return { a: take(t.s.dataA), b: take(t.s.dataB), n };
 }

@@ -22,7 +22,7 @@ const TRAIN_COMMON: OptTable = {
   out: { type: 'string', value: 'DIR', help: 'output folder (default runs/<recipe>)' },
   every: { type: 'string', value: 'N', help: 'write samples, plot and a checkpoint every N steps' },
   resume: { type: 'string', value: 'CKPT', help: 'continue a run from its checkpoint (the recipe and its options come from it)' },
-  eval: { type: 'boolean', help: 'score the final samples with the MNIST classifier (MNIST runs)' },
+  eval: { type: 'boolean', help: 'score the final samples with the MNIST classifier(s) (MNIST runs and the cyclegan digit task)' },
   seeds: { type: 'string', value: 'N', help: '(gaussian) train seeds S..S+N-1 and report the median errors of the implied Gaussian' },
   tune: { type: 'boolean', help: "time the matmul kernel's workgroup shapes on this adapter first (a few seconds)" },
 };
@@ -133,8 +133,8 @@ async function trainCommand(rest: string[]): Promise<void> {
   const every = int(p, 'every', 1);
   const seeds = int(p, 'seeds', 1);
   if (recipe?.trainer === 'cyclegan' || (!recipe && isCycleGanCheckpoint(str(p, 'resume')!))) {
-    if (seeds !== undefined || p.opts.has('eval')) throw new UsageError(`kiln train cyclegan: --seeds and --eval are for the other recipes\n\n${usage}`);
-    await trainCycleGan({ config, steps, every, out, resume: str(p, 'resume'), tune: p.opts.has('tune') });
+    if (seeds !== undefined) throw new UsageError(`kiln train cyclegan: --seeds is for the gaussian recipe\n\n${usage}`);
+    await trainCycleGan({ config, steps, every, out, resume: str(p, 'resume'), tune: p.opts.has('tune'), evaluate: p.opts.has('eval') });
     return;
   }
   const info = await init();
