@@ -98,6 +98,18 @@ export function pad(x: Tensor, outShape: readonly number[], lo: readonly number[
   return out;
 }
 
+/** The gradient of a reflect or replicate pad of an x of `xShape` (at most its last three dims padded). */
+export function padBackward(g: Tensor, xShape: readonly number[], lo: readonly number[], hi: readonly number[],
+  mode: 'reflect' | 'replicate'): Tensor {
+  const out = Tensor.empty(xShape);
+  const n = out.numel;
+  const last3 = (a: readonly number[], fill: number) => [fill, fill, fill, ...a].slice(-3);
+  const be = backend();
+  const p = new ParamWriter().u32(n, 0, 0, 0).u32(...last3(xShape, 1), 0).u32(...last3(lo, 0), 0).u32(...last3(hi, 0), 0);
+  be.dispatch('pad_backward', { MODE: PAD_MODE[mode] }, [bind(g), bind(out)], p.bytes(), be.grid(n, 256));
+  return out;
+}
+
 /** Concatenates contiguous tensors along dim 0 with buffer copies (no kernel). */
 export function cat0(parts: Tensor[], outShape: readonly number[]): Tensor {
   const out = Tensor.empty(outShape, parts[0].dtype);

@@ -686,39 +686,11 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
       const { lo, hi } = padGeometry(x, c.attrs);
       // Constant: the gradient is g cropped back (pads negated: a crop where forward padded and vice versa).
       if (c.attrs.mode === 'constant') return [F.pad(g, c.attrs.pads.map((p) => -p))];
-      // Reflect and replicate are separable per dim; each padded dim folds its border back onto the edge:
-      // reflect adds the flipped border at offset 1 (next to the edge), replicate adds the border's sum to the edge.
-      return [F.composite(() => {
-        let cur = g;
-        for (let d = 0; d < x.ndim; d++) {
-          if (!lo[d] && !hi[d]) continue;
-          const n = x.shape[d];
-          const at = (t: Tensor, before: number, after: number) => F.pad(t, padList(x.ndim, d, before, after));
-          const fold = (t: Tensor) => (c.attrs.mode === 'reflect' ? F.flip(t, [d]) : F.sum(t, d, true));
-          let acc = F.narrow(cur, d, lo[d], n);
-          if (lo[d]) {
-            const b = fold(F.narrow(cur, d, 0, lo[d]));
-            acc = F.add(acc, c.attrs.mode === 'reflect' ? at(b, 1, n - 1 - lo[d]) : at(b, 0, n - 1));
-          }
-          if (hi[d]) {
-            const b = fold(F.narrow(cur, d, lo[d] + n, hi[d]));
-            acc = F.add(acc, c.attrs.mode === 'reflect' ? at(b, n - 1 - hi[d], 1) : at(b, n - 1, 0));
-          }
-          cur = acc;
-        }
-        return cur === g ? F.reshape(g, g.shape) : cur;
-      })];
+      // Reflect and replicate: each input element gathers the gradient of every position that read it.
+      return [K.padBackward(g, x.shape, lo, hi, c.attrs.mode)];
     },
   },
 };
-
-/** PyTorch's pad list (last dim first) that pads only dim `d` of a rank-`rank` tensor. */
-function padList(rank: number, d: number, before: number, after: number): number[] {
-  const out = new Array<number>(2 * (rank - d)).fill(0);
-  out[2 * (rank - 1 - d)] = before;
-  out[2 * (rank - 1 - d) + 1] = after;
-  return out;
-}
 
 /** Checks F.pad's arguments as PyTorch does and returns the padding before and after each dim. */
 function padGeometry(x: Tensor, a: OpAttrs['pad']): { lo: number[]; hi: number[] } {
