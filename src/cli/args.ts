@@ -14,7 +14,7 @@ export type OptTable = Record<string, OptSpec>;
 
 export interface Parsed { positional: string[]; opts: Map<string, string | true> }
 
-/** A usage error: the CLI prints the message (which includes the usage) and exits with code 2... or 1. */
+/** A usage error (unknown option, missing value, no recipe): the CLI prints it with the usage and exits with code 2. */
 export class UsageError extends Error {}
 
 /** Parses `argv` against `table` (plus --help); throws a UsageError with `usage` appended for anything unknown. */
