@@ -24,7 +24,9 @@ CUDA = "--cuda" in sys.argv and torch.cuda.is_available()
 if CUDA:
     torch.set_default_device("cuda")
 else:
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    # --threads N: a fixed count (to compare with a past table); the default is every core.
+    _t = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else None
+    torch.set_num_threads(int(_t) if _t else len(os.sched_getaffinity(0)))
 
 
 def blas_report():
@@ -43,9 +45,13 @@ def blas_report():
                     loaded.add(path)
     except OSError:
         pass
-    kind = "OpenBLAS" if any("openblas" in p for p in loaded | {alternative}) else \
-        "MKL" if any("mkl" in p for p in loaded) else "reference BLAS" if "/blas/" in alternative else "unknown"
-    return {"kind": kind, "buildInfo": info.group(1) if info else "?", "libblas": alternative, "loaded": sorted(loaded)}
+    # The library that provides libblas.so.3's symbols is the one mapped under that name (one per process).
+    blas_so = next((p for p in sorted(loaded) if os.path.basename(p).startswith("libblas.so")), alternative)
+    mkl = any("mkl" in p for p in loaded)
+    kind = "MKL" if mkl else "OpenBLAS" if "openblas" in blas_so else "BLIS" if "blis" in blas_so else \
+        "reference BLAS" if "/blas/" in blas_so else "unknown"
+    return {"kind": kind, "buildInfo": info.group(1) if info else "?", "libblas": blas_so, "alternative": alternative,
+            "loaded": sorted(loaded)}
 
 
 def sync():
