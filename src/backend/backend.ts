@@ -5,7 +5,7 @@ import type { ShaderName } from './wgsl.gen.js';
 import { announceLost, KilnDeviceLostError, KilnGpuError, KilnStaleTensorError } from './errors.js';
 import { PipelineCache, type Binding } from './pipelines.js';
 import { BufferPool, Usage, type MemoryReport, type PooledBuffer } from './pool.js';
-import { buildProgram, Program, type Command } from './program.js';
+import { buildProgram, Program, type Command, type RecordedBinding } from './program.js';
 import { Submitter } from './queue.js';
 import { EagerSink, type CommandSink } from './sink.js';
 import { PARAMS_BYTES, Uniforms, type StaticUniforms } from './uniforms.js';
@@ -192,21 +192,30 @@ export class Backend {
    * the per-dimension limit must already be folded by the caller (see grid()).
    */
   dispatch(shader: ShaderName, constants: Record<string, number>, buffers: (GPUBuffer | Binding)[],
-    params: ArrayBuffer | (() => ArrayBuffer), workgroups: [number, number?, number?]): void {
-    this.launch(shader, constants, buffers, params, workgroups);
+    params: ArrayBuffer | (() => ArrayBuffer), workgroups: [number, number?, number?], fuse?: unknown): void {
+    this.launch(shader, constants, buffers, params, workgroups, fuse);
   }
 
   /**
-   * Records one dispatch of generated WGSL (same bindings convention and prelude as shaders/). `key` names
-   * the kernel in the pipeline cache and in compileStep's stats: the same key must come with the same code.
+   * Records one dispatch of generated WGSL (same bindings convention and prelude as shaders/). The source is
+   * the pipeline's cache key; `label` names the kernel in compileStep's stats. `fuse` describes the work for
+   * compileStep's fusion pass (kept on the recorded command, never read here).
    */
-  dispatchSource(key: string, code: string, constants: Record<string, number>, buffers: (GPUBuffer | Binding)[],
-    params: ArrayBuffer | (() => ArrayBuffer), workgroups: [number, number?, number?]): void {
-    this.launch(this.pipelines.source(key, code), constants, buffers, params, workgroups);
+  dispatchSource(label: string, wgsl: string, buffers: (GPUBuffer | Binding)[], params: ArrayBuffer | (() => ArrayBuffer),
+    workgroups: [number, number?, number?], fuse?: unknown): void {
+    this.launch(this.pipelines.source(label, wgsl), {}, buffers, params, workgroups, fuse);
+  }
+
+  /** A recorded dispatch of generated WGSL, for a pass that rewrites a capture (see endRecording). */
+  sourceCommand(label: string, wgsl: string, bindings: RecordedBinding[], params: ArrayBuffer, workgroups: [number, number, number],
+    constants: Record<string, number> = {}): Command {
+    const shader = this.pipelines.source(label, wgsl);
+    const { pipe, writes } = this.pipelines.pipeline(shader, constants);
+    return { kind: 'dispatch', shader, pipe, bindings, writes, params, wg: workgroups, constants };
   }
 
   private launch(shader: string, constants: Record<string, number>, buffers: (GPUBuffer | Binding)[],
-    params: ArrayBuffer | (() => ArrayBuffer), workgroups: [number, number?, number?]): void {
+    params: ArrayBuffer | (() => ArrayBuffer), workgroups: [number, number?, number?], fuse: unknown): void {
     this.check();
     const dyn = typeof params === 'function' ? params : undefined;
     const bytes = dyn ? dyn() : params as ArrayBuffer;
@@ -218,7 +227,8 @@ export class Backend {
       throw new KilnGpuError(`kiln: ${shader} needs ${x}x${y}x${z} workgroups, over this device's limit of ${lim} ` +
         'per dimension');
     }
-    this.sink.dispatch({ shader, pipeline: this.pipelines.pipeline(shader, constants), buffers, params: bytes, dyn, wg: [x, y, z] });
+    const pipeline = this.pipelines.pipeline(shader, constants);
+    this.sink.dispatch({ shader, pipeline, buffers, params: bytes, dyn, wg: [x, y, z], constants, fuse });
   }
 
   /** A 1-D launch of `n` threads in workgroups of `wg`, folded into 2-D when it exceeds the limit. */
@@ -299,10 +309,21 @@ export class Backend {
   /** Registers host state a replay must advance (recorded only while capturing; eager code does it itself). */
   onReplay(fn: () => void): void { this.sink.host(fn); }
 
-  /** Stops recording and turns the commands into a program (see buildProgram); pins what it uses in place. */
-  endRecording(): Program {
+  /**
+   * Stops recording and turns the commands into a program (see buildProgram); pins what it uses in place.
+   * `rewrite` may transform the recorded commands first (compileStep's fusion pass).
+   */
+  endRecording(rewrite?: (cmds: Command[]) => Command[]): Program {
     const rec = this.sink.finish();
     this.sink = this.eager;
+    if (rewrite) {
+      try {
+        rec.commands = rewrite(rec.commands);
+      } catch (e) {
+        rec.constants.forEach((b) => b.destroy());
+        throw e;
+      }
+    }
     const program = buildProgram(this, rec, this.pool, this.pipelines, this.uniforms);
     for (const b of program.pinned) {
       let set = this.pins.get(b);

@@ -28,8 +28,9 @@ export interface Pipeline { pipe: GPUComputePipeline; writes: readonly boolean[]
 
 export class PipelineCache {
   private kernels = new Map<string, Kernel>();
-  /** Generated WGSL by cache key (see source()). */
+  /** Generated WGSL by key, and the key of each source (see source()). */
   private generated = new Map<string, string>();
+  private keys = new Map<string, string>();
   private pipelines = new Map<string, Pipeline>();
   /**
    * Bind groups by (kernel layout, buffers). Pooled buffers recur step after step, so a training loop reuses
@@ -45,19 +46,22 @@ export class PipelineCache {
   constructor(private readonly device: GPUDevice, private readonly paramsLayout: GPUBindGroupLayout) {}
 
   /**
-   * Registers generated WGSL under `key` (a signature of what generated it) and returns the key to dispatch
-   * with. The same key must always come with the same code; a key may not shadow a kernel in shaders/.
+   * Registers generated WGSL and returns the key to dispatch it with: the source itself is the cache key, and
+   * its short name is `label#n` (label names the kernel in compileStep's stats, e.g. 'fused' or
+   * 'matmul+epilogue'). The same source always gets the same key.
    */
-  source(key: string, code: string): string {
-    if (key in wgslSources) throw new KilnGpuError(`kiln: generated kernel key '${key}' collides with shaders/${key}.wgsl`);
-    const known = this.generated.get(key);
-    if (known === undefined) this.generated.set(key, code);
-    else if (known !== code) throw new KilnGpuError(`kiln: generated kernel key '${key}' was registered with different WGSL`);
+  source(label: string, code: string): string {
+    let key = this.keys.get(code);
+    if (!key) {
+      key = `${label}#${this.keys.size}`;
+      this.keys.set(code, key);
+      this.generated.set(key, code);
+    }
     return key;
   }
 
   private code(name: string): string {
-    const src = (wgslSources as Record<string, string>)[name] ?? this.generated.get(name);
+    const src = this.generated.get(name) ?? (wgslSources as Record<string, string>)[name];
     if (src === undefined) throw new KilnGpuError(`kiln: unknown kernel '${name}'`);
     return src;
   }

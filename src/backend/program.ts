@@ -12,7 +12,7 @@ export interface RecordedBinding { buffer: GPUBuffer; offset?: number; size?: nu
 
 export interface DispatchCommand {
   kind: 'dispatch';
-  /** The kernel: a shader in shaders/ or a generated kernel's cache key. */
+  /** The kernel: a shader in shaders/, or a generated kernel's key (`label#n`, see PipelineCache.source). */
   shader: string;
   pipe: GPUComputePipeline;
   bindings: RecordedBinding[];
@@ -21,6 +21,10 @@ export interface DispatchCommand {
   /** The params the capture ran with; `dyn` recomputes them (and any host state) at each replay. */
   params: ArrayBuffer; dyn?: () => ArrayBuffer;
   wg: [number, number, number];
+  /** What a rewriting pass may fuse (set by launchers of generated pointwise kernels; opaque here). */
+  fuse?: unknown;
+  /** The pipeline's override constants (a rewriting pass rebuilding the kernel needs them). */
+  constants?: Record<string, number>;
   /** Filled in when the program is finalised. */
   group?: GPUBindGroup; slot?: number;
 }
@@ -149,7 +153,7 @@ export class Program {
   valid = true;
   invalidReason = '';
   readonly dispatchCount: number;
-  /** Commands one replay encodes, by kernel (and 'copy' / 'clear'). */
+  /** Commands one replay encodes, by kernel (generated kernels by label) and 'copy' / 'clear'. */
   readonly kernels: Record<string, number> = {};
 
   constructor(private readonly host: ProgramHost, private readonly cmds: Command[], readonly memory: ProgramMemory,
@@ -158,7 +162,7 @@ export class Program {
     this.dispatchCount = cmds.filter((c) => c.kind === 'dispatch').length;
     for (const c of cmds) {
       if (c.kind === 'host') continue;
-      const name = c.kind === 'dispatch' ? c.shader : c.kind;
+      const name = c.kind === 'dispatch' ? c.shader.split('#')[0] : c.kind;
       this.kernels[name] = (this.kernels[name] ?? 0) + 1;
     }
   }

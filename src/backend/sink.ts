@@ -16,6 +16,9 @@ export interface DispatchRequest {
   params: ArrayBuffer;
   dyn?: () => ArrayBuffer;
   wg: [number, number, number];
+  constants: Record<string, number>;
+  /** What compileStep's fusion pass may fuse (opaque to the backend). */
+  fuse?: unknown;
 }
 
 /** What a capture hands over when it ends. */
@@ -130,7 +133,8 @@ export class CaptureSink implements CommandSink {
 
   dispatch(d: DispatchRequest): void {
     const bindings: RecordedBinding[] = d.buffers.map((b) => ('buffer' in b ? { ...b } : { buffer: b }));
-    const cmd: DispatchCommand = { kind: 'dispatch', shader: d.shader, pipe: d.pipeline.pipe, bindings, writes: d.pipeline.writes, params: d.params, dyn: d.dyn, wg: d.wg };
+    const cmd: DispatchCommand = { kind: 'dispatch', shader: d.shader, pipe: d.pipeline.pipe, bindings, writes: d.pipeline.writes,
+      params: d.params, dyn: d.dyn, wg: d.wg, constants: d.constants, fuse: d.fuse };
     this.commands.push(cmd);
   }
 

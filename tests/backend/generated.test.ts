@@ -1,5 +1,5 @@
-// The pipeline cache serves generated WGSL by key as it serves shaders/: same bindings convention and
-// prelude, eager and captured alike; a key stays tied to one source and cannot shadow a named kernel.
+// The pipeline cache serves generated WGSL as it serves shaders/: same bindings convention and prelude,
+// eager and captured alike, cached by source and counted under its label.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../../src/index.js';
 import { backend } from '../../src/autograd/context.js';
@@ -17,10 +17,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`;
 const SRC = axpb('out[i] = x[i] * p.a + p.b;');
 
-function launch(key: string, code: string, x: Tensor, a: number, b: number): Tensor {
+function launch(label: string, code: string, x: Tensor, a: number, b: number): Tensor {
   const be = backend();
   const out = Tensor.empty(x.shape);
-  be.dispatchSource(key, code, {}, [x.buffer, out.buffer], new ParamWriter().u32(x.numel).f32(a, b).bytes(), be.grid(x.numel, 64));
+  be.dispatchSource(label, code, [x.buffer, out.buffer], new ParamWriter().u32(x.numel).f32(a, b).bytes(), be.grid(x.numel, 64));
   return out;
 }
 
@@ -47,9 +47,20 @@ describe('generated kernels', () => {
     step.dispose();
   });
 
-  it('refuse a key reused with other code, or one that shadows a shader in shaders/', () => {
-    const x = k.ones([4]);
-    expect(() => launch('test_axpb', axpb('out[i] = x[i];'), x, 1, 0)).toThrow(/registered with different WGSL/);
-    expect(() => launch('unary', SRC, x, 1, 0)).toThrow(/collides with shaders\/unary\.wgsl/);
+  it('are cached by source: one pipeline per source, counted under their label; labels never shadow shaders/', async () => {
+    const twice = k.compileStep((x: Tensor) => launch('test_pair', axpb('out[i] = -x[i];'), launch('test_pair', axpb('out[i] = p.a * x[i] + p.b;'), x, 1, 1), 0, 0).neg());
+    const x = k.tensor([1, 2]);
+    for (let i = 0; i < 3; i++) twice.run(x);
+    expect(twice.stats.kernels.test_pair).toBe(2);
+    expect(Array.from(await twice.run(x).toArray())).toEqual([2, 3]);
+    twice.dispose();
+    // The same source under another label is the same pipeline: its first label names it.
+    const again = k.compileStep((x: Tensor) => launch('other', SRC, x, 1, 0).neg());
+    for (let i = 0; i < 2; i++) again.run(x);
+    expect(again.stats.kernels).toEqual({ test_axpb: 1, unary: 1 });
+    again.dispose();
+    // A generated kernel labelled like a file of shaders/ does not replace it.
+    const y = launch('unary', SRC, k.tensor([1, 2]), 10, 0);
+    expect(Array.from(await y.neg().toArray())).toEqual([-10, -20]);
   });
 });
