@@ -57,7 +57,8 @@ describe('generated kernels', () => {
     // The same source under another label is the same pipeline: its first label names it.
     const again = k.compileStep((x: Tensor) => launch('other', SRC, x, 1, 0).neg());
     for (let i = 0; i < 2; i++) again.run(x);
-    expect(again.stats.kernels).toEqual({ test_axpb: 1, unary: 1 });
+    expect(again.stats.kernels.test_axpb).toBe(1);
+    expect(again.stats.kernels.other).toBeUndefined();
     again.dispose();
     // A generated kernel labelled like a file of shaders/ does not replace it.
     const y = launch('unary', SRC, k.tensor([1, 2]), 10, 0);
