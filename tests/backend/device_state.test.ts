@@ -45,6 +45,17 @@ describe('stale tensors', () => {
     app.device.destroy();
   });
 
+  it('a compiled step captured on a closed device names the stale tensor it holds', async () => {
+    await k.init();
+    const w = k.randn([8, 8]).keep();
+    const step = k.compileStep((x: k.Tensor) => x.matmul(w));
+    for (let i = 0; i < 3; i++) step.run(k.randn([4, 8]));
+    k.shutdown();
+    await k.init();
+    expect(() => step.run(k.randn([4, 8]))).toThrow(/shape \[4, 8\].*shutdown\(\) was called/);
+    expect(k.gpuErrors()).toEqual([]);
+  });
+
   it('disposing a stale tensor is allowed and does not touch the new device', async () => {
     await k.init();
     const old = k.randn([64]);
