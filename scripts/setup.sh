@@ -101,8 +101,13 @@ else
 fi
 node scripts/gen-shaders.mjs
 if [ "${KILN_WITH_TORCH:-0}" = 1 ] && command -v update-alternatives >/dev/null 2>&1; then
-  blas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | awk '/^Value:/{print $2}')
+  # The alternative is named after the multiarch triplet (libblas.so.3-x86_64-linux-gnu, ...-aarch64-...).
+  alt=$(cd /etc/alternatives 2>/dev/null && ls -d libblas.so.3-* 2>/dev/null | head -n 1 || true)
+  blas=$( [ -n "$alt" ] && update-alternatives --query "$alt" 2>/dev/null | awk '/^Value:/{print $2}' || true)
   say "libblas.so.3 for PyTorch: ${blas:-unknown}"
-  case "$blas" in *openblas*) ;; *) say "warning: PyTorch will use the reference BLAS (matmul 30-40x slower); run: update-alternatives --auto libblas.so.3-x86_64-linux-gnu" ;; esac
+  case "$blas" in
+    *openblas*|*blis*|*mkl*) ;;
+    *) say "warning: PyTorch will use the reference BLAS (matmul 30-40x slower); run: $SUDO update-alternatives --auto ${alt:-libblas.so.3-<triplet>}" ;;
+  esac
 fi
 say "done (log: $LOG)"
