@@ -97,6 +97,8 @@ export function cat0(parts: Tensor[], outShape: readonly number[]): Tensor {
 }
 
 export function expand(x: Tensor, outShape: readonly number[]): Tensor {
+  // int32 moves as raw words; float32 goes through the pointwise row, so a captured step can fuse it.
+  if (x.dtype !== 'float32') return gatherStrided(x, outShape, broadcastStrides(x.shape, outShape));
   return pointwise('copy', [x], [], outShape);
 }
 
