@@ -466,7 +466,7 @@ export class Backend {
     const pipe = this.pipeline(shader, constants);
     if (this.recording) {
       const bindings: RecordedBinding[] = buffers.map((b) => ('buffer' in b ? { ...b } : { buffer: b }));
-      this.recording.push({ kind: 'dispatch', shader, pipe, bindings, writes: this.shaderWrites.get(shader)!, params: bytes, dyn, wg: [x, y, z], fuse });
+      this.recording.push({ kind: 'dispatch', shader, pipe, bindings, writes: this.shaderWrites.get(shader)!, params: bytes, dyn, wg: [x, y, z], fuse, constants });
       return;
     }
     const g0 = this.bindGroup(shader, buffers);
@@ -491,9 +491,10 @@ export class Backend {
   }
 
   /** A recorded dispatch command of generated WGSL, for a pass that rewrites a capture (see endRecording). */
-  sourceCommand(label: string, wgsl: string, bindings: RecordedBinding[], params: ArrayBuffer, workgroups: [number, number, number]): Command {
+  sourceCommand(label: string, wgsl: string, bindings: RecordedBinding[], params: ArrayBuffer, workgroups: [number, number, number],
+    constants: Record<string, number> = {}): Command {
     const shader = this.registerSource(label, wgsl);
-    const pipe = this.pipeline(shader, {});
+    const pipe = this.pipeline(shader, constants);
     return { kind: 'dispatch', shader, pipe, bindings, writes: this.shaderWrites.get(shader)!, params, wg: workgroups };
   }
 

@@ -16,6 +16,8 @@ export type Command =
     wg: [number, number, number];
     /** What a rewriting pass may fuse (set by launchers of generated pointwise kernels; opaque here). */
     fuse?: unknown;
+    /** The pipeline's override constants (a rewriting pass rebuilding the kernel needs them). */
+    constants?: Record<string, number>;
     /** Filled in when the program is finalised. */
     group?: GPUBindGroup; slot?: number;
   }

@@ -10,7 +10,8 @@
 // buffers keep their place, so the move is safe.
 import type { Backend } from '../backend/backend.js';
 import type { Command, RecordedBinding } from '../backend/program.js';
-import type { PointwiseWork } from './kernels.js';
+import type { PointwiseWork, StoreWork } from './kernels.js';
+import { wgslSources } from '../backend/wgsl.gen.js';
 import { assemble, bakedIndex, coordDecls, renameOperands } from './pointwise.js';
 import { contiguousStrides } from './shape.js';
 
@@ -44,7 +45,7 @@ const isIdentity = (strides: readonly number[], shape: readonly number[]) => {
 };
 
 /** What a capture's fusion pass reports (for tests and statistics). */
-export interface FusionReport { groups: number; fusedLaunches: number; droppedValues: number }
+export interface FusionReport { groups: number; fusedLaunches: number; droppedValues: number; epilogues: number }
 
 /**
  * Fuses the pointwise launches of a captured command list (see the file comment). `report`, when given,
@@ -61,10 +62,28 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
   const out: Command[] = [];
   let g = null as Group | null;
 
+  const touched = (c: Command): GPUBuffer[] => {
+    if (c.kind === 'dispatch') return c.bindings.map((b) => b.buffer);
+    if (c.kind === 'copy') return [c.src, c.dst];
+    if (c.kind === 'clear') return [c.buffer];
+    return [];
+  };
+
+  const access = (c: Command): { reads: GPUBuffer[]; writes: GPUBuffer[] } => {
+    if (c.kind === 'dispatch') {
+      return { reads: c.bindings.filter((_, j) => !c.writes[j]).map((b) => b.buffer), writes: c.bindings.filter((_, j) => c.writes[j]).map((b) => b.buffer) };
+    }
+    if (c.kind === 'copy') return { reads: [c.src], writes: [c.dst] };
+    if (c.kind === 'clear') return { reads: [], writes: [c.buffer] };
+    return { reads: [], writes: [] };
+  };
+
   const flush = () => {
     if (!g) return;
     const live = g.live();
-    if (g.cmds.length === 1 && live.length === 1) {
+    if (live.length > 0 && foldIntoStore(g, live)) {
+      if (report) { report.epilogues++; report.fusedLaunches += g.cmds.length; }
+    } else if (g.cmds.length === 1 && live.length === 1) {
       out.push(g.cmds[0]);
     } else if (live.length > 0) {
       const n = g.shape.reduce((p, q) => p * q, 1);
@@ -83,6 +102,65 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     if (report) report.droppedValues += g.values.size - live.length;
     out.push(...g.deferred);
     g = null;
+  };
+
+  /**
+   * Folds the group into the store of the heavy kernel emitted right before it, when the group reads that
+   * kernel's output element for element (so thread i of the kernel has everything element i needs).
+   */
+  const foldIntoStore = (grp: Group, live: Value[]): boolean => {
+    // The latest heavy kernel whose output the group reads element for element, with nothing after it
+    // touching a buffer the epilogue would bind (so running the group at that point changes no result).
+    const inputs = new Set(grp.loads.map((l) => l.binding.buffer));
+    const outputs = new Set(live.map((v) => v.binding.buffer));
+    let h = out.length - 1;
+    let found = false;
+    for (; h >= 0 && h >= out.length - 64; h--) {
+      const c = out[h];
+      const hw = c.kind === 'dispatch' ? (c.fuse as Partial<StoreWork> | undefined) : undefined;
+      if (c.kind === 'dispatch' && hw?.store !== undefined && inputs.has(c.bindings[hw.out!].buffer)) { found = true; break; }
+      // Reading the group's inputs is harmless; writing them, or touching what the epilogue would write, is not.
+      const { reads: r, writes: w } = access(c);
+      if (w.some((b) => inputs.has(b) || outputs.has(b)) || r.some((b) => outputs.has(b))) return false;
+    }
+    if (!found) return false;
+    {
+      // The heavy kernel's own output must not be read by anything between it and the group.
+      const c = out[h] as Dispatch;
+      const v = c.bindings[(c.fuse as StoreWork).out].buffer;
+      for (let j = h + 1; j < out.length; j++) if (touched(out[j]).includes(v)) return false;
+    }
+    const prev = out[h];
+    if (!prev || prev.kind !== 'dispatch' || prev.dyn || !prev.fuse) return false;
+    const hw = prev.fuse as Partial<StoreWork>;
+    if (hw.store === undefined || hw.out === undefined || hw.numel !== grp.shape.reduce((p, q) => p * q, 1)) return false;
+    const v = prev.bindings[hw.out];
+    const at = grp.loads.findIndex((l) => l.key === keyOf(v) && l.index === 'i');
+    if (at < 0 || grp.loads.some((l, k) => k !== at && l.binding.buffer === v.buffer)) return false;
+    const released = grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer);
+    const extraIn = grp.loads.filter((_, k) => k !== at);
+    const extraOut = released ? live.slice(1) : live;
+    if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;
+    const base = prev.bindings.length;
+    const decls = [
+      ...extraIn.map((_, k) => `@group(0) @binding(${base + k}) var<storage, read> ep_in${k}: array<f32>;`),
+      ...extraOut.map((_, j) => `@group(0) @binding(${base + extraIn.length + j}) var<storage, read_write> ep_out${j}: array<f32>;`),
+    ];
+    let e = 0;
+    const body = [
+      ...coordDecls(grp.shape, grp.coords),
+      ...grp.loads.map((l, k) => (k === at ? `let x${k} = v;` : `let x${k} = ep_in${e++}[${l.index}];`)),
+      ...grp.lines,
+      ...(released ? [`out[i] = v${live[0].member};`] : ['out[i] = v;']),
+      ...extraOut.map((x, j) => `ep_out${j}[i] = v${x.member};`),
+    ];
+    const fn = `fn store(i: u32, v: f32) {\n${body.map((l) => `  ${l}`).join('\n')}\n}`;
+    const src = wgslSources[hw.store].replace(/fn store\(i: u32, v: f32\) \{[^}]*\}/, fn) + '\n' + decls.join('\n') + '\n';
+    const bindings = [...prev.bindings];
+    if (released) bindings[hw.out] = live[0].binding;
+    bindings.push(...extraIn.map((l) => l.binding), ...extraOut.map((x) => x.binding));
+    out[h] = be.sourceCommand(`${hw.store}+epilogue`, src, bindings, prev.params, prev.wg, prev.constants);
+    return true;
   };
 
   const add = (c: Dispatch, w: PointwiseWork) => {
@@ -115,15 +193,8 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     g.values.set(keyOf(outBinding), { member: m, binding: outBinding, dropped: false });
   };
 
-  const touched = (c: Command): GPUBuffer[] => {
-    if (c.kind === 'dispatch') return c.bindings.map((b) => b.buffer);
-    if (c.kind === 'copy') return [c.src, c.dst];
-    if (c.kind === 'clear') return [c.buffer];
-    return [];
-  };
-
   for (const c of cmds) {
-    if (c.kind === 'dispatch' && c.fuse && !c.dyn) { add(c, c.fuse as PointwiseWork); continue; }
+    if (c.kind === 'dispatch' && c.fuse && 'expr' in (c.fuse as object) && !c.dyn) { add(c, c.fuse as PointwiseWork); continue; }
     if (c.kind === 'release') {
       if (g) {
         for (const v of g.values.values()) if (v.binding.buffer === c.buffer) v.dropped = true;

@@ -1,6 +1,7 @@
 // Launchers: one function per WGSL kernel. Each takes validated tensors, allocates the output from the pool,
 // packs the kernel's Params and records the dispatch. No graph, no checks beyond what the kernel needs.
 import { ParamWriter } from '../backend/backend.js';
+import type { ShaderName } from '../backend/wgsl.gen.js';
 import { backend, rng } from '../autograd/context.js';
 import { Tensor, type DType } from '../autograd/tensor.js';
 import { broadcastStrides, contiguousStrides, MAX_RANK } from './shape.js';
@@ -19,6 +20,12 @@ function dummyBuffer(k = 0): GPUBuffer {
 function bind(t: Tensor) {
   return t.byteOffset ? { buffer: t.buffer, offset: t.byteOffset } : t.buffer;
 }
+
+/**
+ * A heavy kernel whose every output element goes through `fn store(i, v)` in its shader (written once,
+ * at flat index i): compileStep's fusion pass may replace store with a fused pointwise epilogue.
+ */
+export interface StoreWork { store: ShaderName; /** binding of the output */ out: number; numel: number }
 
 /** What compileStep's fusion pass needs to inline a pointwise launch (see src/ops/fusion.ts). */
 export interface PointwiseWork {
@@ -197,12 +204,13 @@ export function matmul(a: Tensor, b: Tensor, M: number, N: number, K: number, ba
   const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: epi.bias ? 1 : 0, ACT: act };
   const buffers = [bind(a), bind(b), epi.bias ? bind(epi.bias) : dummyBuffer(), bind(out)];
   const layout = matmulLayout(transA, transB);
+  const store = (shader: ShaderName): StoreWork => ({ store: shader, out: 3, numel: out.numel });
   if (vec4Fits(layout, M, N, K) && a.byteOffset % 16 === 0 && b.byteOffset % 16 === 0) {
     const [wgx, wgy] = matmulWorkgroup(be, layout);
     be.dispatch('matmul_vec4', { ...constants, WGX: wgx, WGY: wgy }, buffers, p.bytes(),
-      [Math.ceil(N / (4 * wgx)), Math.ceil(M / (4 * wgy)), batch]);
+      [Math.ceil(N / (4 * wgx)), Math.ceil(M / (4 * wgy)), batch], store('matmul_vec4'));
   } else {
-    be.dispatch('matmul', constants, buffers, p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch]);
+    be.dispatch('matmul', constants, buffers, p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch], store('matmul'));
   }
   return out;
 }
