@@ -78,8 +78,21 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     return { reads: [], writes: [] };
   };
 
+  /** Whether the value in `buffer` is released at or after command `from` before anything touches it. */
+  const deadFrom = (buffer: GPUBuffer, from: number): boolean => {
+    for (let j = from; j < cmds.length; j++) {
+      const c = cmds[j];
+      if (c.kind === 'release' && c.buffer === buffer) return true;
+      if (touched(c).includes(buffer)) return false;
+    }
+    return false;
+  };
+  let at = 0;
+
   const flush = () => {
     if (!g) return;
+    // Values the rest of the step releases before touching them are never stored either.
+    for (const v of g.values.values()) if (!v.dropped && deadFrom(v.binding.buffer, at)) v.dropped = true;
     const live = g.live();
     if (live.length > 0 && foldIntoStore(g, live)) {
       if (report) { report.epilogues++; report.fusedLaunches += g.cmds.length; }
@@ -193,7 +206,8 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     g.values.set(keyOf(outBinding), { member: m, binding: outBinding, dropped: false });
   };
 
-  for (const c of cmds) {
+  for (; at < cmds.length; at++) {
+    const c = cmds[at];
     if (c.kind === 'dispatch' && c.fuse && 'expr' in (c.fuse as object) && !c.dyn) { add(c, c.fuse as PointwiseWork); continue; }
     if (c.kind === 'release') {
       if (g) {
