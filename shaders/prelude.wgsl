@@ -11,12 +11,15 @@ fn slot8(a: array<vec4<u32>, 2>, i: u32) -> u32 {
   return a[i / 4u][i % 4u];
 }
 
+// NaN test on the bits: compilers may fold `v != v` to false (lavapipe does), so comparisons cannot be trusted.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 // Pointwise helpers (the rows of src/ops/pointwise.ts call them, in any kernel an epilogue is fused into).
 // Private vars, not literals: WGSL rejects NaN and inf in constant expressions.
 var<private> kiln_nan_bits: u32 = 0x7fc00000u;
 var<private> kiln_inf_bits: u32 = 0x7f800000u;
-
-fn kiln_is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 
 // PyTorch pow: x^0 = 1 (even for NaN), 0^-e = inf (signed for odd integral e), negative bases need an
 // integral exponent (NaN otherwise).
@@ -29,7 +32,7 @@ fn kiln_pow(x: f32, e: f32) -> f32 {
     return select(inf, -inf, neg && odd);
   }
   let r = pow(abs(x), e);
-  if (!neg || kiln_is_nan(x)) { return select(r, x, kiln_is_nan(x)); }
+  if (!neg || is_nan(x)) { return select(r, x, is_nan(x)); }
   if (fract(e) != 0.0) { return bitcast<f32>(kiln_nan_bits); }
   return select(r, -r, odd);
 }

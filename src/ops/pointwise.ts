@@ -40,14 +40,14 @@ export const pointwiseTable: { readonly [N in PointwiseName]: PointwiseRow } = {
   relu: { arity: 1, wgsl: 'select(a, 0.0, a < 0.0)', grad: ['select(0.0, g, y > 0.0)'] },
   leakyRelu: { arity: 1, wgsl: 'select(a * $slope, a, a > 0.0)', scalars: ['slope'], grad: ['g * select($slope, 1.0, a > 0.0)'] },
   // tanh of large |a| is NaN on some drivers (inf/inf); tanh(±15) is ±1 in f32 already.
-  tanh: { arity: 1, wgsl: 'select(tanh(clamp(a, -15.0, 15.0)), a, kiln_is_nan(a))', grad: ['g * (1.0 - y * y)'] },
+  tanh: { arity: 1, wgsl: 'select(tanh(clamp(a, -15.0, 15.0)), a, is_nan(a))', grad: ['g * (1.0 - y * y)'] },
   sigmoid: { arity: 1, wgsl: '1.0 / (1.0 + exp(-a))', grad: ['g * (y * (1.0 - y))'] },
   powScalar: {
     arity: 1, wgsl: 'kiln_pow(a, $exponent)', scalars: ['exponent'],
     grad: ['select(g * (kiln_pow(a, $exponent - 1.0) * $exponent), g * 0.0, $exponent == 0.0)'],
   },
   clamp: {
-    arity: 1, wgsl: 'select(clamp(a, $min, $max), a, kiln_is_nan(a))', scalars: ['min', 'max'],
+    arity: 1, wgsl: 'select(clamp(a, $min, $max), a, is_nan(a))', scalars: ['min', 'max'],
     grad: ['g * select(0.0, 1.0, a >= $min && a <= $max)'],
   },
   affine: { arity: 1, wgsl: '$scale * a + $shift', scalars: ['scale', 'shift'], grad: ['g * $scale'] },
@@ -62,8 +62,8 @@ export const pointwiseTable: { readonly [N in PointwiseName]: PointwiseRow } = {
   mul: { arity: 2, wgsl: 'a * b', grad: ['g * b', 'g * a'] },
   div: { arity: 2, wgsl: 'a / b', grad: ['g / b', '-(g / b / b * a)'] },
   // NaN in either operand gives NaN (a + b carries it), as torch.maximum / torch.minimum.
-  maximum: { arity: 2, wgsl: 'select(max(a, b), a + b, kiln_is_nan(a) || kiln_is_nan(b))', grad: [`g * ${winA('>')}`, `g * (1.0 - ${winA('>')})`] },
-  minimum: { arity: 2, wgsl: 'select(min(a, b), a + b, kiln_is_nan(a) || kiln_is_nan(b))', grad: [`g * ${winA('<')}`, `g * (1.0 - ${winA('<')})`] },
+  maximum: { arity: 2, wgsl: 'select(max(a, b), a + b, is_nan(a) || is_nan(b))', grad: [`g * ${winA('>')}`, `g * (1.0 - ${winA('>')})`] },
+  minimum: { arity: 2, wgsl: 'select(min(a, b), a + b, is_nan(a) || is_nan(b))', grad: [`g * ${winA('<')}`, `g * (1.0 - ${winA('<')})`] },
   // d/da a^b = b a^(b-1) (through pow, so a = 0 stays finite); d/db = a^b log(a)
   pow: { arity: 2, wgsl: 'kiln_pow(a, b)', grad: ['g * (kiln_pow(a, b - 1.0) * b)', 'g * (y * log(a))'] },
   gt: cmp('>'), ge: cmp('>='), lt: cmp('<'), le: cmp('<='), eq: cmp('=='), ne: cmp('!='),
