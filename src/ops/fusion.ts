@@ -10,7 +10,8 @@
 // buffers keep their place, so the move is safe.
 import type { Backend } from '../backend/backend.js';
 import type { Command, RecordedBinding } from '../backend/program.js';
-import type { PointwiseWork, StoreWork } from './kernels.js';
+import type { PointwiseWork, ReduceWork, StoreWork } from './kernels.js';
+import type { ShaderName } from '../backend/wgsl.gen.js';
 import { wgslSources } from '../backend/wgsl.gen.js';
 import { assemble, bakedIndex, coordDecls, renameOperands } from './pointwise.js';
 import { contiguousStrides } from './shape.js';
@@ -45,7 +46,23 @@ const isIdentity = (strides: readonly number[], shape: readonly number[]) => {
 };
 
 /** What a capture's fusion pass reports (for tests and statistics). */
-export interface FusionReport { groups: number; fusedLaunches: number; droppedValues: number; epilogues: number }
+export interface FusionReport { groups: number; fusedLaunches: number; droppedValues: number; epilogues: number; reductions: number }
+
+/** One place a heavy kernel writes its results through: `fn <fn>(i, v)` storing into `<name>[i]`. */
+interface Site { fn: string; name: string; /** binding */ out: number; numel: number; fused: boolean }
+
+/** A heavy kernel's state under rewriting (kept in the command's `fuse` field, so later folds continue it). */
+interface Heavy {
+  base: ShaderName; src: string; constants: Record<string, number>; sites: Site[]; folds: number;
+  rowSum?: StoreWork['rowSum'];
+}
+
+/** Replaces the body of `fn <name>(i: u32, v: f32)` in a kernel's source. */
+function replaceFn(src: string, name: string, body: string[]): string {
+  const re = new RegExp(`fn ${name}\\(i: u32, v: f32\\) \\{[^}]*\\}`);
+  if (!re.test(src)) throw new Error(`fusion: kernel has no fn ${name}(i: u32, v: f32)`);
+  return src.replace(re, () => `fn ${name}(i: u32, v: f32) {\n${body.map((l) => `  ${l}`).join('\n')}\n}`);
+}
 
 /**
  * Fuses the pointwise launches of a captured command list (see the file comment). `report`, when given,
@@ -117,63 +134,121 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     g = null;
   };
 
+  /** The command at `h` as a heavy kernel whose stores may take epilogues (null for anything else). */
+  const heavyAt = (h: number): Heavy | null => {
+    const c = out[h];
+    if (c.kind !== 'dispatch' || c.dyn || !c.fuse) return null;
+    const f = c.fuse as Partial<Heavy & StoreWork>;
+    if (f.sites) return f as Heavy;
+    if (f.store === undefined || f.out === undefined || f.numel === undefined) return null;
+    return {
+      base: f.store, src: wgslSources[f.store], constants: { ...c.constants }, folds: 0, rowSum: f.rowSum,
+      sites: [{ fn: 'store', name: 'out', out: f.out, numel: f.numel, fused: false }],
+    };
+  };
+
+  /** Whether moving a write of `writes` (reading `reads`) back to just after out[h] changes no result. */
+  const clearAfter = (h: number, reads: Set<GPUBuffer>, writes: Set<GPUBuffer>): boolean => {
+    for (let j = h + 1; j < out.length; j++) {
+      // A release of a buffer to be written ends an older value of it: writing earlier would land in that one.
+      const c = out[j];
+      if (c.kind === 'release' && writes.has(c.buffer)) return false;
+      const { reads: r, writes: w } = access(c);
+      if (w.some((b) => reads.has(b) || writes.has(b)) || r.some((b) => writes.has(b))) return false;
+    }
+    return true;
+  };
+
+  /** Rebuilds out[h] from its heavy state with `bindings`. */
+  const rebuild = (h: number, hv: Heavy, bindings: RecordedBinding[]) => {
+    const prev = out[h] as Dispatch;
+    const c = be.sourceCommand(`${hv.base}+epilogue`, hv.src, bindings, prev.params, prev.wg, hv.constants) as Dispatch;
+    c.fuse = hv;
+    out[h] = c;
+  };
+
   /**
-   * Folds the group into the store of the heavy kernel emitted right before it, when the group reads that
-   * kernel's output element for element (so thread i of the kernel has everything element i needs).
+   * Folds the group into a store of the heavy kernel emitted before it, when the group reads that store's
+   * output element for element (so the thread storing element i has everything element i needs).
    */
   const foldIntoStore = (grp: Group, live: Value[]): boolean => {
-    // The latest heavy kernel whose output the group reads element for element, with nothing after it
-    // touching a buffer the epilogue would bind (so running the group at that point changes no result).
     const inputs = new Set(grp.loads.map((l) => l.binding.buffer));
     const outputs = new Set(live.map((v) => v.binding.buffer));
-    let h = out.length - 1;
-    let found = false;
-    for (; h >= 0 && h >= out.length - 64; h--) {
-      const c = out[h];
-      const hw = c.kind === 'dispatch' ? (c.fuse as Partial<StoreWork> | undefined) : undefined;
-      if (c.kind === 'dispatch' && hw?.store !== undefined && inputs.has(c.bindings[hw.out!].buffer)) { found = true; break; }
+    const n = grp.shape.reduce((p, q) => p * q, 1);
+    for (let h = out.length - 1; h >= 0 && h >= out.length - 64; h--) {
+      const hv = heavyAt(h);
+      const prev = out[h] as Dispatch;
+      const site = hv?.sites.find((x) => !x.fused && inputs.has(prev.bindings[x.out].buffer));
+      if (hv && site) {
+        // Its output must be read by nothing in between, and the group must be movable back to here.
+        const v = prev.bindings[site.out];
+        if (site.numel !== n || !clearAfter(h, new Set([...inputs, v.buffer]), outputs)) return false;
+        const at = grp.loads.findIndex((l) => l.key === keyOf(v) && l.index === 'i');
+        if (at < 0 || grp.loads.some((l, k) => k !== at && l.binding.buffer === v.buffer)) return false;
+        const released = grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer);
+        const extraIn = grp.loads.filter((_, k) => k !== at);
+        const extraOut = released ? live.slice(1) : live;
+        if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;
+        const bound = new Set(prev.bindings.map((b) => b.buffer));
+        if ([...extraIn.map((l) => l.binding), ...extraOut.map((x) => x.binding)].some((b) => bound.has(b.buffer) && b.buffer !== v.buffer)) return false;
+        const base = prev.bindings.length;
+        const f = hv.folds++;
+        const decls = [
+          ...extraIn.map((_, k) => `@group(0) @binding(${base + k}) var<storage, read> e${f}_in${k}: array<f32>;`),
+          ...extraOut.map((_, j) => `@group(0) @binding(${base + extraIn.length + j}) var<storage, read_write> e${f}_out${j}: array<f32>;`),
+        ];
+        let e = 0;
+        const body = [
+          ...coordDecls(grp.shape, grp.coords),
+          ...grp.loads.map((l, k) => (k === at ? `let x${k} = v;` : `let x${k} = e${f}_in${e++}[${l.index}];`)),
+          ...grp.lines,
+          ...(released ? [`${site.name}[i] = v${live[0].member};`] : [`${site.name}[i] = v;`]),
+          ...extraOut.map((x, j) => `e${f}_out${j}[i] = v${x.member};`),
+        ];
+        site.fused = true;
+        hv.src = replaceFn(hv.src, site.fn, body) + '\n' + decls.join('\n') + '\n';
+        const bindings = [...prev.bindings];
+        if (released) bindings[site.out] = live[0].binding;
+        bindings.push(...extraIn.map((l) => l.binding), ...extraOut.map((x) => x.binding));
+        rebuild(h, hv, bindings);
+        return true;
+      }
       // Reading the group's inputs is harmless; writing them, or touching what the epilogue would write, is not.
-      const { reads: r, writes: w } = access(c);
+      const { reads: r, writes: w } = access(out[h]);
       if (w.some((b) => inputs.has(b) || outputs.has(b)) || r.some((b) => outputs.has(b))) return false;
     }
-    if (!found) return false;
-    {
-      // The heavy kernel's own output must not be read by anything between it and the group.
-      const c = out[h] as Dispatch;
-      const v = c.bindings[(c.fuse as StoreWork).out].buffer;
-      for (let j = h + 1; j < out.length; j++) if (touched(out[j]).includes(v)) return false;
+    return false;
+  };
+
+  /**
+   * Folds a one-pass column sum (a bias gradient: g [K, M] summed over K) into the weight-gradient matmul
+   * g^T x emitted before it, which reads the same g: its ROW_SUM threads write the sums.
+   */
+  const foldReduce = (c: Dispatch, rw: ReduceWork): boolean => {
+    if (rw.reduce !== 'sum' || rw.A !== 1) return false;
+    const src = c.bindings[0];
+    const dst = c.bindings[1];
+    for (let h = out.length - 1; h >= 0 && h >= out.length - 64; h--) {
+      const hv = heavyAt(h);
+      const prev = out[h] as Dispatch;
+      const rs = hv?.rowSum;
+      if (hv && rs && hv.constants.ROW_SUM !== 1 && keyOf(prev.bindings[rs.a]) === keyOf(src) && rs.K === rw.R && rs.M === rw.B) {
+        if (!clearAfter(h, new Set([src.buffer]), new Set([dst.buffer]))) return false;
+        if (prev.bindings.some((b) => b.buffer === dst.buffer) || prev.bindings.length + 1 > maxBindings) return false;
+        const f = hv.folds++;
+        const at = prev.bindings.length;
+        hv.constants = { ...hv.constants, ROW_SUM: 1 };
+        hv.sites.push({ fn: 'store_row', name: `e${f}_row`, out: at, numel: rs.M, fused: false });
+        hv.src = replaceFn(hv.src, 'store_row', [`e${f}_row[i] = v;`]) +
+          `\n@group(0) @binding(${at}) var<storage, read_write> e${f}_row: array<f32>;\n`;
+        rebuild(h, hv, [...prev.bindings, dst]);
+        if (report) report.reductions++;
+        return true;
+      }
+      const { reads: r, writes: w } = access(out[h]);
+      if (w.includes(src.buffer) || w.includes(dst.buffer) || r.includes(dst.buffer)) return false;
     }
-    const prev = out[h];
-    if (!prev || prev.kind !== 'dispatch' || prev.dyn || !prev.fuse) return false;
-    const hw = prev.fuse as Partial<StoreWork>;
-    if (hw.store === undefined || hw.out === undefined || hw.numel !== grp.shape.reduce((p, q) => p * q, 1)) return false;
-    const v = prev.bindings[hw.out];
-    const at = grp.loads.findIndex((l) => l.key === keyOf(v) && l.index === 'i');
-    if (at < 0 || grp.loads.some((l, k) => k !== at && l.binding.buffer === v.buffer)) return false;
-    const released = grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer);
-    const extraIn = grp.loads.filter((_, k) => k !== at);
-    const extraOut = released ? live.slice(1) : live;
-    if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;
-    const base = prev.bindings.length;
-    const decls = [
-      ...extraIn.map((_, k) => `@group(0) @binding(${base + k}) var<storage, read> ep_in${k}: array<f32>;`),
-      ...extraOut.map((_, j) => `@group(0) @binding(${base + extraIn.length + j}) var<storage, read_write> ep_out${j}: array<f32>;`),
-    ];
-    let e = 0;
-    const body = [
-      ...coordDecls(grp.shape, grp.coords),
-      ...grp.loads.map((l, k) => (k === at ? `let x${k} = v;` : `let x${k} = ep_in${e++}[${l.index}];`)),
-      ...grp.lines,
-      ...(released ? [`out[i] = v${live[0].member};`] : ['out[i] = v;']),
-      ...extraOut.map((x, j) => `ep_out${j}[i] = v${x.member};`),
-    ];
-    const fn = `fn store(i: u32, v: f32) {\n${body.map((l) => `  ${l}`).join('\n')}\n}`;
-    const src = wgslSources[hw.store].replace(/fn store\(i: u32, v: f32\) \{[^}]*\}/, fn) + '\n' + decls.join('\n') + '\n';
-    const bindings = [...prev.bindings];
-    if (released) bindings[hw.out] = live[0].binding;
-    bindings.push(...extraIn.map((l) => l.binding), ...extraOut.map((x) => x.binding));
-    out[h] = be.sourceCommand(`${hw.store}+epilogue`, src, bindings, prev.params, prev.wg, prev.constants);
-    return true;
+    return false;
   };
 
   const add = (c: Dispatch, w: PointwiseWork) => {
@@ -221,6 +296,7 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
       const bound = g.bound();
       if (touched(c).some((b) => bound.has(b))) flush();
     }
+    if (c.kind === 'dispatch' && !c.dyn && c.fuse && 'reduce' in (c.fuse as object) && foldReduce(c, c.fuse as ReduceWork)) continue;
     out.push(c);
   }
   flush();

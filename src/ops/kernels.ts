@@ -25,7 +25,15 @@ function bind(t: Tensor) {
  * A heavy kernel whose every output element goes through `fn store(i, v)` in its shader (written once,
  * at flat index i): compileStep's fusion pass may replace store with a fused pointwise epilogue.
  */
-export interface StoreWork { store: ShaderName; /** binding of the output */ out: number; numel: number }
+export interface StoreWork {
+  store: ShaderName; /** binding of the output */ out: number; numel: number;
+  /** A TRANS_A matmul (one batch) that can also hand the sums over k of A (binding `a`, stored [K, M]) to
+   * `fn store_row(m, sum)` under the ROW_SUM constant: where a bias gradient's reduce folds in. */
+  rowSum?: { a: number; K: number; M: number };
+}
+
+/** A one-pass reduce of x viewed as [A, R, B] over R (what the fusion pass may fold into a matmul). */
+export interface ReduceWork { reduce: ReduceCode; A: number; R: number; B: number }
 
 /** What compileStep's fusion pass needs to inline a pointwise launch (see src/ops/fusion.ts). */
 export interface PointwiseWork {
@@ -144,7 +152,8 @@ export function reduceARB(code: ReduceCode, x: Tensor, A: number, R: number, B: 
     const L = Math.ceil(r / P);
     const out = Tensor.empty([A * P * B]);
     const p = new ParamWriter().u32(A, r, B, P, L, 0, 0, 0);
-    be.dispatch('reduce', { OP: REDUCE[code] }, [bind(src), bind(out)], p.bytes(), be.grid(A * P * B, 256));
+    const work: ReduceWork | undefined = P === 1 ? { reduce: code, A, R: r, B } : undefined;
+    be.dispatch('reduce', { OP: REDUCE[code] }, [bind(src), bind(out)], p.bytes(), be.grid(A * P * B, 256), work);
     return out;
   };
   // Few outputs and a long reduction: fold R in two passes so thousands of threads share the work.
@@ -224,7 +233,8 @@ export function matmul(a: Tensor, b: Tensor, M: number, N: number, K: number, ba
   const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: epi.bias ? 1 : 0, ACT: act };
   const buffers = [bind(a), bind(b), epi.bias ? bind(epi.bias) : dummyBuffer(), bind(out)];
   const layout = matmulLayout(transA, transB);
-  const store = (shader: ShaderName): StoreWork => ({ store: shader, out: 3, numel: out.numel });
+  const rowSum = transA && !transB && batch === 1 ? { a: 0, K, M } : undefined;
+  const store = (shader: ShaderName): StoreWork => ({ store: shader, out: 3, numel: out.numel, rowSum });
   if (vec4Fits(layout, M, N, K) && a.byteOffset % 16 === 0 && b.byteOffset % 16 === 0) {
     const [wgx, wgy] = matmulWorkgroup(be, layout);
     be.dispatch('matmul_vec4', { ...constants, WGX: wgx, WGY: wgy }, buffers, p.bytes(),

@@ -88,6 +88,35 @@ describe('compileStep fuses pointwise chains', () => {
     });
   });
 
+  // Bias gradients (a column sum of g) folded into the weight-gradient matmul g^T x, and gradient
+  // accumulation (a layer used twice) folded into the stores: scalar and vec4 matmul kernels.
+  const layers: [string, number, number, number][] = [['scalar matmul', 37, 5, 6], ['vec4 matmul', 32, 8, 12]];
+  for (const [kernel, batch, nin, nout] of layers) {
+    it(`linear layer used twice (${kernel}): bias-gradient reduces folded, gradients equal the eager ones`, async () => {
+      const w = kiln.tensor(values(nout * nin, 21), [nout, nin]).requiresGrad_();
+      const b = kiln.tensor(values(nout, 22), [nout]).requiresGrad_();
+      const body = (x: kiln.Tensor) => {
+        w.grad = null; b.grad = null;
+        const y1 = F.linear(x, w, b).tanh();
+        const y2 = F.linear(x.mul(0.5), w, b).relu();
+        y1.mul(y2).sum().add(y1.sum()).backward();
+        return [w.grad!.clone(), b.grad!.clone()];
+      };
+      const x = kiln.tensor(values(batch * nin, 23), [batch, nin]);
+      const want = await Promise.all(body(x).map((t) => t.toArray()));
+      const step = kiln.compileStep(body);
+      for (let i = 0; i < 3; i++) step.run(x);
+      const got = await Promise.all(step.run(x).map((t) => t.toArray()));
+      got.forEach((g, j) => g.forEach((v, i) => expect(Math.abs(v - want[j][i]), `grad ${j}[${i}]`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[j][i])))));
+      // Eagerly: two bias-gradient reduces and the two loss sums; compiled only the loss sums.
+      expect(step.stats.kernels.reduce ?? 0).toBeLessThanOrEqual(2);
+      expect(Object.keys(step.stats.kernels).some((k) => k.startsWith('matmul') && k.endsWith('+epilogue'))).toBe(true);
+      step.dispose();
+      w.dispose(); b.dispose(); x.dispose();
+      expectNoGpuErrors();
+    });
+  }
+
   it('intermediates never stored: the arena is smaller than the unfused buffers, and memory stays flat over replays', async () => {
     const x = kiln.tensor(values(4096, 9), [64, 64]);
     const step = kiln.compileStep((t: kiln.Tensor) => t.mul(2).add(1).relu().sub(0.5).tanh().mul(t).sum());
