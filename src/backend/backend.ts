@@ -647,9 +647,19 @@ export class Backend {
    * out of the pool, so nothing else can write them), the buffers the step uses in place are pinned, bind
    * groups and a uniform buffer of the static params are built once.
    */
-  endRecording(rewrite?: (cmds: Command[]) => Command[]): Program {
+  endRecording(rewrite?: (cmds: Command[], spare: (size: number) => GPUBuffer) => Command[]): Program {
     if (!this.recording) throw new KilnGpuError('kiln: endRecording() without beginRecording()');
-    const all = rewrite ? rewrite(this.recording) : this.recording;
+    // `spare` gives the rewrite a fresh pool buffer (free, so the planner may place a transient value in it).
+    const spare = (size: number) => {
+      const buffer = this.create(size);
+      let list = this.pool.get(size);
+      if (!list) { list = []; this.pool.set(size, list); }
+      list.push(buffer);
+      this.freeBuffers.add(buffer);
+      this.pooledBytes += size;
+      return buffer;
+    };
+    const all = rewrite ? rewrite(this.recording, spare) : this.recording;
     const constants = this.recordingConstants;
     this.recording = null;
     this.recordingConstants = [];

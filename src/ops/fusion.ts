@@ -65,6 +65,96 @@ function replaceFn(src: string, name: string, body: string[]): string {
 }
 
 /**
+ * Largest value renameSegments moves out of its pool buffer. A renamed value that fusion moves across its
+ * old neighbours needs arena space of its own; for weight-sized values that outweighs a saved dispatch
+ * (measured with scripts/dispatch_counts.ts: renaming everything took the MLP GAN's arena from 9.0 to 15.3 MB
+ * for 3 dispatches; up to 1 MiB it costs 0.5 MB there and nothing on the Gaussian and DCGAN steps).
+ */
+const RENAME_MAX_BYTES = 1 << 20;
+
+/**
+ * Gives every transient value of the capture up to RENAME_MAX_BYTES (written first, released later) a stand-in buffer of its own:
+ * the eager pool hands a released buffer to the next allocation, which makes a value and an unrelated later
+ * one look dependent and blocks folds across them. `resolveSegments` maps the stand-ins back afterwards.
+ */
+export function renameSegments(cmds: Command[]): { cmds: Command[]; origin: Map<GPUBuffer, GPUBuffer> } {
+  const releaseAt = new Map<GPUBuffer, number[]>();
+  cmds.forEach((c, i) => { if (c.kind === 'release') (releaseAt.get(c.buffer) ?? releaseAt.set(c.buffer, []).get(c.buffer)!).push(i); });
+  const origin = new Map<GPUBuffer, GPUBuffer>();
+  const current = new Map<GPUBuffer, GPUBuffer>();
+  const open = new Set<GPUBuffer>();
+  const name = (b: GPUBuffer, i: number, write: boolean): GPUBuffer => {
+    if (!open.has(b)) {
+      open.add(b);
+      // A new segment: renamed when it starts with a write and ends with a release.
+      const ends = write && b.size <= RENAME_MAX_BYTES && (releaseAt.get(b) ?? []).some((r) => r > i);
+      const id = ends ? ({ size: b.size, label: 'stand-in' } as GPUBuffer) : b;
+      if (ends) origin.set(id, b);
+      current.set(b, id);
+    }
+    return current.get(b)!;
+  };
+  const out = cmds.map((c, i): Command => {
+    if (c.kind === 'dispatch') {
+      // Reads first, as the planner orders them.
+      const bindings = c.bindings.map((b) => ({ ...b }));
+      c.bindings.forEach((b, j) => { if (!c.writes[j]) bindings[j].buffer = name(b.buffer, i, false); });
+      c.bindings.forEach((b, j) => { if (c.writes[j]) bindings[j].buffer = name(b.buffer, i, true); });
+      return { ...c, bindings };
+    }
+    if (c.kind === 'copy') {
+      const src = name(c.src, i, false);
+      return { ...c, src, dst: name(c.dst, i, true) };
+    }
+    if (c.kind === 'clear') return { ...c, buffer: name(c.buffer, i, true) };
+    if (c.kind === 'release') {
+      const buffer = open.has(c.buffer) ? current.get(c.buffer)! : c.buffer;
+      open.delete(c.buffer);
+      return { ...c, buffer };
+    }
+    return c;
+  });
+  return { cmds: out, origin };
+}
+
+/**
+ * Puts each stand-in of renameSegments back into its original buffer where the rewritten order still keeps
+ * it apart from that buffer's other values (so the memory plan keeps the sharing the pool found), and into
+ * a fresh pool buffer (`spare`) where fusion moved work across.
+ */
+export function resolveSegments(cmds: Command[], origin: Map<GPUBuffer, GPUBuffer>, spare: (size: number) => GPUBuffer): Command[] {
+  const span = new Map<GPUBuffer, [number, number]>();
+  const see = (b: GPUBuffer, i: number) => {
+    const s = span.get(b);
+    if (s) s[1] = i; else span.set(b, [i, i]);
+  };
+  cmds.forEach((c, i) => {
+    if (c.kind === 'dispatch') c.bindings.forEach((b) => see(b.buffer, i));
+    else if (c.kind === 'copy') { see(c.src, i); see(c.dst, i); }
+    else if (c.kind === 'clear' || c.kind === 'release') see(c.buffer, i);
+  });
+  // Intervals already taken in each original buffer (its own, un-renamed uses first).
+  const taken = new Map<GPUBuffer, [number, number][]>();
+  const takenOf = (b: GPUBuffer) => taken.get(b) ?? taken.set(b, []).get(b)!;
+  for (const [b, s] of span) if (!origin.has(b)) takenOf(b).push(s);
+  const target = new Map<GPUBuffer, GPUBuffer>();
+  const standIns = [...origin.keys()].filter((b) => span.has(b)).sort((x, y) => span.get(x)![0] - span.get(y)![0]);
+  for (const id of standIns) {
+    const [a, z] = span.get(id)!;
+    const o = origin.get(id)!;
+    const t = takenOf(o);
+    if (t.every(([p, q]) => q < a || p > z)) { t.push([a, z]); target.set(id, o); } else target.set(id, spare(o.size));
+  }
+  const map = (b: GPUBuffer) => target.get(b) ?? b;
+  return cmds.map((c): Command => {
+    if (c.kind === 'dispatch') return { ...c, bindings: c.bindings.map((b) => ({ ...b, buffer: map(b.buffer) })) };
+    if (c.kind === 'copy') return { ...c, src: map(c.src), dst: map(c.dst) };
+    if (c.kind === 'clear' || c.kind === 'release') return { ...c, buffer: map(c.buffer) };
+    return c;
+  });
+}
+
+/**
  * Fuses the pointwise launches of a captured command list (see the file comment). `report`, when given,
  * receives counts.
  */
@@ -141,9 +231,15 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     const f = c.fuse as Partial<Heavy & StoreWork>;
     if (f.sites) return f as Heavy;
     if (f.store === undefined || f.out === undefined || f.numel === undefined) return null;
+    const src: string = wgslSources[f.store];
+    const site = (fn: string, at: number, numel: number): Site => {
+      const name = new RegExp(`@binding\\(${at}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
+      if (!name) throw new Error(`fusion: ${f.store} has no writable binding ${at}`);
+      return { fn, name, out: at, numel, fused: false };
+    };
     return {
-      base: f.store, src: wgslSources[f.store], constants: { ...c.constants }, folds: 0, rowSum: f.rowSum,
-      sites: [{ fn: 'store', name: 'out', out: f.out, numel: f.numel, fused: false }],
+      base: f.store, src, constants: { ...c.constants }, folds: 0, rowSum: f.rowSum,
+      sites: [site('store', f.out, f.numel), ...(f.more ?? []).map((m) => site(m.fn, m.out, m.numel))],
     };
   };
 
@@ -185,7 +281,9 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
         if (site.numel !== n || !clearAfter(h, new Set([...inputs, v.buffer]), outputs)) return false;
         const at = grp.loads.findIndex((l) => l.key === keyOf(v) && l.index === 'i');
         if (at < 0 || grp.loads.some((l, k) => k !== at && l.binding.buffer === v.buffer)) return false;
-        const released = grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer);
+        // Not stored at all when the step releases it with the group and nothing in between reads it.
+        const readBetween = out.slice(h + 1).some((c) => access(c).reads.includes(v.buffer));
+        const released = !readBetween && grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer);
         const extraIn = grp.loads.filter((_, k) => k !== at);
         const extraOut = released ? live.slice(1) : live;
         if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;

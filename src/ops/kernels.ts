@@ -30,6 +30,8 @@ export interface StoreWork {
   /** A TRANS_A matmul (one batch) that can also hand the sums over k of A (binding `a`, stored [K, M]) to
    * `fn store_row(m, sum)` under the ROW_SUM constant: where a bias gradient's reduce folds in. */
   rowSum?: { a: number; K: number; M: number };
+  /** Further outputs written through their own store function (`fn <fn>(i, v)`). */
+  more?: { fn: string; out: number; numel: number }[];
 }
 
 /** A one-pass reduce of x viewed as [A, R, B] over R (what the fusion pass may fold into a matmul). */
@@ -267,7 +269,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeom): 
   const cb = channelBlock(g, g.Cy / g.groups);
   const threads = g.N * Math.ceil(g.Cy / cb) * g.OH * Math.ceil(g.OW / 4);
   be.dispatch('conv2d', { HAS_BIAS: bias ? 1 : 0, CB: cb }, [bind(x), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)],
-    convParams(g), be.grid(threads, 64));
+    convParams(g), be.grid(threads, 64), { store: 'conv2d', out: 3, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -278,7 +280,8 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, bias: Tensor | null, 
   const cb = channelBlock(g, g.Cx / g.groups);
   const threads = Math.ceil(g.N / 4) * Math.ceil(g.Cx / cb) * g.H * g.W;
   be.dispatch('conv2d_backward_input', { HAS_BIAS: bias ? 1 : 0, CB: cb },
-    [bind(dy), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)], convParams(g), be.grid(threads, 64));
+    [bind(dy), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)], convParams(g), be.grid(threads, 64),
+    { store: 'conv2d_backward_input', out: 3, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -288,7 +291,8 @@ export function conv2dBackwardWeight(x: Tensor, dy: Tensor, g: ConvGeom): Tensor
   const out = Tensor.empty([g.Cy, g.Cx / g.groups, g.kH, g.kW]);
   const cb = channelBlock(g, g.Cy / g.groups);
   const threads = Math.ceil(g.Cy / cb) * Math.ceil(g.Cx / g.groups / 4) * g.kH * g.kW;
-  be.dispatch('conv2d_backward_weight', { CB: cb }, [bind(x), bind(dy), bind(out)], convParams(g), be.grid(threads, 64));
+  be.dispatch('conv2d_backward_weight', { CB: cb }, [bind(x), bind(dy), bind(out)], convParams(g), be.grid(threads, 64),
+    { store: 'conv2d_backward_weight', out: 2, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -318,7 +322,7 @@ export function batchNormApply(x: Tensor, mean: Tensor, stat: Tensor, w: Tensor 
   const affine = w !== null;
   be.dispatch('batch_norm_apply', { FROM_VAR: fromVar ? 1 : 0, AFFINE: affine ? 1 : 0 },
     [bind(x), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), b ? bind(b) : dummyBuffer(1), bind(out)],
-    bnParams(g), be.grid(out.numel, 256));
+    bnParams(g), be.grid(out.numel, 256), { store: 'batch_norm_apply', out: 5, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -328,11 +332,12 @@ export function batchNormBackward(x: Tensor, dy: Tensor, mean: Tensor, stat: Ten
   const dw = Tensor.empty([g.C]);
   const db = Tensor.empty([g.C]);
   be.dispatch('batch_norm_backward_reduce', { FROM_VAR: fromVar ? 1 : 0 },
-    [bind(x), bind(dy), bind(mean), bind(stat), bind(dw), bind(db)], bnParams(g), [Math.ceil(g.C / 64)]);
+    [bind(x), bind(dy), bind(mean), bind(stat), bind(dw), bind(db)], bnParams(g), [Math.ceil(g.C / 64)],
+    { store: 'batch_norm_backward_reduce', out: 4, numel: g.C, more: [{ fn: 'store_db', out: 5, numel: g.C }] } satisfies StoreWork);
   const dx = Tensor.empty(x.shape);
   be.dispatch('batch_norm_backward', { TRAINING: training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, AFFINE: w ? 1 : 0 },
     [bind(x), bind(dy), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), bind(dw), bind(db), bind(dx)],
-    bnParams(g), be.grid(dx.numel, 256));
+    bnParams(g), be.grid(dx.numel, 256), { store: 'batch_norm_backward', out: 7, numel: dx.numel } satisfies StoreWork);
   return { dx, dw, db };
 }
 
