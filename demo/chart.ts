@@ -26,7 +26,7 @@ export function drawChart(canvas: HTMLCanvasElement, steps: number[], panels: Pa
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.fillStyle = '#fff'; g.fillRect(0, 0, W, H);
   g.font = '11px system-ui, sans-serif';
-  const left = 44; const right = 10; const axis = 30; const gap = 12;
+  const left = 44; const right = 10; const axis = 30; const gap = 20; // gap: room for each panel's legend
   const ph = (H - axis - gap * panels.length) / panels.length;
   const x0 = steps.length ? steps[0] : 0;
   const x1 = steps.length ? Math.max(steps[steps.length - 1], x0 + 1) : 100;
@@ -42,14 +42,14 @@ export function drawChart(canvas: HTMLCanvasElement, steps: number[], panels: Pa
     g.strokeStyle = '#bbb'; g.strokeRect(left, top, W - left - right, ph);
     g.textAlign = 'left';
     let lx = left + 6;
-    g.fillStyle = '#333'; g.fillText(p.title, lx, top + 12); lx += g.measureText(p.title).width + 12;
+    g.fillStyle = '#333'; g.fillText(p.title, lx, top - 6); lx += g.measureText(p.title).width + 12;
     for (const s of p.series) {
       g.save(); g.beginPath(); g.rect(left, top, W - left - right, ph); g.clip();
       g.strokeStyle = s.color; g.lineWidth = 1.5; g.beginPath();
       let pen = false;
       s.values.forEach((v, i) => { if (!Number.isFinite(v)) { pen = false; return; } const X = sx(steps[i]); const Y = sy(v); if (pen) g.lineTo(X, Y); else g.moveTo(X, Y); pen = true; });
       g.stroke(); g.restore();
-      g.fillStyle = s.color; g.fillRect(lx, top + 7, 12, 3); g.fillStyle = '#333'; g.fillText(s.name, lx + 15, top + 12);
+      g.fillStyle = s.color; g.fillRect(lx, top - 11, 12, 3); g.fillStyle = '#333'; g.fillText(s.name, lx + 15, top - 6);
       lx += g.measureText(s.name).width + 28;
     }
   });

@@ -77,7 +77,7 @@ export const TABS: TabSpec[] = [
     kind: 'gan', id: 'dcgan', label: 'DCGAN', recipe: 'dcgan', view: 'grid', data: 'mnist-or-folder', samples: 64,
     defaults: { recipe: 'dcgan', seed: 0, lr: 2e-4, batch: 16, latent: 100, width: 8, ema: 0, objective: 'nonSaturating' },
     fields: [...common, { key: 'latent', label: 'latent size', kind: 'number' }, { key: 'width', label: 'width (64 in the lecture)', kind: 'number' }, ...tail],
-    recognisable: { steps: 800, what: 'digits of most classes (width 16, batch 32)' },
+    recognisable: { steps: 800, what: 'digits of most classes, seen at width 16 and batch 32' },
     explain: `<p><b>What is drawn.</b> 64 images generated from a fixed latent batch: 32×32 digits, or 64×64 colour
       images once you drop a folder of your own PNG/JPEG files.</p>
       <p><b>Healthy run.</b> Textures first, then outlines, then digits; D(x) and D(G(z)) oscillate instead of
