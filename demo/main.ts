@@ -328,6 +328,7 @@ async function openSession(t: TabSpec, action: Action, how: How = { kind: 'fresh
     act('loaded');
     if (autostart) act('start');
     draw(s);
+    chart(s);
   } catch (e) {
     if (mine === epoch) { showProgress(null); fail(e); }
   }
@@ -678,7 +679,8 @@ async function main(): Promise<void> {
   $('adapter').textContent = `${adapterName()}${report.isFallbackAdapter ? ' (software)' : ''}`;
 
   renderTabs();
-  machine.onChange(() => { syncControls(); if (session) session.lastDraw = -Infinity; });
+  // Numbers and pictures follow every state change at once, never a redraw interval later.
+  machine.onChange(() => { if (session) session.lastDraw = -Infinity; stats(session); });
   $('start').addEventListener('click', () => { if (session) act('start'); });
   $('pause').addEventListener('click', () => { act('pause'); });
   $('reset').addEventListener('click', () => { void openSession(tab, 'reset', { kind: 'fresh' }, tab.kind === 'app'); });
