@@ -148,7 +148,7 @@ function syncControls(): void {
   status.state = st;
   const s = session;
   const gan = tab.kind === 'gan';
-  const set = (id: string, on: boolean) => { ($(id) as HTMLButtonElement | HTMLInputElement).disabled = !on; };
+  const set = (id: string, on: boolean) => { const el = $(id) as HTMLButtonElement | HTMLInputElement; if (el.disabled === on) el.disabled = !on; };
   set('start', machine.can('start') && !!s);
   set('pause', machine.can('pause'));
   set('reset', machine.can('reset'));
@@ -159,8 +159,7 @@ function syncControls(): void {
   set('torchg', tab.id === 'dcgan' && machine.can('load'));
   set('folder', tab.kind === 'gan' && tab.data === 'mnist-or-folder' && machine.can('files'));
   $('fields').querySelectorAll('input, select').forEach((el) => { (el as HTMLInputElement).disabled = !machine.can('edit'); });
-  $('state').textContent = STATE_TEXT[st];
-  $('state').dataset.state = st;
+  if ($('state').dataset.state !== st) { $('state').textContent = STATE_TEXT[st]; $('state').dataset.state = st; }
 }
 
 function renderTabs(): void {
@@ -403,52 +402,52 @@ function frame(): void {
   requestAnimationFrame(frame);
   status.frames++;
   const s = session;
-  if (!s) { stats(null); return; }
+  const now = performance.now();
+  if (!s) { if (now - lastPaint > drawEvery()) { stats(null); lastPaint = now; } return; }
   try {
-    const now = performance.now();
     const training = machine.state === 'training';
     const app = s.spec.kind === 'app';
+    // Everything visible changes in one frame per interval: on a software adapter each repaint of the page
+    // costs the emulated GPU time, so samples, chart and numbers share one repaint instead of three.
+    const paint = now - lastPaint > drawEvery();
+    let n = 0;
     // At most two frames of work queued on the GPU: the page stays responsive and drawing stays current.
-    if (s.inflight < 2 && (training || app)) {
-      let n = 0;
-      if (training) {
-        const t0 = performance.now();
-        while (n < s.chunk && (n === 0 || performance.now() - t0 < RECORD_BUDGET_MS)) { s.trainer.trainStep(); n++; }
-        status.step = s.trainer.step;
-      }
-      const drawNow = app || now - s.lastDraw > drawEvery();
-      if (drawNow) { refreshSample(s); snapStrip(s); draw(s); s.lastDraw = now; }
+    if (training && s.inflight < 2) {
+      const t0 = performance.now();
+      while (n < s.chunk && (n === 0 || performance.now() - t0 < RECORD_BUDGET_MS)) { s.trainer.trainStep(); n++; }
+      status.step = s.trainer.step;
+    }
+    const drawNow = app ? s.inflight < 2 : (training && paint) || s.lastDraw < 0;
+    if (drawNow) { refreshSample(s); if (training) snapStrip(s); draw(s); s.lastDraw = now; }
+    if (n || drawNow) {
       flush();
       s.inflight++;
       const submitted = performance.now();
       void device.queue.onSubmittedWorkDone().then(() => {
         s.inflight--;
-        if (s.disposed) return;
+        if (s.disposed || !n) return;
         const done = performance.now();
-        if (n) {
-          // Size chunks by queue latency, not by per-step estimates: onSubmittedWorkDone resolves tens of ms
-          // late in Chromium, so short chunks would leave the GPU idle between them. Grow until a chunk spends
-          // about QUEUE_TARGET_MS between submit and done (it waits behind at most one other), shrink past it.
-          const latency = done - submitted;
-          s.chunk = Math.max(1, Math.min(5000, latency < QUEUE_TARGET_MS ? Math.ceil(s.chunk * 1.25) : latency > 1.5 * QUEUE_TARGET_MS ? Math.floor(s.chunk * 0.8) : s.chunk));
-          s.rate.push({ t: done, step: (s.rate.at(-1)?.step ?? s.trainer.step - n) + n });
-          while (s.rate.length > 2 && done - s.rate[0].t > 3000) s.rate.shift();
-        }
+        // Size chunks by queue latency, not by per-step estimates: onSubmittedWorkDone resolves tens of ms
+        // late in Chromium, so short chunks would leave the GPU idle between them. Grow until a chunk spends
+        // about QUEUE_TARGET_MS between submit and done (it waits behind at most one other), shrink past it.
+        const latency = done - submitted;
+        s.chunk = Math.max(1, Math.min(5000, latency < QUEUE_TARGET_MS ? Math.ceil(s.chunk * 1.25) : latency > 1.5 * QUEUE_TARGET_MS ? Math.floor(s.chunk * 0.8) : s.chunk));
+        s.rate.push({ t: done, step: (s.rate.at(-1)?.step ?? s.trainer.step - n) + n });
+        while (s.rate.length > 2 && done - s.rate[0].t > 3000) s.rate.shift();
       });
-    } else if (!training && !app && s.lastDraw < 0) {
-      // Stopped (paused, saving, just loaded): one fresh draw of the model as it stands.
-      refreshSample(s); draw(s); s.lastDraw = now;
     }
     if (!training) s.rate = [];
     pollMetrics(s);
-    if (s.chartDirty && now - lastChart > drawEvery()) { chart(s); lastChart = now; }
-    if (now - lastStats > drawEvery() / 2) { stats(s); lastStats = now; }
+    if (paint) {
+      if (s.chartDirty) chart(s);
+      stats(s);
+      lastPaint = now;
+    }
     status.chunk = s.chunk;
     status.frameMs = 0.9 * status.frameMs + 0.1 * (performance.now() - now);
   } catch (e) { fail(e); }
 }
-let lastChart = -Infinity;
-let lastStats = -Infinity;
+let lastPaint = -Infinity;
 
 function snapStrip(s: Session): void {
   if (s.spec.kind !== 'gan' || s.spec.view !== 'grid' || !s.sample || s.trainer.step - s.lastSnap < 10 || s.strip.length >= 60) return;
