@@ -140,7 +140,6 @@ export class Tensor {
   get buffer(): GPUBuffer { return this.storage.buf.buffer; }
   get byteOffset(): number { return this.storage.byteOffset; }
   get numel(): number { return shapeSize(this.shape); }
-  get size(): number { return this.numel; }
   get ndim(): number { return this.shape.length; }
   get isLeaf(): boolean { return this.node === null; }
   get isDisposed(): boolean { return this._storage === null; }

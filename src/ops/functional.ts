@@ -1,7 +1,7 @@
 // The functional API (torch.nn.functional style) and tensor factories: thin wrappers that normalise
 // arguments and run ops from the table; composite ops (losses, linear, mean) are built from them.
 import { backend, isGradEnabled } from '../autograd/context.js';
-import { needsGrad, record, runBackward } from '../autograd/graph.js';
+import { needsGrad, record, runBackward, type BackwardOptions } from '../autograd/graph.js';
 import { captureScope, currentScope, Storage, Tensor, type DType } from '../autograd/tensor.js';
 import * as K from './kernels.js';
 import { opTable, type CompareOp, type OpAttrs, type OpName } from './table.js';
@@ -447,7 +447,24 @@ export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction
 
 // ---------------------------------------------------------------- autograd entry
 
-/** Backpropagates from `t` (see Tensor.backward). */
-export function backward(t: Tensor, grad?: Tensor): void {
-  runBackward(t, grad, { ones: (s) => ones(s), add: (a, b) => run('add', [a, b], {}), clone });
+/**
+ * Backpropagates from `t` (see Tensor.backward): `backward(t)`, `backward(t, grad)`,
+ * `backward(t, { retainGraph: true })` or `backward(t, grad, { retainGraph: true })`.
+ */
+export function backward(t: Tensor, grad?: Tensor | BackwardOptions, opts?: BackwardOptions): void {
+  let g: Tensor | undefined;
+  let o: BackwardOptions = {};
+  if (grad instanceof Tensor || grad === undefined || grad === null) { g = grad ?? undefined; o = opts ?? {}; }
+  else if (opts === undefined && typeof grad === 'object') o = grad;
+  else throw new Error(`backward: expected a gradient tensor and/or { retainGraph }, got ${String(grad)}`);
+  for (const k of Object.keys(o)) {
+    if (k !== 'retainGraph') {
+      throw new Error(`backward: unknown option '${k}'` + (k === 'retain_graph' ? " (did you mean 'retainGraph'?)" :
+        k === 'createGraph' ? ' (higher-order gradients are not supported)' : '') + '; its only option is retainGraph');
+    }
+  }
+  if (o.retainGraph !== undefined && typeof o.retainGraph !== 'boolean') {
+    throw new Error(`backward: retainGraph must be true or false, got ${String(o.retainGraph)}`);
+  }
+  runBackward(t, g, { ones: (s) => ones(s), add: (a, b) => run('add', [a, b], {}), clone }, o);
 }
