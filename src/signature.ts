@@ -105,3 +105,10 @@ export function bindArgs<T extends object>(cls: string, spec: Arg[], args: reado
 export function arg<T>(name: string, type: { expected: string; check: (v: unknown) => boolean }, ...dflt: [T?]): Arg<T> {
   return dflt.length ? { name, ...type, default: dflt[0] } : { name, ...type };
 }
+
+/**
+ * The argument lists a PyTorch signature accepts after its required arguments: any prefix of the optional
+ * positional arguments `P`, optionally followed by an options object `O` (Python's keyword arguments).
+ */
+export type PyArgs<P extends unknown[], O> =
+  P extends [...infer H, unknown] ? P | [...P, O] | PyArgs<H, O> : [] | [O];

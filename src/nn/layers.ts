@@ -4,7 +4,7 @@ import * as F from '../ops/functional.js';
 import { Module, pyRepr } from './module.js';
 import { onReplay } from '../autograd/compile.js';
 import { uniform_ } from './init.js';
-import { arg, argTypes as T, bindArgs } from '../signature.js';
+import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
 
 function kaimingBound(fanIn: number): number { return fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0; }
 
@@ -23,7 +23,7 @@ export class Linear extends Module {
   readonly bias: Tensor | null;
   readonly inFeatures: number;
   readonly outFeatures: number;
-  constructor(inFeatures: number, outFeatures: number, bias?: boolean | LinearOptions);
+  constructor(inFeatures: number, outFeatures: number, ...rest: PyArgs<[bias: boolean], LinearOptions>);
   constructor(...args: unknown[]) {
     super();
     const a = bindArgs<{ inFeatures: number; outFeatures: number; bias: boolean }>('Linear', [
@@ -114,9 +114,8 @@ abstract class ConvBase extends Module {
  * bias = true)` in PyTorch's order, or any of the optional ones as an options object after the positional ones.
  */
 export class Conv2d extends ConvBase {
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts?: ConvOptions);
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, stride?: Pair, padding?: Pair,
-    dilation?: Pair, groups?: number, bias?: boolean, paddingMode?: 'zeros');
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair,
+    ...rest: PyArgs<[stride: Pair, padding: Pair, dilation: Pair, groups: number, bias: boolean, paddingMode: 'zeros'], ConvOptions>);
   constructor(...args: unknown[]) { super('Conv2d', false, args); }
   forward(x: Tensor): Tensor {
     return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
@@ -128,9 +127,8 @@ export class Conv2d extends ConvBase {
  * groups = 1, bias = true, dilation = 1)` in PyTorch's order, or an options object after the positional ones.
  */
 export class ConvTranspose2d extends ConvBase {
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts?: ConvTransposeOptions);
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, stride?: Pair, padding?: Pair,
-    outputPadding?: Pair, groups?: number, bias?: boolean, dilation?: Pair, paddingMode?: 'zeros');
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, ...rest: PyArgs<[stride: Pair, padding: Pair,
+    outputPadding: Pair, groups: number, bias: boolean, dilation: Pair, paddingMode: 'zeros'], ConvTransposeOptions>);
   constructor(...args: unknown[]) { super('ConvTranspose2d', true, args); }
   forward(x: Tensor): Tensor { return F.convTranspose2d(x, this.weight, this.bias, this.opts); }
 }
@@ -152,8 +150,8 @@ abstract class BatchNormBase extends Module {
   protected abstract readonly ranks: number[];
 
   /** `new BatchNorm2d(numFeatures, eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true)`. */
-  constructor(numFeatures: number, opts?: BatchNormOptions);
-  constructor(numFeatures: number, eps?: number, momentum?: number, affine?: boolean, trackRunningStats?: boolean);
+  constructor(numFeatures: number,
+    ...rest: PyArgs<[eps: number, momentum: number, affine: boolean, trackRunningStats: boolean], BatchNormOptions>);
   constructor(...args: unknown[]) {
     super();
     const a = bindArgs<Required<BatchNormOptions> & { numFeatures: number }>(this.constructor.name, [
@@ -213,7 +211,7 @@ export class BatchNorm2d extends BatchNormBase { protected readonly ranks = [4];
  */
 export class ReLU extends Module {
   readonly inplace: boolean;
-  constructor(inplace?: boolean | { inplace?: boolean });
+  constructor(...args: PyArgs<[inplace: boolean], { inplace?: boolean }>);
   constructor(...args: unknown[]) {
     super();
     this.inplace = bindArgs<{ inplace: boolean }>('ReLU', [arg('inplace', T.boolean(), false)], args).inplace;
@@ -239,7 +237,7 @@ export class Sigmoid extends NoArgs {
 export class LeakyReLU extends Module {
   readonly negativeSlope: number;
   readonly inplace: boolean;
-  constructor(negativeSlope?: number | { negativeSlope?: number; inplace?: boolean }, inplace?: boolean);
+  constructor(...args: PyArgs<[negativeSlope: number, inplace: boolean], { negativeSlope?: number; inplace?: boolean }>);
   constructor(...args: unknown[]) {
     super();
     const a = bindArgs<{ negativeSlope: number; inplace: boolean }>('LeakyReLU', [
@@ -255,7 +253,7 @@ export class LeakyReLU extends Module {
 export class Flatten extends Module {
   readonly startDim: number;
   readonly endDim: number;
-  constructor(startDim?: number | { startDim?: number; endDim?: number }, endDim?: number);
+  constructor(...args: PyArgs<[startDim: number, endDim: number], { startDim?: number; endDim?: number }>);
   constructor(...args: unknown[]) {
     super();
     const a = bindArgs<{ startDim: number; endDim: number }>('Flatten', [arg('startDim', T.int(), 1), arg('endDim', T.int(), -1)], args);
@@ -329,7 +327,7 @@ export class Sequential extends Module {
 /** A loss: `new BCELoss()`, `new MSELoss('sum')` or `new MSELoss({ reduction: 'sum' })` (PyTorch's keyword). */
 export abstract class Loss {
   readonly reduction: F.Reduction;
-  constructor(reduction?: F.Reduction | { reduction?: F.Reduction });
+  constructor(...args: PyArgs<[reduction: F.Reduction], { reduction?: F.Reduction }>);
   constructor(...args: unknown[]) {
     this.reduction = bindArgs<{ reduction: F.Reduction }>(this.constructor.name,
       [arg('reduction', T.oneOf('mean', 'sum', 'none'), 'mean')], args).reduction;

@@ -6,6 +6,7 @@ import { captureScope, currentScope, Storage, Tensor, type DType } from '../auto
 import * as K from './kernels.js';
 import { opTable, type CompareOp, type OpAttrs, type OpName } from './table.js';
 import { checkShape, fmt, normAxes, pair } from './shape.js';
+import { checkRange } from './checks.js';
 
 /** Runs an op from the table: checks, forward kernels, and (when needed) a graph node. */
 export function run<N extends OpName>(name: N, inputs: (Tensor | undefined)[], attrs: OpAttrs[N]): Tensor {
@@ -415,6 +416,11 @@ function sameShape(op: string, input: Tensor, target: Tensor): void {
 /** BCE on probabilities, log clamped at -100 as in PyTorch; one fused kernel (each way) without a weight. */
 export function binaryCrossEntropy(p: Tensor, target: Tensor, o: { reduction?: Reduction; weight?: Tensor } = {}): Tensor {
   sameShape('binaryCrossEntropy', p, target);
+  // PyTorch raises on probabilities outside [0, 1]; the values are on the GPU, so the error comes at the next
+  // readback (see ops/checks.ts).
+  checkRange('binaryCrossEntropy', p, 0, 1, 'all elements of input should be between 0 and 1 (an input given ' +
+    'since the previous readback held a value outside [0, 1] or NaN; apply sigmoid first, or use ' +
+    'binaryCrossEntropyWithLogits on logits)');
   const reduction = o.reduction ?? 'mean';
   if (!o.weight) return run('binaryCrossEntropy', [p, target], { reduction });
   return composite(() => reduce('binaryCrossEntropy', mul(run('binaryCrossEntropy', [p, target], { reduction: 'none' }), o.weight!), reduction));
@@ -435,13 +441,36 @@ export function crossEntropy(logits: Tensor, labels: Tensor, o: { reduction?: Re
   return run('crossEntropy', [logits, labels], { reduction: o.reduction ?? 'mean' });
 }
 
+/**
+ * PyTorch's rule for mse_loss and l1_loss: shapes that differ but broadcast are broadcast with a warning
+ * (shown once per pair of shapes); shapes that do not broadcast are an error.
+ */
+const warnedShapes = new Set<string>();
+function broadcastWarn(op: string, input: Tensor, target: Tensor): void {
+  if (input.shape.join(',') === target.shape.join(',')) return;
+  const n = Math.max(input.ndim, target.ndim);
+  for (let i = 1; i <= n; i++) {
+    const a = input.shape[input.ndim - i] ?? 1;
+    const b = target.shape[target.ndim - i] ?? 1;
+    if (a !== b && a !== 1 && b !== 1) {
+      throw new Error(`${op}: the size of input ${fmt(input.shape)} must match the size of target ${fmt(target.shape)} ` +
+        `or broadcast with it (dimension ${-i}: ${a} vs ${b})`);
+    }
+  }
+  const key = `${op}|${fmt(input.shape)}|${fmt(target.shape)}`;
+  if (warnedShapes.has(key)) return;
+  warnedShapes.add(key);
+  console.warn(`kiln: ${op}: using a target size ${fmt(target.shape)} that is different to the input size ` +
+    `${fmt(input.shape)}. This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.`);
+}
+
 export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
-  sameShape('mseLoss', input, target);
+  broadcastWarn('mseLoss', input, target);
   return composite(() => { const d = sub(input, target); return reduce('mseLoss', mul(d, d), o.reduction ?? 'mean'); });
 }
 
 export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
-  sameShape('l1Loss', input, target);
+  broadcastWarn('l1Loss', input, target);
   return composite(() => reduce('l1Loss', abs(sub(input, target)), o.reduction ?? 'mean'));
 }
 

@@ -5,7 +5,7 @@ import { noGrad } from '../autograd/context.js';
 import * as F from '../ops/functional.js';
 import { ADAM_MULTI_SLOTS, adamMulti, adamMultiFits, adamStep, sgdStep } from '../ops/kernels.js';
 import { onReplay } from '../autograd/compile.js';
-import { arg, argTypes as T, bindArgs } from '../signature.js';
+import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
 
 const betasType = {
   expected: 'a pair of numbers',
@@ -78,8 +78,8 @@ export class Adam extends Optimizer {
   private touched: boolean[];
 
   /** `new Adam(params, lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0)`, or those as options. */
-  constructor(params: Iterable<Tensor>, opts?: AdamOptions);
-  constructor(params: Iterable<Tensor>, lr?: number, betas?: [number, number], eps?: number, weightDecay?: number, amsgrad?: false);
+  constructor(params: Iterable<Tensor>,
+    ...rest: PyArgs<[lr: number, betas: [number, number], eps: number, weightDecay: number, amsgrad: false], AdamOptions>);
   constructor(params: Iterable<Tensor>, ...args: unknown[]) {
     const o = bindArgs<Required<AdamOptions>>('Adam', [arg('lr', T.number(), 1e-3), arg('betas', betasType, [0.9, 0.999]),
       arg('eps', T.number(), 1e-8), arg('weightDecay', T.number(), 0),
@@ -195,8 +195,8 @@ export class SGD extends Optimizer {
    * `new SGD(params, lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false)`, or those as
    * options (PyTorch's defaults).
    */
-  constructor(params: Iterable<Tensor>, opts?: SGDOptions);
-  constructor(params: Iterable<Tensor>, lr?: number, momentum?: number, dampening?: number, weightDecay?: number, nesterov?: boolean);
+  constructor(params: Iterable<Tensor>,
+    ...rest: PyArgs<[lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean], SGDOptions>);
   constructor(params: Iterable<Tensor>, ...args: unknown[]) {
     const o = bindArgs<Required<SGDOptions>>('SGD', [arg('lr', T.number(), 1e-3), arg('momentum', T.number(), 0),
       arg('dampening', T.number(), 0), arg('weightDecay', T.number(), 0), arg('nesterov', T.boolean(), false)], args);
