@@ -4,3 +4,4 @@ export { encodePng, imageGrid } from './png.js';
 export { lineChartSvg, scatterRgba, type Series } from './plot.js';
 export { stateDictToSafetensors, stateDictFromSafetensors } from './state_dict.js';
 export { tensorsFromSafe } from './state_dict.js';
+export { makeGrid, gridToPng, imageToPng, type SaveImageOptions } from './save_image.js';
