@@ -38,9 +38,9 @@ function hostArray(what: string, v: HostArray | Nested | Tensor): HostArray {
 
 /**
  * Samples are slices along the first dimension of each array, as torch.utils.data.TensorDataset:
- * `new TensorDataset(images, labels)[i]` is `[images[i], labels[i]]` (a single array gives the slice alone).
+ * `get(i)` is `[images[i], labels[i]]`, a list even for one array (PyTorch's one-element tuple).
  */
-export class TensorDataset implements MapDataset {
+export class TensorDataset implements MapDataset<HostArray[]> {
   readonly arrays: HostArray[];
   readonly length: number;
   constructor(...arrays: (HostArray | Nested[] | Tensor)[]) {
@@ -61,7 +61,7 @@ export class TensorDataset implements MapDataset {
     return new TensorDataset(...arrays);
   }
 
-  get(index: number): Sample {
+  get(index: number): HostArray[] {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
       throw new Error(`TensorDataset: index ${index} is out of range for ${this.length} samples`);
     }
@@ -69,7 +69,7 @@ export class TensorDataset implements MapDataset {
       const len = a.data.length / a.shape[0];
       return { data: a.data.subarray(index * len, (index + 1) * len), shape: a.shape.slice(1) };
     });
-    return out.length === 1 ? out[0] : out;
+    return out;
   }
 }
 

@@ -35,9 +35,9 @@ describe('DataLoader', () => {
 
   it('a seeded shuffle: a permutation per epoch, the same for the same seed, different across epochs', async () => {
     const ds = new data.TensorDataset([[0], [1], [2], [3], [4], [5], [6], [7]]);
-    const order = async (l: InstanceType<typeof data.DataLoader>) => {
+    const order = async (l: kiln.data.DataLoader<kiln.data.HostArray[]>) => {
       const out: number[] = [];
-      for await (const x of l) out.push(...Array.from(await (x as kiln.Tensor).toArray()));
+      for await (const [x] of l) out.push(...Array.from(await x.toArray()));
       return out;
     };
     const a = new data.DataLoader(ds, { batchSize: 3, shuffle: true, seed: 7 });
