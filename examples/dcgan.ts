@@ -122,7 +122,7 @@ export async function main(opt: DcganOptions = {}) {
     }
     forward(input: Tensor) {
       const output = this.main.forward(input); // output = self.main(input)
-      return output.view(-1, 1).view(-1); // return output.view(-1, 1).squeeze(1)
+      return output.view(-1, 1).squeeze(1); // return output.view(-1, 1).squeeze(1)
     }
   }
 
