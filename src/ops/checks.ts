@@ -23,9 +23,11 @@ export function checkRange(op: string, x: Tensor, lo: number, hi: number, messag
   }
   if (x.numel === 0 || capturing()) return;
   noGrad(() => {
-    const inRange = mul(ge(x, lo), le(x, hi));
+    const above = ge(x, lo);
+    const below = le(x, hi);
+    const inRange = mul(above, below);
     const ok = min(inRange);
-    inRange.dispose();
+    for (const t of [above, below, inRange]) t.dispose();
     const prev = pending.get(op);
     if (prev) {
       const both = minimum(prev.flag, ok).keep();
