@@ -17,7 +17,14 @@ export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Re
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
+  if (!(tensors instanceof Map)) throw new Error('encodeSafetensors: tensors must be a Map of name -> { dtype, shape, data }');
   for (const [name, t] of tensors) {
+    if (t === null || typeof t !== 'object') throw new Error(`encodeSafetensors: ${name}: expected { dtype, shape, data }, got ${String(t)}`);
+    if (name === '__metadata__') throw new Error('encodeSafetensors: "__metadata__" is reserved and cannot name a tensor');
+    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new Error(`encodeSafetensors: ${name}: shape must be non-negative integers, got ${JSON.stringify(t.shape)}`);
+    }
+    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) throw new Error(`encodeSafetensors: ${name}: data must be a Float32Array or Int32Array`);
     if (t.dtype !== 'F32' && t.dtype !== 'I32') throw new Error(`encodeSafetensors: ${name}: Kiln writes F32 and I32, got ${t.dtype}`);
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) throw new Error(`encodeSafetensors: ${name}: shape [${t.shape}] needs ${n} values, got ${t.data.length}`);
@@ -58,9 +65,11 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
   }
   const dataStart = 8 + headLen;
   const dataLen = bytes.length - dataStart;
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new Error(`${what}: header is ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}, not a JSON object: corrupt file`);
+  }
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   const tensors = new Map<string, SafeTensor>();
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${what}: header is not a JSON object: corrupt file`);
   if (typeof metadata !== 'object' || metadata === null || Object.values(metadata).some((v) => typeof v !== 'string')) {
     throw new Error(`${what}: __metadata__ must map names to strings: corrupt file`);
   }
@@ -71,6 +80,23 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
     }
   }
   entries.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  // The safetensors rules: the entries tile the data bytes exactly, in offset order, with no gap or overlap.
+  let expected = 0;
+  for (const [name, e] of entries) {
+    const [a, b] = e.data_offsets;
+    if (a !== expected) {
+      throw new Error(`${what}: ${name} starts at data offset ${a}, expected ${expected}: ` +
+        `${a < expected ? 'it overlaps the tensor before it' : 'there is a gap before it'} (corrupt file)`);
+    }
+    if (!Number.isInteger(b) || b < a) throw new Error(`${what}: ${name} has data offsets [${a}, ${b}], which are not ordered (corrupt file)`);
+    if (b > dataLen) {
+      throw new Error(`${what}: ${name} has data offsets [${a}, ${b}] that do not fit the ${dataLen} data bytes: truncated or corrupt file`);
+    }
+    expected = b;
+  }
+  if (expected !== dataLen) {
+    throw new Error(`${what}: the tensors cover ${expected} data bytes but the file holds ${dataLen}: trailing bytes (corrupt file)`);
+  }
   for (const [name, e] of entries) {
     const dtype = e.dtype as SafeDType;
     if (!(dtype in BYTES)) throw new Error(`${what}: ${name} has unsupported dtype ${e.dtype}`);

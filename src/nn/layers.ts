@@ -94,6 +94,9 @@ abstract class BatchNormBase extends Module {
     posInt(this.constructor.name, 'numFeatures', numFeatures);
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum ?? 0.1;
+    const name = this.constructor.name;
+    if (typeof this.eps !== 'number' || !(this.eps > 0) || !Number.isFinite(this.eps)) throw new Error(`${name}: eps must be a finite number > 0, got ${this.eps}`);
+    if (typeof this.momentum !== 'number' || !(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`${name}: momentum must be in [0, 1], got ${this.momentum}`);
     const affine = opts.affine ?? true;
     const track = opts.trackRunningStats ?? true;
     this.weight = this.registerParameter('weight', affine ? F.ones([numFeatures]) : null);
@@ -136,7 +139,10 @@ export class ReLU extends Module { forward(x: Tensor) { return F.relu(x); } }
 export class Tanh extends Module { forward(x: Tensor) { return F.tanh(x); } }
 export class Sigmoid extends Module { forward(x: Tensor) { return F.sigmoid(x); } }
 export class LeakyReLU extends Module {
-  constructor(readonly negativeSlope = 0.01) { super(); }
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+    if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) throw new Error(`LeakyReLU: negativeSlope must be a finite number, got ${String(negativeSlope)}`);
+  }
   forward(x: Tensor) { return F.leakyRelu(x, this.negativeSlope); }
 }
 export class Flatten extends Module {

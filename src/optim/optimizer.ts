@@ -7,7 +7,7 @@ import { ADAM_MULTI_SLOTS, adamMulti, adamMultiFits, adamStep, sgdStep } from '.
 import { onReplay } from '../autograd/compile.js';
 
 function check(opt: string, name: string, v: number, ok: boolean, expected: string): void {
-  if (typeof v !== 'number' || Number.isNaN(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
 }
 
 export abstract class Optimizer {
@@ -15,10 +15,17 @@ export abstract class Optimizer {
   /** Steps taken (shared by all parameters, as each step updates them all). */
   stepCount = 0;
 
-  constructor(name: string, params: Iterable<Tensor>) {
+  constructor(readonly name: string, params: Iterable<Tensor>) {
+    const iterable = params !== null && typeof params === 'object' && typeof (params as Iterable<Tensor>)[Symbol.iterator] === 'function';
+    if (!iterable) {
+      const hint = params && typeof (params as { parameters?: unknown }).parameters === 'function' ? ' (pass model.parameters(), not the model)' : '';
+      throw new Error(`${name}: params must be an iterable of tensors${hint}, got ${params === null ? 'null' : typeof params}`);
+    }
     this.params = [...params];
     if (this.params.length === 0) throw new Error(`${name}: got an empty parameter list`);
     this.params.forEach((p, i) => {
+      if (!(p instanceof Tensor)) throw new Error(`${name}: parameter ${i} is not a Tensor (got ${p === null ? 'null' : typeof p})`);
+      if (p.isDisposed) throw new Error(`${name}: parameter ${i} (tensor #${p.id}, shape [${p.shape.join(', ')}]) was disposed`);
       if (!p.requiresGrad) throw new Error(`${name}: parameter ${i} (shape [${p.shape.join(', ')}]) does not require grad`);
       if (!p.isLeaf) throw new Error(`${name}: parameter ${i} is not a leaf tensor`);
     });
@@ -31,6 +38,17 @@ export abstract class Optimizer {
 
   /** Applies one update to every parameter that has a gradient. */
   abstract step(): void;
+
+  /** Throws before any update when a parameter (or its gradient) was disposed: it is never skipped silently. */
+  protected checkParams(): void {
+    this.params.forEach((p, i) => {
+      if (p.isDisposed) {
+        throw new Error(`${this.name}.step: parameter ${i} (tensor #${p.id}, shape [${p.shape.join(', ')}]) was disposed; ` +
+          'build the optimizer again over the live parameters');
+      }
+      if (p.grad?.isDisposed) throw new Error(`${this.name}.step: the gradient of parameter ${i} was disposed`);
+    });
+  }
 
   /** Counts a step, now and on every replay of a compiled step that captured this call. */
   protected countStep(): void {
@@ -66,8 +84,10 @@ export class Adam extends Optimizer {
 
   constructor(params: Iterable<Tensor>, o: AdamOptions = {}) {
     super('Adam', params);
+    if (o === null || typeof o !== 'object') throw new Error(`Adam: options must be an object, got ${String(o)}`);
     this.lr = o.lr ?? 1e-3;
     this.betas = o.betas ?? [0.9, 0.999];
+    if (!Array.isArray(this.betas) || this.betas.length !== 2) throw new Error(`Adam: betas must be a pair [beta1, beta2], got ${JSON.stringify(this.betas)}`);
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0;
     check('Adam', 'lr', this.lr, this.lr >= 0, '>= 0');
@@ -96,6 +116,7 @@ export class Adam extends Optimizer {
    * buffer per moment), or one dispatch per parameter where the device allows fewer than 10 storage bindings.
    */
   step(): void {
+    this.checkParams();
     this.countStep();
     const hyper = () => ({
       lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
@@ -190,6 +211,7 @@ export class SGD extends Optimizer {
   }
 
   step(): void {
+    this.checkParams();
     this.countStep();
     this.params.forEach((p, i) => {
       if (!p.grad) return;
