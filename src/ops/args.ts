@@ -20,7 +20,7 @@ export function show(v: unknown): string {
 /** A live Tensor, or an error naming the op and argument. */
 export function tensorArg(op: string, name: string, v: unknown): Tensor {
   if (!(v instanceof Tensor)) throw new Error(`${op}: ${name} must be a Tensor, got ${show(v)}`);
-  if (v.isDisposed) throw new Error(`${op}: ${name} (tensor #${v.id}, shape ${fmt(v.shape)}) was used after dispose()`);
+  if (v.isDisposed) throw new Error(`${op}: ${name}: tensor #${v.id} (shape ${fmt(v.shape)}) was used after dispose()`);
   return v;
 }
 

@@ -129,7 +129,7 @@ function shapeArg(op: string, shape: readonly number[]): number[] {
   checkShape(op, shape);
   const bytes = shape.reduce((p, q) => p * q, 1) * 4;
   const max = backend().limits.maxStorageBufferBindingSize;
-  if (bytes > max) throw new Error(`${op}: shape ${fmt(shape)} needs ${bytes} bytes, over this device's maxStorageBufferBindingSize (${max} bytes)`);
+  if (bytes > max) throw new Error(`${op}: shape ${fmt(shape)} needs ${bytes} bytes, which exceeds this device's maxStorageBufferBindingSize (${max} bytes)`);
   return [...shape];
 }
 
@@ -175,7 +175,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
     if (n > 0) int32Value('arange', 'last value', start + (n - 1) * step);
   }
   const max = backend().limits.maxStorageBufferBindingSize;
-  if (n * 4 > max) throw new Error(`arange: ${n} values need ${n * 4} bytes, over this device's maxStorageBufferBindingSize (${max} bytes)`);
+  if (n * 4 > max) throw new Error(`arange: ${n} values need ${n * 4} bytes, which exceeds this device's maxStorageBufferBindingSize (${max} bytes)`);
   const t = K.fill([n], dtype, start, step);
   t.requiresGrad = requiresGrad;
   return t;
