@@ -1,6 +1,7 @@
 // safetensors: an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
 // then the raw little-endian tensor bytes. The format PyTorch users share weights in (Hugging Face).
 // Pure bytes in and out: the CLI does the file I/O.
+import { crc32 } from './png.js';
 
 export type SafeDType = 'F32' | 'I32' | 'I64' | 'F64';
 
@@ -119,4 +120,68 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
     tensors.set(name, { dtype: dtype === 'I64' ? 'I32' : dtype === 'F64' ? 'F32' : dtype, shape: e.shape, data });
   }
   return { tensors, metadata };
+}
+
+// ---------------------------------------------------------------- sealed files
+
+/** The metadata key of a sealed file's whole-file CRC-32 (eight lowercase hex digits). */
+export const SEAL_KEY = 'crc32_file';
+const SEAL_PLACEHOLDER = '00000000';
+
+function sealValueAt(bytes: Uint8Array, headEnd: number, value: string): number {
+  const needle = new TextEncoder().encode(`"${SEAL_KEY}":"${value}"`);
+  let found = -1;
+  outer: for (let i = 8; i + needle.length <= headEnd; i++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    if (found >= 0) return -2;
+    found = i;
+  }
+  return found < 0 ? -1 : found + needle.length - 1 - value.length;
+}
+
+function headerEnd(bytes: Uint8Array): number {
+  return 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+}
+
+/**
+ * Safetensors bytes sealed with a CRC-32 of the whole file — header and tensor data — stored in the
+ * metadata under `crc32_file`; the sum is taken with that value written as eight zeros, so any edit to the
+ * header (a step, a seed, an offset, a deleted entry) or to the data makes `decodeSealed` refuse the file.
+ * Generic over entries: any set of tensors and string metadata.
+ */
+export function encodeSealed(tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  if (SEAL_KEY in metadata) throw new Error(`encodeSealed: metadata key "${SEAL_KEY}" is reserved for the checksum`);
+  const bytes = encodeSafetensors(tensors, { ...metadata, [SEAL_KEY]: SEAL_PLACEHOLDER });
+  const at = sealValueAt(bytes, headerEnd(bytes), SEAL_PLACEHOLDER);
+  if (at < 0) throw new Error('encodeSealed: could not place the checksum in the header');
+  const hex = crc32(bytes).toString(16).padStart(8, '0');
+  bytes.set(new TextEncoder().encode(hex), at);
+  return bytes;
+}
+
+/**
+ * Checks a sealed file's whole-file CRC-32 (see encodeSealed) after `decodeSafetensors`'s structural checks;
+ * throws saying what is wrong. `check` runs between the two, so a header field that is out of range or
+ * inconsistent is named as such rather than reported as a checksum mismatch.
+ */
+export function decodeSealed<T>(bytes: Uint8Array, what: string,
+  check: (decoded: { tensors: Map<string, SafeTensor>; metadata: Record<string, string> }) => T): T {
+  const decoded = decodeSafetensors(bytes, what);
+  const result = check(decoded);
+  const stored = decoded.metadata[SEAL_KEY];
+  if (stored === undefined) throw new Error(`${what}: the header has no whole-file checksum (metadata "${SEAL_KEY}"): not a sealed file, or the entry was removed`);
+  if (typeof stored !== 'string' || !/^[0-9a-f]{8}$/.test(stored)) {
+    throw new Error(`${what}: the whole-file checksum ${JSON.stringify(stored)} is not eight hex digits: corrupt or edited header`);
+  }
+  const end = headerEnd(bytes);
+  const at = sealValueAt(bytes, end, stored);
+  if (at < 0) throw new Error(`${what}: the checksum entry is not written the way Kiln writes it: edited header`);
+  const copy = Uint8Array.from(bytes);
+  copy.set(new TextEncoder().encode(SEAL_PLACEHOLDER), at);
+  const crc = crc32(copy).toString(16).padStart(8, '0');
+  if (crc !== stored) {
+    throw new Error(`${what}: the file fails its CRC-32 check over the whole file (stored ${stored}, computed ${crc}): ` +
+      'the header or the tensor data was changed after saving (corrupt or edited file)');
+  }
+  return result;
 }
