@@ -5,7 +5,7 @@ import * as kiln from '../../src/index.js';
 import { backend } from '../../src/autograd/context.js';
 import { mulberry32, permutation } from '../../src/data/dataset.js';
 import { ImageDataset } from '../../src/data/images.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
+import { decodeSafetensors, decodeSealed, encodeSafetensors, encodeSealed } from '../../src/io/safetensors.js';
 
 type K = typeof kiln;
 type Tensor = kiln.Tensor;
@@ -238,6 +238,16 @@ export function kinds(k: K): [string, (r: Rng) => BadCall][] {
       new DataView(bytes.buffer).setBigUint64(0, BigInt(head.length), true);
       bytes.set(head, 8);
       return mk('stateDictFromSafetensors null', 'safetensors', [], () => k.stateDictFromSafetensors(bytes));
+    }],
+    ['sealed file tampered', (r) => {
+      const sealed = encodeSealed(new Map([
+        ['G.w', { dtype: 'F32' as const, shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }],
+        ['opt.0.exp_avg', { dtype: 'F32' as const, shape: [3], data: Float32Array.from([7, 8, 9]) }],
+      ]), { step: '200', rng: JSON.stringify({ seedLo: 1, seedHi: 2, offset: 3 }) });
+      const b = Uint8Array.from(sealed);
+      const at = r.int(0, b.length - 1);
+      b[at] = (b[at] + r.int(1, 255)) & 0xff;
+      return mk('sealed file tampered', 'tampered\\.safetensors', [], () => decodeSealed(b, 'tampered.safetensors', () => null));
     }],
     ['permutation bad', (r) => mk('permutation bad', 'permutation', [], () => permutation(r.pick([-1, 1.5, NaN, 2 ** 40]), 0, 0))],
     ['ImageDataset bad', (r) => mk('ImageDataset bad', 'ImageDataset', [], () => {
