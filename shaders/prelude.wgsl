@@ -10,3 +10,8 @@ fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lidx: u32, wg_size: u32) -> u32 {
 fn slot8(a: array<vec4<u32>, 2>, i: u32) -> u32 {
   return a[i / 4u][i % 4u];
 }
+
+// NaN test on the bits: compilers may fold `v != v` to false (lavapipe does), so comparisons cannot be trusted.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}

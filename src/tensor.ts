@@ -56,6 +56,12 @@ declare module './autograd/tensor.js' {
     narrow(dim: number, start: number, length: number): Tensor;
     /** A view of the same data cut from the graph. */
     detach(): Tensor;
+    /** Reverses the order of elements along the given dims: x.flip(0), x.flip(0, 1) or x.flip([0, 1]). */
+    flip(...dims: number[] | [readonly number[]]): Tensor;
+    /** Removes size-1 dims (all, or those among `dim`); a view. */
+    squeeze(dim?: number | readonly number[]): Tensor;
+    /** Inserts a size-1 dim at `dim`; a view. */
+    unsqueeze(dim: number): Tensor;
     /** Backpropagates from this tensor into the .grad of the leaves that require grad. */
     backward(grad?: Tensor): void;
     /** Sets requiresGrad on a leaf (like requires_grad_()). */
@@ -125,6 +131,9 @@ P.clone = function () { return F.clone(this); };
 P.copy_ = function (src) { return F.copy_(this, src); };
 P.narrow = function (d, s, l) { return F.narrow(this, d, s, l); };
 P.detach = function () { return F.detach(this); };
+P.flip = function (...d) { return F.flip(this, dims(d)); };
+P.squeeze = function (d) { return F.squeeze(this, d); };
+P.unsqueeze = function (d) { return F.unsqueeze(this, d); };
 P.backward = function (g) { F.backward(this, g); };
 P.requiresGrad_ = function (flag = true) {
   if (!this.isLeaf) throw new Error('requiresGrad_: only leaf tensors can change requiresGrad (use detach())');

@@ -1,6 +1,6 @@
 // The functional API (torch.nn.functional style) and tensor factories: thin wrappers that normalise
 // arguments and run ops from the table; composite ops (losses, linear, mean) are built from them.
-import { backend, isGradEnabled } from '../autograd/context.js';
+import { backend, isGradEnabled, withGrad } from '../autograd/context.js';
 import { needsGrad, record, runBackward } from '../autograd/graph.js';
 import { captureScope, currentScope, freeOnThrow, Storage, Tensor, type DType } from '../autograd/tensor.js';
 import {
@@ -559,4 +559,155 @@ export function backward(t: Tensor, grad?: Tensor): void {
   tensorArg('backward', 'tensor', t);
   if (grad !== undefined) tensorArg('backward', 'gradient', grad);
   runBackward(t, grad, { ones: (s) => ones(s), add: (a, b) => run('add', [a, b], {}), clone });
+}
+
+// ---------------------------------------------------------------- movement and image layers
+
+/** Reverses the order of elements along `dims` (torch.flip); a copy. */
+export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
+  return run('flip', [x], { dims: typeof dims === 'number' ? [dims] : Array.isArray(dims) ? [...dims] : (dims as number[]) });
+}
+
+export interface PadOptions { mode?: 'constant' | 'reflect' | 'replicate'; value?: number }
+
+/**
+ * Pads x (torch.nn.functional.pad): `pads` runs from the last dim backwards, [left, right, top, bottom,
+ * front, back]. 'constant' pads any dims with `value` (default 0; negative pads crop); 'reflect' (mirror
+ * without repeating the edge; each pad < that dim's size) and 'replicate' (repeat the edge) pad the last 1,
+ * 2 or 3 dims of a 2-D..5-D input, as PyTorch.
+ */
+export function pad(x: Tensor, pads: readonly number[], o: PadOptions = {}): Tensor {
+  if (!Array.isArray(pads)) throw new Error(`pad: pads must be an array of integers, got ${JSON.stringify(pads)}`);
+  return run('pad', [x], { pads: [...pads], mode: o.mode ?? 'constant', value: o.value ?? 0 });
+}
+
+function dimList(op: string, dims: number | readonly number[], rank: number): number[] {
+  if (typeof dims !== 'number' && !Array.isArray(dims)) throw new Error(`${op}: dim must be an integer or an array of them, got ${String(dims)}`);
+  return normAxes(op, dims as number | number[], rank);
+}
+
+/** Removes size-1 dims: all of them, or those among `dim` (other dims are left as they are, as PyTorch). A view. */
+export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
+  const drop = dim === undefined ? [...x.shape.keys()] : dimList('squeeze', dim, x.ndim);
+  return reshape(x, x.shape.filter((s, i) => !(s === 1 && drop.includes(i))));
+}
+
+/** Inserts a size-1 dim at `dim` (in [-rank-1, rank], as PyTorch). A view. */
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normDim('unsqueeze', dim, x.ndim + 1);
+  return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
+}
+
+export interface InstanceNormOptions {
+  eps?: number; weight?: Tensor | null; bias?: Tensor | null;
+  runningMean?: Tensor | null; runningVar?: Tensor | null; useInputStats?: boolean; momentum?: number;
+}
+
+/**
+ * Instance normalisation (torch.nn.functional.instance_norm) of x [N, C, *]: each sample's channel is
+ * normalised over its spatial elements with the biased variance, then scaled by weight[C] and shifted by
+ * bias[C]. With running statistics and useInputStats (default true), they are updated in place with
+ * `momentum` (the unbiased variance, as PyTorch); with useInputStats false, they normalise instead.
+ */
+export function instanceNorm(x: Tensor, o: InstanceNormOptions = {}): Tensor {
+  const op = 'instanceNorm';
+  if (!(x instanceof Tensor)) throw new Error(`${op}: expected a Tensor input, got ${typeof x}`);
+  if (x.ndim < 3) throw new Error(`${op}: input must be [N, C, ...] with at least one spatial dim, got shape ${fmt(x.shape)}`);
+  const eps = o.eps ?? 1e-5;
+  const momentum = o.momentum ?? 0.1;
+  const useInput = o.useInputStats ?? true;
+  if (!(eps > 0)) throw new Error(`${op}: eps must be > 0, got ${eps}`);
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${op}: momentum must be in [0, 1], got ${momentum}`);
+  const C = x.shape[1];
+  const S = x.shape.slice(2).reduce((p, q) => p * q, 1);
+  for (const [name, t] of [['weight', o.weight], ['bias', o.bias], ['runningMean', o.runningMean], ['runningVar', o.runningVar]] as const) {
+    if (t && (!(t instanceof Tensor) || t.ndim !== 1 || t.shape[0] !== C)) {
+      throw new Error(`${op}: ${name} must have shape [${C}] for input ${fmt(x.shape)}, got ${t instanceof Tensor ? fmt(t.shape) : typeof t}`);
+    }
+  }
+  if (!o.runningMean !== !o.runningVar) throw new Error(`${op}: pass both runningMean and runningVar, or neither`);
+  if (!useInput && !o.runningMean) throw new Error(`${op}: useInputStats false needs runningMean and runningVar`);
+  if (useInput && S < 2) throw new Error(`${op}: expected more than 1 spatial element when normalising with input statistics, got input ${fmt(x.shape)}`);
+  const axes = [...Array(x.ndim - 2).keys()].map((i) => i + 2);
+  const perChannel = [1, C, ...axes.map(() => 1)];
+  return composite(() => {
+    let y: Tensor;
+    if (useInput) {
+      const m = mean(x, axes, true);
+      const d = sub(x, m);
+      const v = mean(mul(d, d), axes, true);
+      y = mul(d, pow(addScalar(v, eps), -0.5));
+      if (o.runningMean && o.runningVar) {
+        const rm = o.runningMean; const rv = o.runningVar;
+        withGrad(false, () => {
+          const bm = reshape(mean(m, 0), [C]);
+          const bv = reshape(mean(mulScalar(v, S / (S - 1)), 0), [C]);
+          copy_(rm, add(mulScalar(rm, 1 - momentum), mulScalar(bm, momentum)));
+          copy_(rv, add(mulScalar(rv, 1 - momentum), mulScalar(bv, momentum)));
+        });
+      }
+    } else {
+      const m = reshape(o.runningMean!, perChannel);
+      const istd = pow(addScalar(reshape(o.runningVar!, perChannel), eps), -0.5);
+      y = mul(sub(x, m), istd);
+    }
+    if (o.weight) y = mul(y, reshape(o.weight, perChannel));
+    if (o.bias) y = add(y, reshape(o.bias, perChannel));
+    return y;
+  });
+}
+
+export interface InterpolateOptions {
+  size?: number | readonly number[]; scaleFactor?: number | readonly number[]; mode?: 'nearest';
+}
+
+/**
+ * Resizes the spatial dims of x [N, C, *] (torch.nn.functional.interpolate) by nearest neighbour, for integer
+ * scale factors (or sizes that are integer multiples of the input's): each element is repeated, so the
+ * result is a broadcast of x and its gradient sums each block.
+ */
+export function interpolate(x: Tensor, o: InterpolateOptions = {}): Tensor {
+  const op = 'interpolate';
+  if (!(x instanceof Tensor)) throw new Error(`${op}: expected a Tensor input, got ${typeof x}`);
+  const mode = o.mode ?? 'nearest';
+  if (mode !== 'nearest') throw new Error(`${op}: mode '${String(mode)}' is not supported; Kiln has 'nearest'`);
+  if (x.ndim < 3 || x.ndim > 5) throw new Error(`${op}: input must be 3-D, 4-D or 5-D [N, C, *spatial], got shape ${fmt(x.shape)}`);
+  if ((o.size === undefined) === (o.scaleFactor === undefined)) throw new Error(`${op}: give exactly one of size and scaleFactor`);
+  const spatial = x.shape.slice(2);
+  const list = (name: string, v: number | readonly number[]): number[] => {
+    const l = typeof v === 'number' ? spatial.map(() => v) : Array.isArray(v) ? [...v] : [];
+    if (l.length !== spatial.length || l.some((q) => typeof q !== 'number' || !(q > 0))) {
+      throw new Error(`${op}: ${name} must be a positive number or ${spatial.length} of them for input ${fmt(x.shape)}, got ${JSON.stringify(v)}`);
+    }
+    return l;
+  };
+  const scales = o.scaleFactor !== undefined
+    ? list('scaleFactor', o.scaleFactor)
+    : list('size', o.size!).map((s, i) => {
+      if (!Number.isInteger(s) || s % spatial[i] !== 0) {
+        throw new Error(`${op}: size ${s} is not an integer multiple of the input's ${spatial[i]} (dim ${i + 2}); Kiln's nearest mode repeats elements a whole number of times`);
+      }
+      return s / spatial[i];
+    });
+  if (scales.some((s) => !Number.isInteger(s))) {
+    throw new Error(`${op}: scaleFactor must be integers in Kiln's nearest mode, got ${JSON.stringify(o.scaleFactor)}`);
+  }
+  // [N, C, H, W] -> [N, C, H, 1, W, 1] -> expand to [N, C, H, sH, W, sW] -> [N, C, H*sH, W*sW]
+  const split = [...x.shape.slice(0, 2), ...spatial.flatMap((s) => [s, 1])];
+  const wide = [...x.shape.slice(0, 2), ...spatial.flatMap((s, i) => [s, scales[i]])];
+  return composite(() => reshape(expand(reshape(x, split), wide), [...x.shape.slice(0, 2), ...spatial.map((s, i) => s * scales[i])]));
+}
+
+/**
+ * Inverted dropout (torch.nn.functional.dropout): in training, each element is zeroed with probability p
+ * and the rest scaled by 1 / (1 - p); the mask comes from Kiln's counter-based generator, so a compiled
+ * step draws a fresh one on every replay. Not training (or p = 0): x itself, as a view.
+ */
+export function dropout(x: Tensor, o: { p?: number; training?: boolean } = {}): Tensor {
+  const p = o.p ?? 0.5;
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new Error(`dropout: probability has to be between 0 and 1, but got ${p}`);
+  if (!(x instanceof Tensor)) throw new Error(`dropout: expected a Tensor input, got ${typeof x}`);
+  if (!(o.training ?? true) || p === 0) return reshape(x, x.shape);
+  if (p === 1) return mulScalar(x, 0);
+  return composite(() => mul(x, mulScalar(lt(rand(x.shape), 1 - p), 1 / (1 - p))));
 }

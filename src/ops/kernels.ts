@@ -68,25 +68,45 @@ export function where(c: Tensor, a: Tensor, b: Tensor, outShape: readonly number
 }
 
 /** out = x read through `strides` from element `base` over `outShape` (permute: permuted strides;
- * expand: zero strides; narrow: a base offset). */
+ * expand: zero strides; narrow: a base offset; flip: negative strides from the far end). Strides and base
+ * are taken mod 2^32, as the kernel's u32 arithmetic wraps. */
 export function gatherStrided(x: Tensor, outShape: readonly number[], strides: readonly number[], base = 0): Tensor {
   const out = Tensor.empty(outShape, x.dtype);
   const n = out.numel;
   const be = backend();
-  const p = new ParamWriter().u32(n, outShape.length, base, 0).u32Array(outShape, MAX_RANK).u32Array(strides, MAX_RANK)
-    .u32Array([], MAX_RANK).u32Array([], MAX_RANK);
-  be.dispatch('gather_strided', { PAD: 0 }, [bind(x), bind(out)], p.bytes(), be.grid(n, 256));
+  const p = new ParamWriter().u32(n, outShape.length, base >>> 0, 0).u32Array(outShape, MAX_RANK)
+    .u32Array(strides.map((s) => s >>> 0), MAX_RANK).u32Array([], MAX_RANK).u32Array([], MAX_RANK);
+  be.dispatch('gather_strided', { MODE: 0 }, [bind(x), bind(out)], p.bytes(), be.grid(n, 256));
   return out;
 }
 
-/** Places contiguous x at offset `lo` inside a zero tensor of `outShape` (narrow's gradient). */
-export function pad(x: Tensor, outShape: readonly number[], lo: readonly number[]): Tensor {
+export type PadMode = 'constant' | 'reflect' | 'replicate';
+const PAD_MODE = { constant: 1, reflect: 2, replicate: 3 } as const;
+
+/**
+ * Pads contiguous x into `outShape`, its element [0, ...] landing at `lo` (negative lo crops). Outside x:
+ * `fillBits` (constant; the raw 32-bit word), the mirror image (reflect) or the edge (replicate).
+ */
+export function pad(x: Tensor, outShape: readonly number[], lo: readonly number[], mode: PadMode = 'constant',
+  fillBits = 0): Tensor {
   const out = Tensor.empty(outShape, x.dtype);
   const n = out.numel;
   const be = backend();
-  const p = new ParamWriter().u32(n, outShape.length, 0, 0).u32Array(outShape, MAX_RANK)
-    .u32Array(contiguousStrides(x.shape), MAX_RANK).u32Array(lo, MAX_RANK).u32Array(x.shape, MAX_RANK);
-  be.dispatch('gather_strided', { PAD: 1 }, [bind(x), bind(out)], p.bytes(), be.grid(n, 256));
+  const p = new ParamWriter().u32(n, outShape.length, 0, fillBits >>> 0).u32Array(outShape, MAX_RANK)
+    .u32Array(contiguousStrides(x.shape), MAX_RANK).u32Array(lo.map((v) => v >>> 0), MAX_RANK).u32Array(x.shape, MAX_RANK);
+  be.dispatch('gather_strided', { MODE: PAD_MODE[mode] }, [bind(x), bind(out)], p.bytes(), be.grid(n, 256));
+  return out;
+}
+
+/** The gradient of a reflect or replicate pad of an x of `xShape` (at most its last three dims padded). */
+export function padBackward(g: Tensor, xShape: readonly number[], lo: readonly number[], hi: readonly number[],
+  mode: 'reflect' | 'replicate'): Tensor {
+  const out = Tensor.empty(xShape);
+  const n = out.numel;
+  const last3 = (a: readonly number[], fill: number) => [fill, fill, fill, ...a].slice(-3);
+  const be = backend();
+  const p = new ParamWriter().u32(n, 0, 0, 0).u32(...last3(xShape, 1), 0).u32(...last3(lo, 0), 0).u32(...last3(hi, 0), 0);
+  be.dispatch('pad_backward', { MODE: PAD_MODE[mode] }, [bind(g), bind(out)], p.bytes(), be.grid(n, 256));
   return out;
 }
 

@@ -5,7 +5,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { backend } from '../autograd/context.js';
 import * as K from './kernels.js';
 import * as F from './functional.js';
-import { broadcastShapes, checkShape, convOut, fmt, normAxes, normDim, reductionRuns, resolveReshape } from './shape.js';
+import { broadcastShapes, checkShape, contiguousStrides, convOut, fmt, normAxes, normDim, reductionRuns, resolveReshape } from './shape.js';
 
 export type CompareOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
 
@@ -48,6 +48,8 @@ export interface OpAttrs {
   cast: { dtype: 'float32' | 'int32' };
   crossEntropy: { reduction: K.LossReduction };
   binaryCrossEntropy: { reduction: K.LossReduction };
+  flip: { dims: number[] };
+  pad: { pads: number[]; mode: K.PadMode; value: number };
 }
 export type OpName = keyof OpAttrs;
 
@@ -661,7 +663,85 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
       return [dp, dt];
     },
   },
+  // Movement: one gather kernel reads x through (possibly negative) strides or a padded index map.
+  flip: {
+    forward([x], a) {
+      if (!Array.isArray(a.dims)) throw new Error(`flip: dims must be an array of dims, got ${JSON.stringify(a.dims)}`);
+      const dims = normAxes('flip', a.dims, x.ndim);
+      const s = contiguousStrides(x.shape);
+      // A flipped dim is read from its last element with a negative stride (empty dims read nothing).
+      const base = dims.reduce((b, d) => b + Math.max(x.shape[d] - 1, 0) * s[d], 0);
+      return { out: K.gatherStrided(x, x.shape, s.map((v, d) => (dims.includes(d) ? -v : v)), base) };
+    },
+    backward: (g, c) => [F.flip(g, c.attrs.dims)],
+  },
+  pad: {
+    forward([x], a) {
+      const { lo, hi } = padGeometry(x, a);
+      const fill = a.mode === 'constant' ? fillBits(x, a.value) : 0;
+      return { out: K.pad(x, x.shape.map((s, d) => s + lo[d] + hi[d]), lo, a.mode, fill) };
+    },
+    backward(g, c) {
+      const x = c.inputs[0];
+      const { lo, hi } = padGeometry(x, c.attrs);
+      // Constant: the gradient is g cropped back (pads negated: a crop where forward padded and vice versa).
+      if (c.attrs.mode === 'constant') return [F.pad(g, c.attrs.pads.map((p) => -p))];
+      // Reflect and replicate: each input element gathers the gradient of every position that read it.
+      return [K.padBackward(g, x.shape, lo, hi, c.attrs.mode)];
+    },
+  },
 };
+
+/** Checks F.pad's arguments as PyTorch does and returns the padding before and after each dim. */
+function padGeometry(x: Tensor, a: OpAttrs['pad']): { lo: number[]; hi: number[] } {
+  const { pads, mode } = a;
+  if (!Array.isArray(pads) || pads.some((p) => !Number.isInteger(p))) {
+    throw new Error(`pad: pads must be an array of integers, got ${JSON.stringify(pads)}`);
+  }
+  if (pads.length % 2 !== 0) throw new Error(`pad: padding length must be divisible by 2, got ${pads.length} values`);
+  if (pads.length / 2 > x.ndim) {
+    throw new Error(`pad: padding length too large: ${pads.length} values pad ${pads.length / 2} dims but the input ${fmt(x.shape)} has ${x.ndim}`);
+  }
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'replicate') {
+    throw new Error(`pad: mode must be 'constant', 'reflect' or 'replicate', got ${String(mode)}`);
+  }
+  const k = pads.length / 2;
+  const lo = x.shape.map(() => 0);
+  const hi = x.shape.map(() => 0);
+  for (let j = 0; j < k; j++) { lo[x.ndim - 1 - j] = pads[2 * j]; hi[x.ndim - 1 - j] = pads[2 * j + 1]; }
+  if (mode === 'constant') {
+    if (typeof a.value !== 'number') throw new Error(`pad: value must be a number, got ${typeof a.value}`);
+    x.shape.forEach((s, d) => {
+      if (s + lo[d] + hi[d] < 0) {
+        throw new Error(`pad: padding (${lo[d]}, ${hi[d]}) at dim ${d} of input ${fmt(x.shape)} gives a negative size ${s + lo[d] + hi[d]}`);
+      }
+    });
+    return { lo, hi };
+  }
+  if (k < 1 || k > 3 || (x.ndim !== k + 1 && x.ndim !== k + 2)) {
+    throw new Error(`pad: mode '${mode}' pads the last 1, 2 or 3 dims of a 2-D to 5-D input, with one or two leading ` +
+      `(batch, channel) dims; got ${pads.length} values for input ${fmt(x.shape)}`);
+  }
+  if (pads.some((p) => p < 0)) throw new Error(`pad: mode '${mode}' takes non-negative padding in Kiln, got ${JSON.stringify(pads)}`);
+  x.shape.forEach((s, d) => {
+    if (mode === 'reflect' && (lo[d] >= s || hi[d] >= s) && (lo[d] || hi[d])) {
+      throw new Error(`pad: reflect padding must be less than the input size: padding (${lo[d]}, ${hi[d]}) at dim ${d} of input ${fmt(x.shape)}`);
+    }
+    if (mode === 'replicate' && d >= x.ndim - k - 1 && s === 0) {
+      throw new Error(`pad: replicate padding needs non-zero sizes outside the batch dim, got input ${fmt(x.shape)}`);
+    }
+  });
+  return { lo, hi };
+}
+
+/** The 32-bit word a constant pad writes: the float's bits, or the integer for int32 tensors. */
+function fillBits(x: Tensor, value: number): number {
+  if (x.dtype === 'int32') {
+    if (!Number.isInteger(value)) throw new Error(`pad: an int32 tensor pads with an integer value, got ${value}`);
+    return value | 0;
+  }
+  return new Uint32Array(Float32Array.of(value).buffer)[0];
+}
 
 function evenSplit(g: Tensor, a: Tensor, b: Tensor, win: 'gt' | 'lt'): [Tensor, Tensor] {
   // torch.maximum/minimum: the winner gets the gradient; ties split it evenly.
