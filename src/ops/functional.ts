@@ -578,6 +578,8 @@ export interface PadOptions { mode?: 'constant' | 'reflect' | 'replicate'; value
  */
 export function pad(x: Tensor, pads: readonly number[], o: PadOptions = {}): Tensor {
   if (!Array.isArray(pads)) throw new Error(`pad: pads must be an array of integers, got ${JSON.stringify(pads)}`);
+  o = optsArg('pad', o);
+  if (o.value !== undefined) numberArg('pad', 'value', o.value);
   return run('pad', [x], { pads: [...pads], mode: o.mode ?? 'constant', value: o.value ?? 0 });
 }
 
@@ -588,12 +590,14 @@ function dimList(op: string, dims: number | readonly number[], rank: number): nu
 
 /** Removes size-1 dims: all of them, or those among `dim` (other dims are left as they are, as PyTorch). A view. */
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
+  tensorArg('squeeze', 'input', x);
   const drop = dim === undefined ? [...x.shape.keys()] : dimList('squeeze', dim, x.ndim);
   return reshape(x, x.shape.filter((s, i) => !(s === 1 && drop.includes(i))));
 }
 
 /** Inserts a size-1 dim at `dim` (in [-rank-1, rank], as PyTorch). A view. */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  tensorArg('unsqueeze', 'input', x);
   const d = normDim('unsqueeze', dim, x.ndim + 1);
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }

@@ -160,6 +160,28 @@ export function kinds(k: K): [string, (r: Rng) => BadCall][] {
       return mk('batchNorm bad options', 'batchNorm', [x, m, v], () => k.F.batchNorm(x, m, v, null, null, r.pick([{ eps: -1 }, { eps: NaN }, { momentum: NaN, training: true }, { momentum: 2, training: true }])));
     }],
     ['mean bad dim', (r) => { const x = k.ones([2, 3]); return mk('mean bad dim', 'mean', [x], () => k.F.mean(x, r.pick([1.5, [0, 0], 5]) as never)); }],
+    ['flip bad dims', (r) => { const x = k.zeros([2, 3]); return mk('flip bad dims', 'flip', [x], () => k.F.flip(x, r.pick([1.5, [0, 0], 5, null, 'a', [NaN]]) as never)); }],
+    ['pad bad', (r) => {
+      const x = k.zeros([1, 1, 3, 3]);
+      return mk('pad bad', 'pad', [x], () => r.pick([
+        () => k.F.pad(x, r.pick([[1.5, 1], [1], 'ab', null, [NaN, 0]]) as never, { mode: r.pick(['reflect', 'constant', undefined]) }),
+        () => k.F.pad(x, [3, 3], { mode: r.pick(['reflect', 'circular']) as never }),
+        () => k.F.pad(x, [1, 1], { value: r.pick(['a', null, {}]) as never }),
+      ])());
+    }],
+    ['squeeze/unsqueeze bad', (r) => {
+      const x = k.zeros([2, 1]); const f = r.pick(['squeeze', 'unsqueeze'] as const);
+      return mk('squeeze/unsqueeze bad', f, [x], () => (k.F[f] as (a: unknown, d: unknown) => unknown)(r.pick([x, x, 5]), r.pick([1.5, NaN, 9, 'a', null])));
+    }],
+    ['instanceNorm bad', (r) => {
+      const x = k.ones([1, 2, 3, 3]); const w = k.ones([r.pick([3, 2])]);
+      return mk('instanceNorm bad', 'instanceNorm', [x, w], () => k.F.instanceNorm(r.pick([x, 5 as never]), r.pick([{ eps: -1 }, { eps: NaN }, { momentum: 2 }, { weight: w, bias: null, eps: 0 }, { runningMean: w }, { weight: 'a' as never }])));
+    }],
+    ['interpolate bad', (r) => {
+      const x = k.ones([1, 1, 2, 2]);
+      return mk('interpolate bad', 'interpolate', [x], () => k.F.interpolate(x, r.pick([{}, { size: 3 }, { scaleFactor: 1.5 }, { scaleFactor: 0 }, { scaleFactor: NaN }, { size: [4] }, { mode: 'bilinear' as never, scaleFactor: 2 }, { size: 4, scaleFactor: 2 }])));
+    }],
+    ['dropout bad', (r) => { const x = k.ones([4]); return mk('dropout bad', 'dropout', [x], () => k.F.dropout(r.pick([x, undefined]) as never, { p: r.pick([-0.1, 1.5, NaN, 'a']) as never, training: r.pick([true, 'yes']) as never })); }],
     // ---------------- nn
     ['Linear bad size', (r) => mk('Linear bad size', 'Linear', [], () => new k.nn.Linear(r.pick([2.5, 0, -1, NaN]), 3))],
     ['Conv2d bad size', (r) => mk('Conv2d bad size', 'Conv2d', [], () => new k.nn.Conv2d(1, 2, r.pick([0, 1.5, [3] as never, NaN])))],
