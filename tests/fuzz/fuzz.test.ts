@@ -10,7 +10,7 @@ beforeAll(async () => { k = await setup(); });
 
 describe('fuzz: random bad calls', () => {
   it('every kind of misuse, then a seeded random sample, ends in a clear error', async () => {
-    const n = kinds(k).length + 60;
+    const n = kinds(k).length + 240;
     const results = await fuzz(k, 20261129, n);
     const bad = results.filter((r) => r.outcome !== 'clear');
     expect(results.length).toBe(n);

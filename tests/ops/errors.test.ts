@@ -102,6 +102,18 @@ describe('device-side checks of labels only the GPU knows', () => {
     expectNoGpuErrors();
   });
 
+  it('a compiled step flags bad labels on every replay, and good labels pass', async () => {
+    const x = k.randn([4, 3]);
+    const step = k.compileStep((y: InstanceType<typeof k.Tensor>) => k.F.crossEntropy(x, y));
+    const good = { data: Int32Array.from([0, 1, 2, 0]), shape: [4] };
+    const bad = { data: Int32Array.from([0, 1, 5, 0]), shape: [4] };
+    for (let i = 0; i < 3; i++) expect(Number.isFinite(await step.run(good).item())).toBe(true);
+    await expect(step.run(bad).item()).rejects.toThrow(/crossEntropy: label 5 at index 2 is outside \[0, 3\)/);
+    expect(Number.isFinite(await step.run(good).item())).toBe(true);
+    step.dispose?.();
+    expectNoGpuErrors();
+  });
+
   it('oneHot with an out-of-range label made on the device throws at the next readback', async () => {
     const y = k.arange(0, 4, 1, int).reshape([4]);
     const h = k.F.oneHot(y, 3);
