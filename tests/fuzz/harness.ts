@@ -5,6 +5,8 @@ import * as kiln from '../../src/index.js';
 import { backend } from '../../src/autograd/context.js';
 import { mulberry32, permutation } from '../../src/data/dataset.js';
 import { ImageDataset } from '../../src/data/images.js';
+import { decodeCheckpoint } from '../../src/gan/checkpoint.js';
+import { buildRun } from '../../src/gan/recipes.js';
 import { decodeSafetensors, decodeSealed, encodeSafetensors, encodeSealed } from '../../src/io/safetensors.js';
 
 type K = typeof kiln;
@@ -270,6 +272,17 @@ export function kinds(k: K): [string, (r: Rng) => BadCall][] {
       const at = r.int(0, b.length - 1);
       b[at] = (b[at] + r.int(1, 255)) & 0xff;
       return mk('sealed file tampered', 'tampered\\.safetensors', [], () => decodeSealed(b, 'tampered.safetensors', () => null));
+    }],
+    ['recipe bad config', (r) => {
+      const bad = r.pick([{ recipe: 'wgan' }, { recipe: 'gaussian', seed: -1 }, { recipe: 'gaussian', batch: 0 }, { recipe: 'gaussian', lr: NaN },
+        { recipe: 'gaussian', ema: 1.5 }, { recipe: 'dcgan', size: 48 }, { recipe: 'mnist-mlp', latent: 2.5 }, { recipe: 'gaussian', batch: '8' }]);
+      return mk('recipe bad config', `${String(bad.recipe)}|recipe`, [], () => buildRun(bad as never));
+    }],
+    ['checkpoint garbage', (r) => {
+      const n = r.pick([0, 7, 16, 64]);
+      const b = Uint8Array.from({ length: n }, (_, i) => (i * 97 + n) & 0xff);
+      if (n >= 8) new DataView(b.buffer).setBigUint64(0, BigInt(r.pick([n - 8, n, 2 ** 40])), true);
+      return mk('checkpoint garbage', 'ck\\.safetensors', [], () => decodeCheckpoint(b, 'ck.safetensors'));
     }],
     ['permutation bad', (r) => mk('permutation bad', 'permutation', [], () => permutation(r.pick([-1, 1.5, NaN, 2 ** 40]), 0, 0))],
     ['ImageDataset bad', (r) => mk('ImageDataset bad', 'ImageDataset', [], () => {
