@@ -1,5 +1,5 @@
 // Bytes in, bytes out: safetensors (PyTorch-compatible weights), PNG, SVG plots. No file system access.
-export { encodeSafetensors, decodeSafetensors, type SafeTensor, type SafeDType } from './safetensors.js';
+export { encodeSafetensors, decodeSafetensors, encodeSealed, decodeSealed, type SafeTensor, type SafeDType } from './safetensors.js';
 export { encodePng, imageGrid } from './png.js';
 export { lineChartSvg, scatterRgba, type Series } from './plot.js';
 export { stateDictToSafetensors, stateDictFromSafetensors } from './state_dict.js';

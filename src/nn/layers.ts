@@ -155,7 +155,7 @@ abstract class BatchNormBase extends Module {
   constructor(...args: unknown[]) {
     super();
     const a = bindArgs<Required<BatchNormOptions> & { numFeatures: number }>(this.constructor.name, [
-      arg('numFeatures', T.int(1)), arg('eps', T.number((v) => v > 0, 'a number > 0'), 1e-5),
+      arg('numFeatures', T.int(1)), arg('eps', T.number((v) => Number.isFinite(v) && v > 0, 'a finite number > 0'), 1e-5),
       arg('momentum', T.number((v) => v >= 0 && v <= 1, 'a number in [0, 1] (Kiln has no cumulative average)'), 0.1),
       arg('affine', T.boolean(), true), arg('trackRunningStats', T.boolean(), true)], args);
     this.numFeatures = a.numFeatures;

@@ -199,9 +199,24 @@ export abstract class Module {
    * and throws before anything is written. strict (default): missing or unexpected keys are errors.
    */
   loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): void {
-    const strict = opts.strict ?? true;
+    if (sd === null || typeof sd !== 'object') throw new Error(`loadStateDict: expected a Map or an object of tensors, got ${String(sd)}`);
+    const strict = opts?.strict ?? true;
     const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    for (const [k, t] of src) {
+      if (!(t instanceof Tensor)) throw new Error(`loadStateDict: ${k} is not a Tensor (got ${Array.isArray(t) ? 'an array' : typeof t})`);
+      if (t.isDisposed) throw new Error(`loadStateDict: ${k} (tensor #${t.id}) was used after dispose()`);
+    }
     const own = this.stateDict();
+    // Entries stateDict() made for this call (num_batches_tracked) are freed however this call ends.
+    const registered = new Set([...this.namedParameters(), ...this.namedBuffers()].map(([k]) => k));
+    try {
+      this.loadChecked(src, own, registered, strict);
+    } finally {
+      for (const [k, t] of own) if (!registered.has(k)) t.dispose();
+    }
+  }
+
+  private loadChecked(src: Map<string, Tensor>, own: Map<string, Tensor>, registered: Set<string>, strict: boolean): void {
     const missing = [...own.keys()].filter((k) => !src.has(k));
     const unexpected = [...src.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length || unexpected.length)) {
@@ -220,7 +235,6 @@ export abstract class Module {
     }
     const used = new Set<string>();
     noGrad(() => {
-      const registered = new Set([...this.namedParameters(), ...this.namedBuffers()].map(([k]) => k));
       for (const [k, t] of own) {
         const s = src.get(k);
         if (s && registered.has(k)) { copyInto(t, s); used.add(k); }

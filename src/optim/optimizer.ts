@@ -13,7 +13,7 @@ const betasType = {
 };
 
 function check(opt: string, name: string, v: number, ok: boolean, expected: string): void {
-  if (typeof v !== 'number' || Number.isNaN(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
 }
 
 export abstract class Optimizer {
@@ -21,17 +21,20 @@ export abstract class Optimizer {
   /** Steps taken (shared by all parameters, as each step updates them all). */
   stepCount = 0;
 
-  constructor(name: string, params: Iterable<Tensor>) {
-    if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) {
-      throw new Error(`${name}: params must be an iterable of tensors (e.g. model.parameters()), got ${String(params)}`);
+  constructor(readonly name: string, params: Iterable<Tensor>) {
+    const iterable = params !== null && typeof params === 'object' && typeof (params as Iterable<Tensor>)[Symbol.iterator] === 'function';
+    if (!iterable) {
+      const hint = params && typeof (params as { parameters?: unknown }).parameters === 'function' ? ' (pass model.parameters(), not the model)' : '';
+      throw new Error(`${name}: params must be an iterable of tensors${hint}, got ${params === null ? 'null' : typeof params}`);
     }
     this.params = [...params];
     if (this.params.length === 0) throw new Error(`${name}: got an empty parameter list`);
     this.params.forEach((p, i) => {
       if (!(p instanceof Tensor)) {
-        throw new Error(`${name}: parameter ${i} is not a Tensor (parameter groups are not supported; ` +
-          'make one optimizer per group)');
+        throw new Error(`${name}: parameter ${i} is not a Tensor (got ${p === null ? 'null' : typeof p}; parameter groups ` +
+          'are not supported: make one optimizer per group)');
       }
+      if (p.isDisposed) throw new Error(`${name}: parameter ${i} (tensor #${p.id}, shape [${p.shape.join(', ')}]) was disposed`);
       if (!p.requiresGrad) throw new Error(`${name}: parameter ${i} (shape [${p.shape.join(', ')}]) does not require grad`);
       if (!p.isLeaf) throw new Error(`${name}: parameter ${i} is not a leaf tensor`);
     });
@@ -44,6 +47,17 @@ export abstract class Optimizer {
 
   /** Applies one update to every parameter that has a gradient. */
   abstract step(): void;
+
+  /** Throws before any update when a parameter (or its gradient) was disposed: it is never skipped silently. */
+  protected checkParams(): void {
+    this.params.forEach((p, i) => {
+      if (p.isDisposed) {
+        throw new Error(`${this.name}.step: parameter ${i} (tensor #${p.id}, shape [${p.shape.join(', ')}]) was disposed; ` +
+          'build the optimizer again over the live parameters');
+      }
+      if (p.grad?.isDisposed) throw new Error(`${this.name}.step: the gradient of parameter ${i} was disposed`);
+    });
+  }
 
   /** Counts a step, now and on every replay of a compiled step that captured this call. */
   protected countStep(): void {
@@ -115,6 +129,7 @@ export class Adam extends Optimizer {
    * buffer per moment), or one dispatch per parameter where the device allows fewer than 10 storage bindings.
    */
   step(): void {
+    this.checkParams();
     this.countStep();
     const hyper = () => ({
       lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
@@ -216,6 +231,7 @@ export class SGD extends Optimizer {
   }
 
   step(): void {
+    this.checkParams();
     this.countStep();
     this.params.forEach((p, i) => {
       if (!p.grad) return;
