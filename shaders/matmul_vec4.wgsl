@@ -27,6 +27,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+// Every output element goes through store(); compileStep's fusion pass swaps in a fused epilogue here.
+fn store(i: u32, v: f32) { out[i] = v; }
+
 @compute @workgroup_size(WGX, WGY, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let row0 = (wid.y * WGY + lid.y) * 4u;
@@ -106,7 +109,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         if (HAS_BIAS) { v += bias[col]; }
         if (ACT == 1u) { v = max(v, 0.0); }
         if (ACT == 2u) { v = select(v * p.slope, v, v > 0.0); }
-        out[o_base + row * p.N + col] = v;
+        store(o_base + row * p.N + col, v);
       }
     }
   }

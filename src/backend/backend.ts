@@ -1,5 +1,6 @@
 // The one place that talks to a GPUDevice: buffer pool, pipeline cache, and the scheduler that records
 // dispatches into a command encoder and submits them in batches (at a readback or an explicit flush).
+import { DeviceAsserts } from './device_assert.js';
 import { wgslSources, type ShaderName } from './wgsl.gen.js';
 import { planBuffers, type Command, type ProgramMemory, type RecordedBinding } from './program.js';
 
@@ -108,7 +109,7 @@ export class Program {
     this.dispatchCount = cmds.filter((c) => c.kind === 'dispatch').length;
     for (const c of cmds) {
       if (c.kind === 'host') continue;
-      const name = c.kind === 'dispatch' ? c.shader : c.kind;
+      const name = c.kind === 'dispatch' ? c.shader.split('#')[0] : c.kind;
       this.kernels[name] = (this.kernels[name] ?? 0) + 1;
     }
   }
@@ -132,6 +133,8 @@ export class Program {
   }
 }
 
+export { DeviceAssertError } from './device_assert.js';
+
 export class KilnGpuError extends Error {
   constructor(message: string) { super(message); this.name = 'KilnGpuError'; }
 }
@@ -146,6 +149,8 @@ export class Backend {
   readonly f16: boolean;
   /** Validation errors the device raised (only when Kiln owns the device); tests assert this stays empty. */
   readonly gpuErrors: string[] = [];
+  /** The device-side assert flag buffer: checking kernels bind it; read() reports what they recorded. */
+  readonly asserts: DeviceAsserts;
 
   private pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
@@ -180,6 +185,8 @@ export class Backend {
   private recording: Command[] | null = null;
   private recordingConstants: GPUBuffer[] = [];
   private shaderWrites = new Map<string, boolean[]>();
+  private generated = new Map<string, string>();
+  private generatedKeys = new Map<string, string>();
   /** Objects that must live as long as the device (the GPU instance and adapter in Node). */
   keepAlive: unknown[] = [];
   /** Counts for the memory report, maintained by the tensor layer. */
@@ -196,6 +203,7 @@ export class Backend {
     this.owned = owned;
     this.limits = device.limits;
     this.f16 = device.features.has('shader-f16');
+    this.asserts = new DeviceAsserts(device);
     device.lost.then((info) => { this.lost = info; });
     if (owned) {
       device.addEventListener('uncapturederror', (ev) => {
@@ -348,13 +356,13 @@ export class Backend {
   }
 
   /** Group 0's layout read from the shader's declarations: read-only or read-write storage buffers. */
-  private layout(shader: ShaderName) {
+  private layout(shader: string) {
     let l = this.layouts.get(shader);
     if (l) return l;
     const entries: GPUBindGroupLayoutEntry[] = [];
     const re = /@group\(0\)\s*@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>/g;
     const writes: boolean[] = [];
-    for (const m of wgslSources[shader].matchAll(re)) {
+    for (const m of this.sourceOf(shader).matchAll(re)) {
       entries.push({ binding: Number(m[1]), visibility: COMPUTE_STAGE, buffer: { type: m[2] === 'read' ? 'read-only-storage' : 'storage' } });
       writes[Number(m[1])] = m[2] !== 'read';
     }
@@ -365,14 +373,19 @@ export class Backend {
     return l;
   }
 
-  private pipeline(shader: ShaderName, constants: Record<string, number>): GPUComputePipeline {
+  /** A kernel's WGSL: a file of shaders/, or a generated source registered by dispatchSource. */
+  private sourceOf(shader: string): string {
+    return this.generated.get(shader) ?? wgslSources[shader as ShaderName];
+  }
+
+  private pipeline(shader: string, constants: Record<string, number>): GPUComputePipeline {
     const key = shader + JSON.stringify(constants);
     let pipe = this.pipelines.get(key);
     if (pipe) return pipe;
     let module = this.modules.get(shader);
     if (!module) {
       // `enable` directives must open the module, so they go ahead of the prelude.
-      const src: string = wgslSources[shader];
+      const src: string = this.sourceOf(shader);
       const enables = src.match(/^(\s*enable [^;]+;\s*)+/)?.[0] ?? '';
       module = this.device.createShaderModule({ code: enables + wgslSources.prelude + '\n' + src.slice(enables.length), label: shader });
       this.modules.set(shader, module);
@@ -392,7 +405,7 @@ export class Backend {
     return id;
   }
 
-  private bindGroup(shader: ShaderName, buffers: (GPUBuffer | Binding)[]): GPUBindGroup {
+  private bindGroup(shader: string, buffers: (GPUBuffer | Binding)[]): GPUBindGroup {
     let key = shader;
     for (const b of buffers) {
       key += 'buffer' in b ? `|${this.bufferId(b.buffer)}@${b.offset ?? 0}+${b.size ?? ''}` : `|${this.bufferId(b)}`;
@@ -442,7 +455,7 @@ export class Backend {
    * uniform. Workgroup counts above the per-dimension limit must already be folded by the caller.
    */
   dispatch(shader: ShaderName, constants: Record<string, number>, buffers: (GPUBuffer | Binding)[],
-    params: ArrayBuffer | (() => ArrayBuffer), workgroups: [number, number?, number?]): void {
+    params: ArrayBuffer | (() => ArrayBuffer), workgroups: [number, number?, number?], fuse?: unknown): void {
     this.check();
     // Params that depend on host state (an RNG offset, a step count) come as a function: run now, and rerun at
     // every replay of a captured step.
@@ -459,7 +472,7 @@ export class Backend {
     const pipe = this.pipeline(shader, constants);
     if (this.recording) {
       const bindings: RecordedBinding[] = buffers.map((b) => ('buffer' in b ? { ...b } : { buffer: b }));
-      this.recording.push({ kind: 'dispatch', shader, pipe, bindings, writes: this.shaderWrites.get(shader)!, params: bytes, dyn, wg: [x, y, z] });
+      this.recording.push({ kind: 'dispatch', shader, pipe, bindings, writes: this.shaderWrites.get(shader)!, params: bytes, dyn, wg: [x, y, z], fuse, constants });
       return;
     }
     const g0 = this.bindGroup(shader, buffers);
@@ -471,6 +484,35 @@ export class Backend {
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
     if (++this.pending >= MAX_PENDING_DISPATCHES) this.flush();
+  }
+
+  /**
+   * Records a dispatch of generated WGSL (see src/ops/pointwise.ts), with the same bindings convention as
+   * dispatch. The source is the pipeline's cache key; `label` names the kernel in program statistics.
+   * `fuse` describes the work for compileStep's fusion pass (kept on the recorded command, never read here).
+   */
+  dispatchSource(label: string, wgsl: string, buffers: (GPUBuffer | Binding)[], params: ArrayBuffer,
+    workgroups: [number, number?, number?], fuse?: unknown): void {
+    this.dispatch(this.registerSource(label, wgsl), {}, buffers, params, workgroups, fuse);
+  }
+
+  /** A recorded dispatch command of generated WGSL, for a pass that rewrites a capture (see endRecording). */
+  sourceCommand(label: string, wgsl: string, bindings: RecordedBinding[], params: ArrayBuffer, workgroups: [number, number, number],
+    constants: Record<string, number> = {}): Command {
+    const shader = this.registerSource(label, wgsl);
+    const pipe = this.pipeline(shader, constants);
+    return { kind: 'dispatch', shader, pipe, bindings, writes: this.shaderWrites.get(shader)!, params, wg: workgroups };
+  }
+
+  /** Generated sources get a short key (label#n) for the caches and the program's kernel counts. */
+  private registerSource(label: string, wgsl: string): ShaderName {
+    let key = this.generatedKeys.get(wgsl);
+    if (!key) {
+      key = `${label}#${this.generatedKeys.size}`;
+      this.generatedKeys.set(wgsl, key);
+      this.generated.set(key, wgsl);
+    }
+    return key as ShaderName;
   }
 
   /** A 1-D launch of `n` threads in workgroups of `wg`, folded into 2-D when it exceeds the limit. */
@@ -551,6 +593,7 @@ export class Backend {
       this.otherBytes += cls;
     }
     this.ensureEncoder().copyBufferToBuffer(src, offset, staging, 0, size);
+    const asserted = this.asserts.encodeCheck(this.ensureEncoder());
     this.pending++;
     if (flush) this.flush();
     else await new Promise<void>((resolve) => this.afterSubmit.push(resolve));
@@ -565,6 +608,7 @@ export class Backend {
     let list = this.stagingPool.get(cls);
     if (!list) { list = []; this.stagingPool.set(cls, list); }
     list.push(staging!);
+    await asserted?.();
     return out;
   }
 
@@ -611,9 +655,9 @@ export class Backend {
    * out of the pool, so nothing else can write them), the buffers the step uses in place are pinned, bind
    * groups and a uniform buffer of the static params are built once.
    */
-  endRecording(): Program {
+  endRecording(rewrite?: (cmds: Command[]) => Command[]): Program {
     if (!this.recording) throw new KilnGpuError('kiln: endRecording() without beginRecording()');
-    const all = this.recording;
+    const all = rewrite ? rewrite(this.recording) : this.recording;
     const constants = this.recordingConstants;
     this.recording = null;
     this.recordingConstants = [];
@@ -741,6 +785,7 @@ export class Backend {
     this.stagingPool.clear();
     this.bindGroups.clear();
     this.uniformChunks = [];
+    this.asserts.destroy();
     if (this.owned) this.device.destroy();
   }
 }

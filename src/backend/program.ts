@@ -14,6 +14,10 @@ export type Command =
     /** The params the capture ran with; `dyn` recomputes them (and any host state) at each replay. */
     params: ArrayBuffer; dyn?: () => ArrayBuffer;
     wg: [number, number, number];
+    /** What a rewriting pass may fuse (set by launchers of generated pointwise kernels; opaque here). */
+    fuse?: unknown;
+    /** The pipeline's override constants (a rewriting pass rebuilding the kernel needs them). */
+    constants?: Record<string, number>;
     /** Filled in when the program is finalised. */
     group?: GPUBindGroup; slot?: number;
   }
