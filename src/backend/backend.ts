@@ -1,5 +1,6 @@
 // The one place that talks to a GPUDevice: buffer pool, pipeline cache, and the scheduler that records
 // dispatches into a command encoder and submits them in batches (at a readback or an explicit flush).
+import { DeviceAsserts } from './device_assert.js';
 import { wgslSources, type ShaderName } from './wgsl.gen.js';
 import { planBuffers, type Command, type ProgramMemory, type RecordedBinding } from './program.js';
 
@@ -132,6 +133,8 @@ export class Program {
   }
 }
 
+export { DeviceAssertError } from './device_assert.js';
+
 export class KilnGpuError extends Error {
   constructor(message: string) { super(message); this.name = 'KilnGpuError'; }
 }
@@ -146,6 +149,8 @@ export class Backend {
   readonly f16: boolean;
   /** Validation errors the device raised (only when Kiln owns the device); tests assert this stays empty. */
   readonly gpuErrors: string[] = [];
+  /** The device-side assert flag buffer: checking kernels bind it; read() reports what they recorded. */
+  readonly asserts: DeviceAsserts;
 
   private pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
@@ -198,6 +203,7 @@ export class Backend {
     this.owned = owned;
     this.limits = device.limits;
     this.f16 = device.features.has('shader-f16');
+    this.asserts = new DeviceAsserts(device);
     device.lost.then((info) => { this.lost = info; });
     if (owned) {
       device.addEventListener('uncapturederror', (ev) => {
@@ -587,6 +593,7 @@ export class Backend {
       this.otherBytes += cls;
     }
     this.ensureEncoder().copyBufferToBuffer(src, offset, staging, 0, size);
+    const asserted = this.asserts.encodeCheck(this.ensureEncoder());
     this.pending++;
     if (flush) this.flush();
     else await new Promise<void>((resolve) => this.afterSubmit.push(resolve));
@@ -601,6 +608,7 @@ export class Backend {
     let list = this.stagingPool.get(cls);
     if (!list) { list = []; this.stagingPool.set(cls, list); }
     list.push(staging!);
+    await asserted?.();
     return out;
   }
 
@@ -787,6 +795,7 @@ export class Backend {
     this.stagingPool.clear();
     this.bindGroups.clear();
     this.uniformChunks = [];
+    this.asserts.destroy();
     if (this.owned) this.device.destroy();
   }
 }

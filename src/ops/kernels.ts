@@ -359,10 +359,16 @@ export function cast(x: Tensor, to: DType): Tensor {
   return out;
 }
 
+/** The device-side assert of an op whose int32 labels must lie in [0, bound). */
+function labelAssert(op: string): number {
+  return backend().asserts.code(`${op}.label`, (r) => `${op}: label ${r.int} at index ${r.index} is outside [0, ${r.bound})`);
+}
+
 export function oneHot(labels: Tensor, C: number): Tensor {
   const be = backend();
   const out = Tensor.empty([...labels.shape, C]);
-  be.dispatch('one_hot', {}, [bind(labels), bind(out)], new ParamWriter().u32(labels.numel, C).bytes(),
+  const code = labelAssert('oneHot');
+  be.dispatch('one_hot', {}, [bind(labels), bind(out), be.asserts.buffer], new ParamWriter().u32(labels.numel, C, code).bytes(),
     be.grid(out.numel, 256));
   return out;
 }
@@ -466,8 +472,9 @@ export function crossEntropy(x: Tensor, labels: Tensor, reduction: LossReduction
   const [N, C] = x.shape;
   const out = Tensor.empty(reduction === 'none' ? [N] : []);
   const wg = reduction === 'none' ? 64 : lossWg(N * C);
-  be.dispatch('cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(x), bind(labels), bind(out)],
-    new ParamWriter().u32(N, C).bytes(), reduction === 'none' ? be.grid(N, wg) : [1]);
+  const code = labelAssert('crossEntropy');
+  be.dispatch('cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(x), bind(labels), bind(out), be.asserts.buffer],
+    new ParamWriter().u32(N, C, code).bytes(), reduction === 'none' ? be.grid(N, wg) : [1]);
   return out;
 }
 
