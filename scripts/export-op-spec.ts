@@ -17,8 +17,19 @@ function normal(): number {
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * uniform());
 }
 
-function values(spec: InputSpec): number[] {
+/** JSON has no NaN: it travels as the string "NaN" (make_fixtures.py reads it back). */
+function values(spec: InputSpec): (number | string)[] {
   const n = spec.shape.reduce((a, b) => a * b, 1);
+  if (spec.values) {
+    if (spec.values.length !== n) throw new Error(`${spec.values.length} fixed values for shape [${spec.shape.join(', ')}]`);
+    return spec.values.map((v) => (Number.isNaN(v) ? 'NaN' : Math.fround(v)));
+  }
+  const drawn: (number | string)[] = drawValues(spec, n);
+  for (const i of spec.nanAt ?? []) drawn[i] = 'NaN';
+  return drawn;
+}
+
+function drawValues(spec: InputSpec, n: number): number[] {
   return Array.from({ length: n }, () => {
     switch (spec.kind ?? 'randn') {
       case 'randn': return Math.fround(normal());

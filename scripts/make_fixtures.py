@@ -14,8 +14,17 @@ import torch.nn.functional as F
 H = 1e-6  # float64 central-difference step
 
 
+def num(v):
+    return float("nan") if v == "NaN" else v
+
+
+def enc(values):
+    """JSON has no NaN: it is stored as null (tests/ops/check.ts reads it back)."""
+    return [None if v != v else v for v in values]
+
+
 def make(inp, dtype=None):
-    t = torch.tensor(inp["data"], dtype=torch.int32 if inp["dtype"] == "int32" else torch.float32)
+    t = torch.tensor([num(v) for v in inp["data"]], dtype=torch.int32 if inp["dtype"] == "int32" else torch.float32)
     t = t.reshape(inp["shape"])
     return t if dtype is None or inp["dtype"] == "int32" else t.to(dtype)
 
@@ -32,8 +41,8 @@ def main(spec_path, out_path):
         rec = {
             "name": case["name"],
             "op": case["op"],
-            "inputs": case["inputs"],
-            "out": y.detach().reshape(-1).tolist(),
+            "inputs": [{**i, "data": enc([num(v) for v in i["data"]])} for i in case["inputs"]],
+            "out": enc(y.detach().reshape(-1).tolist()),
             "outShape": list(y.shape),
         }
         if case["grad"]:
@@ -71,7 +80,7 @@ def main(spec_path, out_path):
                 fds.append(fd)
             rec["fd64"] = fds
         out["cases"].append(rec)
-    json.dump(out, open(out_path, "w"), separators=(",", ":"))
+    json.dump(out, open(out_path, "w"), separators=(",", ":"), allow_nan=False)
     print(f"wrote {len(out['cases'])} cases to {out_path}")
 
 

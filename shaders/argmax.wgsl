@@ -1,4 +1,5 @@
-// argmax: x viewed as [A, R, B] -> out[a, b] = first r with the largest x[a, r, b] (int32), as PyTorch.
+// argmax: x viewed as [A, R, B] -> out[a, b] = first r with the largest x[a, r, b] (int32), or the first
+// NaN's r where there is one, as PyTorch.
 // OP: 0 argmax, 1 argmin. bindings: g0 b0 x (read), b1 out (write, i32); g1 b0 Params.
 // dispatch: ceil(A*B / 256), folded 2-D.
 override OP: u32 = 0u;
@@ -22,9 +23,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var r = 1u; r < p.R; r++) {
     base += p.B;
     let v = x[base];
-    let better = select(v > best, v < best, OP == 1u);
-    if (better && best == best) { best = v; best_i = r; }
-    if (v != v && best == best) { best = v; best_i = r; }
+    if (is_nan(best)) { break; }
+    if (is_nan(v) || select((v > best), (v < best), OP == 1u)) { best = v; best_i = r; }
   }
   out[o] = i32(best_i);
 }

@@ -1,7 +1,7 @@
 // reduce: x viewed as [A, R, B] -> out [A, P, B], thread (a, p, b) folds r in [p*L, min(p*L + L, R)).
 // P = 1 reduces R in one pass; a large R with a small output runs as two passes (P partials, then P -> 1),
 // keeping the work parallel without workgroup barriers (they are expensive on software GPUs).
-// OP: 0 sum, 1 max, 2 min. bindings: g0 b0 x (read), b1 out (write); g1 b0 Params.
+// OP: 0 sum, 1 max, 2 min (max and min propagate NaN). bindings: g0 b0 x (read), b1 out (write); g1 b0 Params.
 // dispatch: ceil(A*P*B / 256), folded 2-D.
 override OP: u32 = 0u;
 
@@ -26,9 +26,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (OP == 0u) { acc = 0.0; } else { acc = x[base]; }
   for (var r = r0; r < r1; r++) {
     let v = x[base];
+    // max/min propagate NaN as PyTorch's do: once acc is NaN it stays (WGSL's max/min may drop a NaN).
     if (OP == 0u) { acc += v; }
-    else if (OP == 1u) { acc = max(acc, v); if (v != v) { acc = v; } }
-    else { acc = min(acc, v); if (v != v) { acc = v; } }
+    else if (!is_nan(acc) && (is_nan(v) || select((v < acc), (v > acc), OP == 1u))) { acc = v; }
     base += p.B;
   }
   out[o] = acc;

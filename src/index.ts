@@ -17,6 +17,7 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { OP_NAMES } from './ops/names.js';
 export * as io from './io/index.js';
+export * as data from './data/index.js';
 export { stateDictToSafetensors, stateDictFromSafetensors } from './io/state_dict.js';
 export type { AdapterReport, MemoryReport, InitOptions };
 export { KilnGpuError, KilnDeviceLostError, KilnStaleTensorError, onDeviceLost } from './backend/errors.js';

@@ -131,7 +131,6 @@ export class Tensor {
   get buffer(): GPUBuffer { return this.storage.buf.buffer; }
   get byteOffset(): number { return this.storage.byteOffset; }
   get numel(): number { return shapeSize(this.shape); }
-  get size(): number { return this.numel; }
   get ndim(): number { return this.shape.length; }
   get isLeaf(): boolean { return this.node === null; }
   get isDisposed(): boolean { return this._storage === null; }
@@ -184,9 +183,13 @@ export function tidy<T>(fn: () => T): T {
   try {
     result = fn();
     if (result instanceof Promise) throw new Error('kiln: tidy(fn) takes a synchronous function');
-  } finally {
+  } catch (e) {
+    // An error leaves nothing behind: what fn made so far is freed before the error propagates.
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.pop();
   const keep = new Set<Tensor>();
   collect(result, keep);
   const parent = scopes[scopes.length - 1] ?? null;
@@ -214,15 +217,42 @@ function reachableFrom(roots: Set<Tensor>, target: Tensor): boolean {
   return false;
 }
 
-/** @internal runs `fn` in a scope and returns the tensors it created besides the result. */
+/**
+ * @internal runs `fn` in a scope and returns the tensors it created besides the result. When `fn` throws,
+ * the tensors it created are freed before the error propagates (so a composite op that fails midway, or a
+ * check that fails after some work, leaves nothing behind).
+ */
 export function captureScope<T>(fn: () => T): { result: T; created: Set<Tensor> } {
   const scope = new Set<Tensor>();
   scopes.push(scope);
+  let result: T;
   try {
-    return { result: fn(), created: scope };
-  } finally {
+    result = fn();
+  } catch (e) {
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.pop();
+  return { result, created: scope };
+}
+
+/** @internal runs `fn`; if it throws, frees every tensor it created (none escape an error). */
+export function freeOnThrow<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const parent = scopes[scopes.length - 1] ?? null;
+  for (const t of scope) t._moveTo(parent);
+  return result;
 }
 
 /** @internal the innermost tidy scope, if any. */

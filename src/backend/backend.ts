@@ -2,6 +2,7 @@
 // the parts that each do one job: pool.ts (buffers), pipelines.ts (pipelines and bind groups), uniforms.ts
 // (Params), queue.ts (submit and readback), sink.ts (eager encoding or capture) and program.ts (replay).
 import type { ShaderName } from './wgsl.gen.js';
+import { DeviceAsserts } from './device_assert.js';
 import { announceLost, KilnDeviceLostError, KilnGpuError, KilnStaleTensorError } from './errors.js';
 import { PipelineCache, type Binding } from './pipelines.js';
 import { BufferPool, Usage, type MemoryReport, type PooledBuffer } from './pool.js';
@@ -15,6 +16,7 @@ export { ParamWriter } from './uniforms.js';
 export { Program } from './program.js';
 export type { Binding } from './pipelines.js';
 export { KilnGpuError, KilnDeviceLostError, KilnStaleTensorError } from './errors.js';
+export { DeviceAssertError } from './device_assert.js';
 
 /** Where the adapter came from and what it is. */
 export interface AdapterReport {
@@ -46,6 +48,8 @@ export class Backend {
   private closedBecause = '';
   /** Whether the device has shader-f16 (Kiln asks for it when the adapter offers it). */
   readonly f16: boolean;
+  /** The device-side assert flag buffer: checking kernels bind it; read() reports what they recorded. */
+  readonly asserts: DeviceAsserts;
   /** Validation errors the device raised (only when Kiln owns the device); tests assert this stays empty. */
   readonly gpuErrors: string[] = [];
   /** Objects that must live as long as the device (the GPU instance and adapter in Node). */
@@ -75,6 +79,7 @@ export class Backend {
     this.pipelines = new PipelineCache(device, this.uniforms.layout);
     this.eager = new EagerSink(this.queue, this.pipelines, this.uniforms, this.pool);
     this.sink = this.eager;
+    this.asserts = new DeviceAsserts(device);
     device.lost.then((info) => {
       // Kiln's own shutdown destroys an owned device: that is a close, not a loss.
       if (this.state === 'closed') return;
@@ -126,6 +131,7 @@ export class Backend {
     this.queue.drop();
     this.pool.destroy();
     this.uniforms.destroy();
+    this.asserts.destroy();
     this.pipelines.clearBindGroups();
     if (this.owned && !wasLost) this.device.destroy();
   }
@@ -277,7 +283,7 @@ export class Backend {
   async read(src: GPUBuffer, offset: number, bytes: number, flush = true): Promise<ArrayBuffer> {
     this.checkReadable();
     needUsage(src, Usage.COPY_SRC, 'COPY_SRC', 'reading a tensor back');
-    return this.queue.read(src, offset, bytes, flush);
+    return this.queue.read(src, offset, bytes, flush, (encoder) => this.asserts.encodeCheck(encoder));
   }
 
   /** Resolves when all submitted work has finished. */
@@ -311,14 +317,15 @@ export class Backend {
 
   /**
    * Stops recording and turns the commands into a program (see buildProgram); pins what it uses in place.
-   * `rewrite` may transform the recorded commands first (compileStep's fusion pass).
+   * `rewrite` may transform the recorded commands first (compileStep's fusion pass); its `spare(size)` gives
+   * a fresh free pool buffer, where the planner may place a transient value.
    */
-  endRecording(rewrite?: (cmds: Command[]) => Command[]): Program {
+  endRecording(rewrite?: (cmds: Command[], spare: (size: number) => GPUBuffer) => Command[]): Program {
     const rec = this.sink.finish();
     this.sink = this.eager;
     if (rewrite) {
       try {
-        rec.commands = rewrite(rec.commands);
+        rec.commands = rewrite(rec.commands, (size) => this.pool.spare(size));
       } catch (e) {
         rec.constants.forEach((b) => b.destroy());
         throw e;

@@ -130,6 +130,17 @@ export class BufferPool {
 
   destroyLater(buffer: GPUBuffer): void { this.later(() => buffer.destroy()); }
 
+  /** A new buffer of `size` bytes (a size class) put straight into the pool as free. */
+  spare(size: number): GPUBuffer {
+    const buffer = this.create(size);
+    let list = this.free.get(size);
+    if (!list) { list = []; this.free.set(size, list); }
+    list.push(buffer);
+    this.freeSet.add(buffer);
+    this.pooledBytes += size;
+    return buffer;
+  }
+
   /** Whether `b` is back in the pool. */
   isFree(b: GPUBuffer): boolean { return this.freeSet.has(b); }
 

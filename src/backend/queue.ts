@@ -80,11 +80,15 @@ export class Submitter {
    * Copies `bytes` from `src` back to the CPU through a pooled staging buffer. Submits pending work first and
    * awaits the GPU, unless `flush` is false: then the copy rides in the command stream and the mapping starts
    * after Kiln's next submission, so the GPU never waits for JavaScript (metrics read a few steps late).
+   * `check` may encode more copies after this one (the device-side assert flags) and returns what to await
+   * once the data is back (it throws on a recorded violation).
    */
-  async read(src: GPUBuffer, offset: number, bytes: number, flush: boolean): Promise<ArrayBuffer> {
+  async read(src: GPUBuffer, offset: number, bytes: number, flush: boolean,
+    check?: (encoder: GPUCommandEncoder) => (() => Promise<void>) | null): Promise<ArrayBuffer> {
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.pool().takeStaging(size);
     this.commands().copyBufferToBuffer(src, offset, staging, 0, size);
+    const checked = check?.(this.commands()) ?? null;
     this.pending++;
     if (flush) this.flush();
     else await new Promise<void>((resolve) => this.afterSubmit.push(resolve));
@@ -97,6 +101,7 @@ export class Submitter {
     const out = staging.getMappedRange(0, size).slice(0, bytes);
     staging.unmap();
     this.pool().returnStaging(staging);
+    await checked?.();
     return out;
   }
 

@@ -1,15 +1,21 @@
-// The op suite inside headless Chromium: a representative subset of the op table (one row of every op and
-// the losses) runs on the browser's WebGPU and must match the PyTorch fixtures, with no console errors.
+// The op suite inside headless Chromium: a representative subset of the op table (one row of every op, all
+// rows of the movement ops, composites, layers and NaN rules) runs on the browser's WebGPU and must match the PyTorch fixtures, with no console errors.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opCases, compositeCases } from '../ops/cases.js';
+import { chainCases, compositeCases, nanCases, opCases } from '../ops/cases.js';
 import { chromiumPath, launch, serve } from '../../scripts/chromium.js';
 
 const haveChromium = chromiumPath() !== null;
 const fixtures = readFileSync(new URL('../fixtures/ops.json', import.meta.url), 'utf8');
-// one row per op, plus the composite rows
-const subset = [...Object.values(opCases).map((cs) => cs[0].name), ...compositeCases.map((c) => c.name)];
+// one row per op; every row of the movement ops, the composites, the layer chains and the NaN rules
+const everyRow = new Set(['flip', 'pad']);
+const subset = [
+  ...Object.entries(opCases).flatMap(([op, cs]) => (everyRow.has(op) ? cs : cs.slice(0, 1)).map((c) => c.name)),
+  ...Object.values(nanCases).flatMap((cs) => cs!.map((c) => c.name)),
+  ...Object.values(compositeCases).flatMap((cs) => cs.map((c) => c.name)),
+  ...chainCases.map((c) => c.name),
+];
 
 let env: Awaited<ReturnType<typeof launch>> | undefined;
 let server: Awaited<ReturnType<typeof serve>> | undefined;

@@ -3,7 +3,7 @@
 // scripts/make_fixtures.py runs the PyTorch side (forward, autograd, float64 central differences).
 import type { Tensor } from '../../src/index.js';
 import * as kiln from '../../src/index.js';
-import type { OpName } from '../../src/ops/names.js';
+import type { CompositeName, OpName } from '../../src/ops/names.js';
 
 const { F } = kiln;
 
@@ -17,6 +17,10 @@ export interface InputSpec {
   classes?: number;
   /** Differentiate with respect to this input (default: float inputs of differentiable ops). */
   grad?: boolean;
+  /** Fixed values instead of drawn ones (NaN allowed). */
+  values?: number[];
+  /** Flat indices set to NaN after drawing. */
+  nanAt?: number[];
 }
 
 export interface Case {
@@ -218,24 +222,108 @@ export const opCases: { [K in OpName]: Case[] } = {
   cast: [
     { name: 'cast float->int->float', inputs: [I([3, 4])], kiln: (x) => x.mul(3).to('int32').to('float32'), torch: 'lambda x: (x * 3).int().float()', grad: false },
   ],
+  // ---- movement primitives (flip, pad) ----
+  flip: [
+    { name: 'flip dim 0', inputs: [I([3, 4])], kiln: (x) => x.flip(0), torch: 'lambda x: x.flip(0)' },
+    { name: 'flip dims 1 and -1 of 3-D', inputs: [I([2, 3, 5])], kiln: (x) => F.flip(x, [1, -1]), torch: 'lambda x: x.flip(1, -1)' },
+  ],
+  pad: [
+    { name: 'pad reflect 2-D', inputs: [I([2, 3, 4, 5])], kiln: (x) => F.pad(x, [2, 1, 1, 2], { mode: 'reflect' }), torch: "lambda x: F.pad(x, (2, 1, 1, 2), mode='reflect')" },
+    { name: 'pad reflect 3 (CycleGAN) on 4x4', inputs: [I([1, 2, 4, 4])], kiln: (x) => F.pad(x, [3, 3, 3, 3], { mode: 'reflect' }), torch: "lambda x: F.pad(x, (3, 3, 3, 3), mode='reflect')" },
+    { name: 'pad reflect 1-D on 3-D input', inputs: [I([2, 3, 5])], kiln: (x) => F.pad(x, [3, 4], { mode: 'reflect' }), torch: "lambda x: F.pad(x, (3, 4), mode='reflect')" },
+    { name: 'pad reflect 3-D on 5-D input', inputs: [I([1, 2, 3, 3, 4])], kiln: (x) => F.pad(x, [1, 2, 1, 1, 2, 1], { mode: 'reflect' }), torch: "lambda x: F.pad(x, (1, 2, 1, 1, 2, 1), mode='reflect')" },
+    { name: 'pad replicate 2-D', inputs: [I([2, 2, 3, 4])], kiln: (x) => F.pad(x, [1, 3, 2, 0], { mode: 'replicate' }), torch: "lambda x: F.pad(x, (1, 3, 2, 0), mode='replicate')" },
+    { name: 'pad replicate 1-D unbatched', inputs: [I([2, 5])], kiln: (x) => F.pad(x, [2, 1], { mode: 'replicate' }), torch: "lambda x: F.pad(x, (2, 1), mode='replicate')" },
+    { name: 'pad constant value, 3 dims', inputs: [I([2, 3, 4])], kiln: (x) => F.pad(x, [1, 2, 0, 1, 1, 0], { value: 0.5 }), torch: 'lambda x: F.pad(x, (1, 2, 0, 1, 1, 0), value=0.5)' },
+    { name: 'pad constant negative crops', inputs: [I([3, 5])], kiln: (x) => F.pad(x, [-1, 2, 1, -1]), torch: 'lambda x: F.pad(x, (-1, 2, 1, -1))' },
+  ],
 };
 
-/** Composite ops (built from the table's ops) and the losses. */
-export const compositeCases: Case[] = [
-  { name: 'mean all', inputs: [I([3, 5])], kiln: (x) => x.mean(), torch: 'lambda x: x.mean()' },
-  { name: 'mean dims keepdim', inputs: [I([2, 3, 4])], kiln: (x) => x.mean([0, 2], true), torch: 'lambda x: x.mean((0, 2), keepdim=True)' },
-  { name: 'flatten', inputs: [I([2, 3, 2])], kiln: (x) => x.flatten(1).mul(2), torch: 'lambda x: x.flatten(1) * 2' },
-  { name: 'binaryCrossEntropyWithLogits', inputs: [I([4, 3]), I([4, 3], 'binary', { grad: false })], kiln: (x, t) => F.binaryCrossEntropyWithLogits(x, t), torch: 'lambda x, t: F.binary_cross_entropy_with_logits(x, t)' },
-  { name: 'binaryCrossEntropyWithLogits large logits', inputs: [I([6]), I([6], 'binary', { grad: false })], kiln: (x, t) => F.binaryCrossEntropyWithLogits(x.mul(40), t, { reduction: 'none' }), torch: "lambda x, t: F.binary_cross_entropy_with_logits(x * 40, t, reduction='none')" },
-  { name: 'mseLoss', inputs: [I([3, 4]), I([3, 4])], kiln: (a, b) => F.mseLoss(a, b), torch: 'lambda a, b: F.mse_loss(a, b)' },
-  { name: 'l1Loss', inputs: [I([3, 4]), I([3, 4])], kiln: (a, b) => F.l1Loss(a, b), torch: 'lambda a, b: F.l1_loss(a, b)' },
+/** NaN rules of the reductions (PyTorch: max/min propagate NaN; argmax/argmin pick the first NaN). */
+export const nanCases: { [K in OpName]?: Case[] } = {
+  max: [
+    { name: 'max propagates NaN', inputs: [I([3, 3], 'randn', { values: [1, NaN, 2, 3, 4, 5, NaN, 0, NaN] })], kiln: (x) => x.max(1), torch: 'lambda x: x.amax(1)', grad: false },
+    { name: 'max all with NaN', inputs: [I([2, 4], 'randn', { nanAt: [5] })], kiln: (x) => x.max(), torch: 'lambda x: x.amax()', grad: false },
+    { name: 'max long with NaN (two-pass)', inputs: [I([2, 5003], 'randn', { nanAt: [4000] })], kiln: (x) => x.max(1), torch: 'lambda x: x.amax(1)', grad: false },
+  ],
+  min: [{ name: 'min propagates NaN', inputs: [I([3, 4], 'randn', { nanAt: [0, 6] })], kiln: (x) => x.min(0), torch: 'lambda x: x.amin(0)', grad: false }],
+  argmax: [
+    { name: 'argmax picks the first NaN', inputs: [I([3], 'randn', { values: [1, NaN, 2] })], kiln: (x) => x.argmax().to('float32'), torch: 'lambda x: x.argmax().float()', grad: false },
+    { name: 'argmax rows with NaN', inputs: [I([3, 4], 'randn', { nanAt: [1, 3, 11] })], kiln: (x) => x.argmax(1).to('float32'), torch: 'lambda x: x.argmax(1).float()', grad: false },
+  ],
+  argmin: [{ name: 'argmin picks the first NaN', inputs: [I([4, 3], 'randn', { nanAt: [7, 10] })], kiln: (x) => x.argmin(0).to('float32'), torch: 'lambda x: x.argmin(0).float()', grad: false }],
+};
+
+/** Composite ops (functions over the table's ops, src/ops/names.ts COMPOSITES), keyed by name. */
+export const compositeCases: { [K in CompositeName]: Case[] } = {
+  where: [{ name: 'where scalar operands', inputs: [I([2, 3], 'mask', { grad: false }), I([2, 3])], kiln: (c, a) => F.where(c, a, 0.5), torch: 'lambda c, a: torch.where(c != 0, a, torch.tensor(0.5))' }],
+  cat: [{ name: 'cat dim -1 of 3-D', inputs: [I([2, 3, 2]), I([2, 3, 1])], kiln: (a, b) => kiln.cat([a, b], -1), torch: 'lambda a, b: torch.cat([a, b], -1)' }],
+  stack: [{ name: 'stack three', inputs: [I([3]), I([3]), I([3])], kiln: (a, b, c) => kiln.stack([a, b, c]), torch: 'lambda a, b, c: torch.stack([a, b, c])' }],
+  transpose: [{ name: 'transpose dims 0, 2', inputs: [I([2, 3, 4])], kiln: (x) => x.transpose(0, 2), torch: 'lambda x: x.transpose(0, 2)' }],
+  flattenDims: [{ name: 'flatten', inputs: [I([2, 3, 2])], kiln: (x) => x.flatten(1).mul(2), torch: 'lambda x: x.flatten(1) * 2' }],
+  unflatten: [{ name: 'unflatten', inputs: [I([2, 6])], kiln: (x) => x.unflatten(1, [3, 2]).mul(2), torch: 'lambda x: x.unflatten(1, (3, 2)) * 2' }],
+  mean: [
+    { name: 'mean all', inputs: [I([3, 5])], kiln: (x) => x.mean(), torch: 'lambda x: x.mean()' },
+    { name: 'mean dims keepdim', inputs: [I([2, 3, 4])], kiln: (x) => x.mean([0, 2], true), torch: 'lambda x: x.mean((0, 2), keepdim=True)' },
+  ],
+  binaryCrossEntropyWithLogits: [
+    { name: 'binaryCrossEntropyWithLogits', inputs: [I([4, 3]), I([4, 3], 'binary', { grad: false })], kiln: (x, t) => F.binaryCrossEntropyWithLogits(x, t), torch: 'lambda x, t: F.binary_cross_entropy_with_logits(x, t)' },
+    { name: 'binaryCrossEntropyWithLogits large logits', inputs: [I([6]), I([6], 'binary', { grad: false })], kiln: (x, t) => F.binaryCrossEntropyWithLogits(x.mul(40), t, { reduction: 'none' }), torch: "lambda x, t: F.binary_cross_entropy_with_logits(x * 40, t, reduction='none')" },
+  ],
+  mseLoss: [{ name: 'mseLoss', inputs: [I([3, 4]), I([3, 4])], kiln: (a, b) => F.mseLoss(a, b), torch: 'lambda a, b: F.mse_loss(a, b)' }],
+  l1Loss: [{ name: 'l1Loss', inputs: [I([3, 4]), I([3, 4])], kiln: (a, b) => F.l1Loss(a, b), torch: 'lambda a, b: F.l1_loss(a, b)' }],
+  // ---- movement and image-layer composites ----
+  squeeze: [
+    { name: 'squeeze all', inputs: [I([1, 3, 1, 2])], kiln: (x) => x.squeeze().mul(2), torch: 'lambda x: x.squeeze() * 2' },
+    { name: 'squeeze negative dim', inputs: [I([3, 1, 2])], kiln: (x) => x.squeeze(-2).mul(2), torch: 'lambda x: x.squeeze(-2) * 2' },
+    { name: 'squeeze a non-1 dim is a no-op', inputs: [I([3, 2])], kiln: (x) => F.squeeze(x, 0).mul(2), torch: 'lambda x: x.squeeze(0) * 2' },
+  ],
+  unsqueeze: [
+    { name: 'unsqueeze 1', inputs: [I([3, 4])], kiln: (x) => x.unsqueeze(1).mul(2), torch: 'lambda x: x.unsqueeze(1) * 2' },
+    { name: 'unsqueeze -1', inputs: [I([3, 4])], kiln: (x) => F.unsqueeze(x, -1).mul(2), torch: 'lambda x: x.unsqueeze(-1) * 2' },
+  ],
+  instanceNorm: [
+    { name: 'instanceNorm', inputs: [I([2, 3, 4, 5])], kiln: (x) => F.instanceNorm(x), torch: 'lambda x: F.instance_norm(x)' },
+    { name: 'instanceNorm affine', inputs: [I([2, 3, 3, 4]), I([3]), I([3])], kiln: (x, w, b) => F.instanceNorm(x, { weight: w, bias: b }), torch: 'lambda x, w, b: F.instance_norm(x, weight=w, bias=b)' },
+    { name: 'instanceNorm 1-D spatial, eps 1e-3', inputs: [I([2, 2, 6])], kiln: (x) => F.instanceNorm(x, { eps: 1e-3 }), torch: 'lambda x: F.instance_norm(x, eps=1e-3)' },
+    {
+      name: 'instanceNorm with running statistics (eval)', inputs: [I([2, 3, 3, 3]), I([3], 'randn', { grad: false }), I([3], 'pos', { grad: false })],
+      kiln: (x, rm, rv) => F.instanceNorm(x, { runningMean: rm, runningVar: rv, useInputStats: false }),
+      torch: 'lambda x, rm, rv: F.instance_norm(x, rm, rv, use_input_stats=False)',
+    },
+  ],
+  interpolate: [
+    { name: 'interpolate nearest x2', inputs: [I([1, 2, 3, 4])], kiln: (x) => F.interpolate(x, { scaleFactor: 2 }), torch: "lambda x: F.interpolate(x, scale_factor=2, mode='nearest')" },
+    { name: 'interpolate nearest per-dim scales', inputs: [I([1, 1, 2, 3])], kiln: (x) => F.interpolate(x, { scaleFactor: [3, 2] }), torch: 'lambda x: F.interpolate(x, scale_factor=(3, 2))' },
+    { name: 'interpolate nearest size, 3-D input', inputs: [I([2, 3, 4])], kiln: (x) => F.interpolate(x, { size: 12 }), torch: 'lambda x: F.interpolate(x, size=12)' },
+  ],
+  dropout: [
+    { name: 'dropout eval is the identity', inputs: [I([3, 4])], kiln: (x) => F.dropout(x, { p: 0.3, training: false }).mul(2), torch: 'lambda x: F.dropout(x, 0.3, training=False) * 2' },
+    { name: 'dropout p=0', inputs: [I([3, 4])], kiln: (x) => F.dropout(x, { p: 0 }).mul(2), torch: 'lambda x: F.dropout(x, 0.0) * 2' },
+    { name: 'dropout p=1 zeroes everything', inputs: [I([3, 4])], kiln: (x) => F.dropout(x, { p: 1 }), torch: 'lambda x: F.dropout(x, 1.0)' },
+  ],
+};
+
+/** Rows over several ops or modules (layers, chains), compared with the same PyTorch expression. */
+export const chainCases: Case[] = [
   { name: 'Sequential Linear+ReLU / Linear+LeakyReLU fusion', inputs: [I([4, 3]), I([5, 3]), I([5]), I([2, 5]), I([2])], kiln: (x, w1, b1, w2, b2) => F.linear(F.linear(x, w1, b1, { activation: 'relu' }), w2, b2, { activation: 'leakyRelu', slope: 0.01 }), torch: 'lambda x, w1, b1, w2, b2: F.leaky_relu(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), 0.01)' },
   { name: 'mlp chain', inputs: [I([4, 3]), I([5, 3]), I([5]), I([2, 5]), I([2])], kiln: (x, w1, b1, w2, b2) => F.sigmoid(F.linear(F.leakyRelu(F.linear(x, w1, b1), 0.2), w2, b2)), torch: 'lambda x, w1, b1, w2, b2: torch.sigmoid(F.linear(F.leaky_relu(F.linear(x, w1, b1), 0.2), w2, b2))' },
+  // ---- the CycleGAN layers as modules ----
+  { name: 'nn.ReflectionPad2d(3)', inputs: [I([2, 2, 5, 4])], kiln: (x) => new kiln.nn.ReflectionPad2d(3).forward(x), torch: 'lambda x: torch.nn.ReflectionPad2d(3)(x)' },
+  { name: 'nn.ReplicationPad2d 4-tuple', inputs: [I([1, 2, 3, 3])], kiln: (x) => new kiln.nn.ReplicationPad2d([1, 0, 2, 3]).forward(x), torch: 'lambda x: torch.nn.ReplicationPad2d((1, 0, 2, 3))(x)' },
+  { name: 'nn.ZeroPad2d', inputs: [I([1, 2, 3, 3])], kiln: (x) => new kiln.nn.ZeroPad2d([1, 2, 0, 1]).forward(x), torch: 'lambda x: torch.nn.ZeroPad2d((1, 2, 0, 1))(x)' },
+  { name: 'nn.InstanceNorm2d unbatched', inputs: [I([3, 4, 4])], kiln: (x) => new kiln.nn.InstanceNorm2d(3).forward(x), torch: 'lambda x: torch.nn.InstanceNorm2d(3)(x)' },
+  { name: 'nn.InstanceNorm2d affine', inputs: [I([2, 3, 4, 4])], kiln: (x) => new kiln.nn.InstanceNorm2d(3, { affine: true }).forward(x), torch: 'lambda x: torch.nn.InstanceNorm2d(3, affine=True).to(x.dtype)(x)' },
+  { name: 'nn.Upsample x2', inputs: [I([1, 2, 2, 3])], kiln: (x) => new kiln.nn.Upsample({ scaleFactor: 2 }).forward(x), torch: "lambda x: torch.nn.Upsample(scale_factor=2, mode='nearest')(x)" },
+  { name: 'nn.Dropout eval', inputs: [I([3, 4])], kiln: (x) => new kiln.nn.Dropout(0.5).eval().forward(x).mul(2), torch: 'lambda x: torch.nn.Dropout(0.5).eval()(x) * 2' },
+  { name: 'clamp max only (tensor method)', inputs: [I([3, 4], 'away')], kiln: (x) => x.clamp(undefined, 0.3), torch: 'lambda x: x.clamp(max=0.3)' },
 ];
 
 export const allCases: { op: string; c: Case }[] = [
   ...Object.entries(opCases).flatMap(([op, cs]) => cs.map((c) => ({ op, c }))),
-  ...compositeCases.map((c) => ({ op: 'composite', c })),
+  ...Object.entries(nanCases).flatMap(([op, cs]) => cs!.map((c) => ({ op, c }))),
+  ...Object.entries(compositeCases).flatMap(([op, cs]) => cs.map((c) => ({ op: `composite:${op}`, c }))),
+  ...chainCases.map((c) => ({ op: 'chain', c })),
 ];
 
 /** Ops whose table entry has no backward. */
