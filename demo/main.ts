@@ -1,271 +1,597 @@
-// The demo: train the seeds' three GANs live in the browser on WebGPU, watch samples, the discriminator and
-// the losses, save and load checkpoints. The page owns its GPUDevice and shares it with Kiln; samples are drawn
-// from the tensors' GPU buffers (no copy back), and the loop yields to the browser every frame.
-import { F, flush, init, memory, noGrad, stateDictFromSafetensors, tensor, tidy, type Tensor } from 'kiln';
+// The demo: train the seeds' GANs live in the browser on WebGPU, watch samples, the discriminator and the
+// losses, save and load checkpoints. One state machine (state.ts) gates every control; each tab's run lives in
+// a Session, and async work that finishes after its session was replaced is dropped. The page owns its
+// GPUDevice and shares it with Kiln; samples are drawn from the tensors' GPU buffers (no copy back). Each
+// animation frame records as many compiled steps as a time budget allows, with at most two frames of work
+// queued on the GPU; metrics arrive lagged and drawing runs a few times a second, apart from stepping.
+import { F, flush, init, memory, noGrad, stateDictFromSafetensors, tensor, tidy, type AdapterReport, type Tensor } from 'kiln';
 import {
-  buildRun, decodeCheckpoint, encodeCheckpoint, GanTrainer, GaussianData, makeGenerator, restoreCheckpoint, sampleGenerator,
-  type GanSetup, type ImageSource, type RunConfig, type StepRecord,
+  buildRun, decodeCheckpoint, encodeCheckpoint, GanTrainer, makeGenerator, restoreCheckpoint, sampleGenerator,
+  type Checkpoint, type GaussianData, type ImageSource, type RunConfig, type StepRecord,
 } from 'kiln/gan';
 import type { nn } from 'kiln';
 import { AppScene } from './app_scene.js';
+import { drawChart } from './chart.js';
 import { imageFiles, mnistDigits } from './data.js';
-import { Canvas2Gpu, drawChart } from './render.js';
+import { Canvas2Gpu } from './render.js';
+import { PageMachine, type Action, type PageState } from './state.js';
+import { tabById, TABS, type GanTab, type TabSpec } from './tabs.js';
 
-type Tab = 'gaussian' | 'mnist-mlp' | 'dcgan' | 'app';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 
-/** What the end-to-end test and a curious visitor can read: window.__demo. */
-const status = { tab: '' as Tab | '', step: 0, stepsPerSecond: 0, losses: [] as StepRecord[], ready: false, error: '', frames: 0 };
+/** CPU time per frame spent recording steps. */
+const RECORD_BUDGET_MS = 10;
+/** Time from submitting a frame's steps to the GPU finishing them (two frames may be queued). */
+const QUEUE_TARGET_MS = 100;
+/**
+ * Samples, chart and numbers redraw at most this often while training. On a software adapter drawing and
+ * compositing share the CPU with the emulated GPU, and at 4 Hz they cost more than half the step rate; once a
+ * second costs ~10%. ?drawms= overrides it.
+ */
+const drawEvery = (): number => Number(params.get('drawms') ?? (report?.isFallbackAdapter ? 1000 : 250));
+
+/** What the end-to-end tests and a curious visitor can read: window.__demo. */
+const status = {
+  tab: '', state: 'loading' as PageState, step: 0, stepsPerSecond: 0, losses: [] as StepRecord[], ready: false, error: '',
+  frames: 0, saved: [] as string[], adapter: '', software: false, session: 0,
+  /** Loop internals: steps per frame, frame work in ms (mean of the last frames). */
+  chunk: 0, frameMs: 0,
+};
 (window as unknown as { __demo: typeof status }).__demo = status;
 
-interface Field { key: keyof RunConfig | 'steps'; label: string; kind: 'number' | 'select'; options?: string[]; tabs: Tab[] }
-const FIELDS: Field[] = [
-  { key: 'preset', label: 'recipe', kind: 'select', options: ['needle', 'd2l'], tabs: ['gaussian'] },
-  { key: 'lr', label: 'learning rate', kind: 'number', tabs: ['gaussian', 'mnist-mlp', 'dcgan'] },
-  { key: 'batch', label: 'batch', kind: 'number', tabs: ['gaussian', 'mnist-mlp', 'dcgan'] },
-  { key: 'latent', label: 'latent size', kind: 'number', tabs: ['mnist-mlp', 'dcgan'] },
-  { key: 'width', label: 'width (64 in the lecture)', kind: 'number', tabs: ['dcgan'] },
-  { key: 'objective', label: 'G objective', kind: 'select', options: ['nonSaturating', 'minimax'], tabs: ['gaussian', 'mnist-mlp', 'dcgan'] },
-  { key: 'ema', label: 'EMA of G (0 = off)', kind: 'number', tabs: ['gaussian', 'mnist-mlp', 'dcgan'] },
-  { key: 'seed', label: 'seed', kind: 'number', tabs: ['gaussian', 'mnist-mlp', 'dcgan'] },
-];
-/** Defaults sized for a CPU adapter; the recipes' own values are one edit away. */
-const DEFAULTS: Record<Exclude<Tab, 'app'>, RunConfig> = {
-  gaussian: { recipe: 'gaussian', seed: 0, preset: 'needle', lr: 0.01, batch: 32, ema: 0, objective: 'nonSaturating' },
-  'mnist-mlp': { recipe: 'mnist-mlp', seed: 0, lr: 2e-4, batch: 32, latent: 64, ema: 0, objective: 'nonSaturating' },
-  dcgan: { recipe: 'dcgan', seed: 0, lr: 2e-4, batch: 16, latent: 100, width: 8, ema: 0, objective: 'nonSaturating' },
-};
-
+const machine = new PageMachine();
 let device: GPUDevice;
 /** Held for the page's lifetime: a collected adapter can take its device down with it. */
 let gpuAdapter: GPUAdapter | null = null;
-let view: Canvas2Gpu;
-let scene: AppScene | null = null;
-let tab: Tab = 'gaussian';
-let run: (GanSetup & { config: RunConfig }) | null = null;
-let trainer: GanTrainer | null = null;
-let running = false;
-let z: Tensor | null = null;
-let sample: Tensor | null = null;
-let extra: { heat?: Tensor; grid?: Tensor; gEllipse?: Tensor; trueEllipse?: Tensor } = {};
-let strip: Tensor[] = [];
-let records: StepRecord[] = [];
-let userImages: ImageSource | null = null;
-let loadedG: nn.Module | null = null;
-let stepsPerFrame = 1;
-let rateWindow: { t: number; step: number }[] = [];
-let generation = 0;
-let lastDraw = 0;
-let lastSnap = 0;
-/** A line about what is loaded (a PyTorch generator, a folder), shown under the numbers. */
-let note = '';
+let report: AdapterReport | null = null;
+let view: Canvas2Gpu | null = null;
+let canvasOwner: 'kiln' | 'app' = 'kiln';
+let tab: TabSpec = TABS[0];
+let session: Session | null = null;
+/** Bumped whenever a new session is asked for: older async work compares and drops its result. */
+let epoch = 0;
+let userImages: (ImageSource & { count: number }) | null = null;
+/** Per tab, the settings last used (from the URL at first). */
+const settings = new Map<string, RunConfig>();
 
-function showError(e: unknown): void {
+/** One tab's run: models, trainer, the tensors drawn, the metrics, and async work that must finish first. */
+class Session {
+  readonly id = ++sessionCount;
+  trainer: GanTrainer;
+  z: Tensor;
+  sample: Tensor | null = null;
+  heat: Tensor | null = null;
+  gEllipse: Tensor | null = null;
+  grid: Tensor | null = null;
+  trueEllipse: Tensor | null = null;
+  strip: Tensor[] = [];
+  lastSnap = 0;
+  records: StepRecord[] = [];
+  note: string;
+  scene: AppScene | null = null;
+  /** Steps whose GPU work has completed, and when: the steps/s window. */
+  rate: { t: number; step: number }[] = [];
+  inflight = 0;
+  chunk = 1;
+  polling = false;
+  lastDraw = -Infinity;
+  chartDirty = true;
+  disposed = false;
+  private holds = new Set<Promise<unknown>>();
+
+  constructor(readonly spec: TabSpec, readonly config: RunConfig, readonly run: ReturnType<typeof buildRun>,
+    readonly loadedG: nn.Module | null = null, note = '') {
+    this.trainer = new GanTrainer(run);
+    this.note = note;
+    const n = spec.kind === 'gan' ? spec.samples : 1;
+    this.z = tidy(() => F.randn([n, ...run.latent])).keep();
+  }
+
+  get canSave(): boolean { return this.spec.kind === 'gan' && !this.loadedG; }
+
+  /** Keeps the session alive until `p` settles, even if the page has moved on. */
+  hold<T>(p: Promise<T>): Promise<T> {
+    this.holds.add(p);
+    const drop = () => { this.holds.delete(p); };
+    p.then(drop, drop);
+    return p;
+  }
+
+  addRecords(r: StepRecord[]): void {
+    if (!r.length) return;
+    this.records.push(...r);
+    if (this.records.length > 1 && r[0].step < this.records[this.records.length - r.length - 1]?.step) this.records.sort((a, b) => a.step - b.step);
+    this.chartDirty = true;
+  }
+
+  stepsPerSecond(): number {
+    const r = this.rate;
+    if (r.length < 2 || r[r.length - 1].t - r[0].t < 400) return NaN;
+    return (r[r.length - 1].step - r[0].step) / ((r[r.length - 1].t - r[0].t) / 1000);
+  }
+
+  /** Frees everything once held work (a save) has finished. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    while (this.holds.size) await Promise.allSettled([...this.holds]);
+    for (const t of [this.z, this.sample, this.heat, this.gEllipse, this.grid, this.trueEllipse, ...this.strip]) t?.dispose();
+    this.strip = [];
+    this.trainer.dispose();
+    if (this.scene) { this.scene.target.dispose(); this.scene.points.destroy(); }
+  }
+}
+let sessionCount = 0;
+
+// ---------------------------------------------------------------------------------------------- state and UI
+
+function fail(e: unknown): void {
   const msg = e instanceof Error ? e.message : String(e);
+  console.warn(`[demo] ${msg}`);
   status.error = msg;
   $('error').textContent = msg;
-  running = false;
+  machine.dispatch('fail');
 }
 
-function config(): RunConfig {
-  const c: RunConfig = { ...DEFAULTS[tab as Exclude<Tab, 'app'>] };
-  for (const f of FIELDS) {
-    if (!f.tabs.includes(tab)) continue;
+function act(a: Action): boolean {
+  const ok = machine.dispatch(a);
+  if (ok && a !== 'fail' && a !== 'saved') { status.error = ''; $('error').textContent = ''; }
+  return ok;
+}
+
+const STATE_TEXT: Record<PageState, string> = {
+  idle: 'ready', loading: 'loading…', training: 'training', paused: 'paused', saving: 'saving checkpoint…', error: 'error',
+};
+
+function syncControls(): void {
+  const st = machine.state;
+  status.state = st;
+  const s = session;
+  const gan = tab.kind === 'gan';
+  const set = (id: string, on: boolean) => { const el = $(id) as HTMLButtonElement | HTMLInputElement; if (el.disabled === on) el.disabled = !on; };
+  set('start', machine.can('start') && !!s);
+  set('pause', machine.can('pause'));
+  set('reset', machine.can('reset'));
+  set('save', machine.can('save') && !!s?.canSave);
+  set('png', !!s && st !== 'loading');
+  set('csv', !!s && gan && !!s.records.length);
+  set('load', gan && machine.can('load'));
+  set('torchg', tab.id === 'dcgan' && machine.can('load'));
+  set('folder', tab.kind === 'gan' && tab.data === 'mnist-or-folder' && machine.can('files'));
+  $('fields').querySelectorAll('input, select').forEach((el) => { (el as HTMLInputElement).disabled = !machine.can('edit'); });
+  if ($('state').dataset.state !== st) { $('state').textContent = STATE_TEXT[st]; $('state').dataset.state = st; }
+}
+
+function renderTabs(): void {
+  const bar = $('tabs');
+  bar.innerHTML = '';
+  for (const t of TABS) {
+    const b = document.createElement('button');
+    b.textContent = t.label; b.dataset.tab = t.id; b.setAttribute('role', 'tab'); b.id = `tab-${t.id}`;
+    b.addEventListener('click', () => selectTab(t));
+    bar.append(b);
+  }
+  // Arrow keys move between tabs, as in the ARIA tabs pattern.
+  bar.addEventListener('keydown', (e) => {
+    const i = TABS.findIndex((t) => t.id === tab.id);
+    const j = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : -1;
+    if (j < 0 || j >= TABS.length || !['ArrowRight', 'ArrowLeft'].includes(e.key)) return;
+    selectTab(TABS[j]);
+    ($(`tab-${TABS[j].id}`) as HTMLButtonElement).focus();
+  });
+}
+
+function markTab(): void {
+  for (const b of $('tabs').querySelectorAll('button')) {
+    const on = (b as HTMLElement).dataset.tab === tab.id;
+    b.classList.toggle('on', on);
+    b.setAttribute('aria-selected', String(on));
+    b.tabIndex = on ? 0 : -1;
+  }
+}
+
+/** A tab's settings: the last used, else the URL's (for the tab the URL names), else its defaults. */
+function settingsOf(t: GanTab): RunConfig {
+  let c = settings.get(t.id);
+  if (!c) {
+    c = { ...t.defaults };
+    if ((params.get('tab') ?? TABS[0].id) === t.id) {
+      for (const f of t.fields) {
+        const v = params.get(f.key);
+        if (v !== null && v !== '') (c as unknown as Record<string, unknown>)[f.key] = f.kind === 'number' ? Number(v) : v;
+      }
+    }
+    settings.set(t.id, c);
+  }
+  return { ...c };
+}
+
+function renderFields(t: TabSpec, c: RunConfig | null): void {
+  const box = $('fields');
+  box.innerHTML = '';
+  if (t.kind !== 'gan' || !c) return;
+  for (const f of t.fields) {
+    const label = document.createElement('label');
+    const id = `f-${f.key}`;
+    label.htmlFor = id;
+    label.textContent = f.label;
+    const value = String((c as unknown as Record<string, unknown>)[f.key] ?? '');
+    let el: HTMLInputElement | HTMLSelectElement;
+    if (f.kind === 'select') {
+      el = document.createElement('select');
+      for (const o of f.options!) { const op = document.createElement('option'); op.value = o; op.textContent = o; el.append(op); }
+    } else {
+      el = document.createElement('input');
+      el.type = 'number'; el.step = 'any'; el.inputMode = 'decimal';
+    }
+    el.id = id; el.name = f.key; el.value = value;
+    const row = document.createElement('div');
+    row.className = 'field';
+    row.append(label, el);
+    box.append(row);
+  }
+}
+
+/** The settings in the fields (the folder's image size and a batch no larger than the folder when one is loaded). */
+function configFromFields(t: GanTab): { config: RunConfig; note: string } {
+  const c = { ...t.defaults };
+  for (const f of t.fields) {
     const el = document.getElementById(`f-${f.key}`) as HTMLInputElement | HTMLSelectElement | null;
     if (!el || el.value === '') continue;
     (c as unknown as Record<string, unknown>)[f.key] = f.kind === 'number' ? Number(el.value) : el.value;
   }
-  if (tab === 'dcgan' && userImages) { c.size = 64; c.channels = 3; c.data = 'browser-files'; }
-  return c;
+  settings.set(t.id, { ...c });
+  return adaptToFolder(t, c);
 }
 
-function renderFields(): void {
-  const box = $('fields');
-  box.innerHTML = '';
-  if (tab === 'app') return;
-  const d = DEFAULTS[tab];
-  for (const f of FIELDS.filter((x) => x.tabs.includes(tab))) {
-    const label = document.createElement('label');
-    label.textContent = f.label;
-    const fromUrl = params.get(f.key);
-    const value = String(fromUrl ?? (d as unknown as Record<string, unknown>)[f.key] ?? '');
-    if (f.kind === 'select') {
-      const s = document.createElement('select');
-      s.id = `f-${f.key}`;
-      for (const o of f.options!) { const op = document.createElement('option'); op.value = o; op.textContent = o; s.append(op); }
-      s.value = value;
-      label.append(s);
-    } else {
-      const i = document.createElement('input');
-      i.id = `f-${f.key}`; i.type = 'number'; i.step = 'any'; i.value = value;
-      label.append(i);
-    }
-    box.append(label);
+function adaptToFolder(t: GanTab, c: RunConfig): { config: RunConfig; note: string } {
+  if (t.data !== 'mnist-or-folder' || !userImages) return { config: c, note: '' };
+  let note = `training on your ${userImages.count} images (64×64 RGB)`;
+  c = { ...c, size: 64, channels: 3, data: 'browser-files' };
+  if ((c.batch ?? 1) > userImages.count) {
+    note += `; batch lowered from ${c.batch} to ${userImages.count}, the folder's size`;
+    c.batch = userImages.count;
+    const el = document.getElementById('f-batch') as HTMLInputElement | null;
+    if (el) el.value = String(c.batch);
   }
+  return { config: c, note };
 }
 
-function disposeRun(): void {
-  for (const t of [z, sample, extra.heat, extra.grid, extra.gEllipse, extra.trueEllipse, ...strip]) t?.dispose();
-  z = sample = null; extra = {}; strip = [];
-  trainer?.dispose(); // the compiled step's arena and unread metrics
-  trainer = null; run = null; records = []; loadedG = null; lastSnap = 0; stepsPerFrame = 1; note = '';
-  status.step = 0; status.losses = [];
+function showProgress(text: string | null, loaded = 0, total = 0): void {
+  const box = $('progressbox');
+  box.classList.toggle('hidden', text === null);
+  if (text === null) return;
+  $('progresstext').textContent = text;
+  const p = $<HTMLProgressElement>('progress');
+  if (total > 0) { p.max = total; p.value = loaded; } else p.removeAttribute('value');
+}
+
+// ------------------------------------------------------------------------------------------------ sessions
+
+type How = { kind: 'fresh' } | { kind: 'checkpoint'; ck: Checkpoint; file: string } | { kind: 'torch'; G: nn.Module; arch: RunConfig };
+
+/** Replaces the running session with a new one for `t`; every control that rebuilds comes through here. */
+async function openSession(t: TabSpec, action: Action, how: How = { kind: 'fresh' }, autostart = false): Promise<void> {
+  if (!act(action)) return;
+  const mine = ++epoch;
+  const old = session;
+  session = null;
+  if (old) void old.dispose().catch(() => {});
+  status.step = 0; status.stepsPerSecond = 0; status.losses = []; status.ready = false; status.session = 0;
   $('stripbox').classList.add('hidden');
+  showProgress(null);
+  try {
+    useCanvas(t.kind === 'app' ? 'app' : 'kiln');
+    let s: Session;
+    if (t.kind === 'app') {
+      s = new Session(t, { recipe: 'gaussian', seed: 0 }, buildRun({ recipe: 'gaussian', seed: 0 }));
+      s.scene = new AppScene(device, $<HTMLCanvasElement>('gpu'));
+    } else {
+      let config: RunConfig;
+      let note = '';
+      if (how.kind === 'checkpoint') {
+        config = how.ck.config;
+        note = `checkpoint ${how.file} (step ${how.ck.step})`;
+        if (config.data === 'browser-files' && (!userImages || (config.batch ?? 1) > userImages.count)) {
+          throw new Error(`${how.file} was trained on a folder of images: drop that folder (at least ${config.batch} images) first, then load the checkpoint`);
+        }
+      } else if (how.kind === 'torch') {
+        config = how.arch;
+      } else ({ config, note } = configFromFields(t));
+      renderFields(t, config);
+      syncControls();
+      let images: ImageSource | undefined;
+      if (how.kind === 'torch') {
+        images = { images: new Float32Array(how.arch.channels! * how.arch.size! ** 2), channels: how.arch.channels!, side: how.arch.size! };
+      } else if (config.data === 'browser-files') {
+        images = userImages!;
+      } else if (t.data !== 'none') {
+        showProgress('loading MNIST digits…');
+        const m = mnistDigits((loaded, total) => {
+          if (mine === epoch) showProgress(`loading MNIST digits: ${(loaded / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ''} MB`, loaded, total);
+        });
+        try { images = await m.done; } finally { m.stop(); }
+        if (mine !== epoch) return;
+        showProgress(null);
+      }
+      const run = buildRun(how.kind === 'torch' ? { ...how.arch, data: 'none' } : config, images);
+      s = new Session(t, config, run, how.kind === 'torch' ? how.G : null,
+        how.kind === 'torch' ? `PyTorch generator: latent ${how.arch.latent}, width ${how.arch.width}, ${how.arch.channels}x${how.arch.size}x${how.arch.size} (sampling only)` : note);
+      if (how.kind === 'checkpoint') restoreCheckpoint(s.trainer, how.ck);
+      if (t.view === 'scatter') gaussianTensors(s);
+      refreshSample(s);
+    }
+    if (mine !== epoch) { void s.dispose(); return; }
+    session = s;
+    status.session = s.id; status.step = s.trainer.step; status.ready = true;
+    act('loaded');
+    if (autostart) act('start');
+    draw(s);
+    chart(s);
+  } catch (e) {
+    if (mine === epoch) { showProgress(null); fail(e); }
+  }
 }
 
-async function reset(): Promise<void> {
-  const gen = ++generation;
-  running = false;
-  disposeRun();
-  $('error').textContent = ''; status.error = '';
-  if (tab === 'app') return;
-  const c = config();
-  let images: ImageSource | undefined;
-  if (c.recipe !== 'gaussian') {
-    $('stats').textContent = 'loading images...';
-    images = userImages && c.recipe === 'dcgan' ? userImages : await mnistDigits();
-    if (gen !== generation) return;
-  }
-  run = buildRun(c, images);
-  trainer = new GanTrainer(run);
-  const n = c.recipe === 'gaussian' ? 1000 : 64;
-  z = tidy(() => F.randn([n, ...run!.latent])).keep();
-  if (c.recipe === 'gaussian') gaussianExtras();
-  refreshSample();
-  status.ready = true;
+function useCanvas(owner: 'kiln' | 'app'): void {
+  if (view && owner === canvasOwner && owner === 'kiln') return;
+  // A fresh canvas whenever the owner changes: a canvas context stays configured for its first user.
+  const c = $<HTMLCanvasElement>('gpu');
+  const fresh = c.cloneNode() as HTMLCanvasElement;
+  c.replaceWith(fresh);
+  canvasOwner = owner;
+  view = owner === 'kiln' ? new Canvas2Gpu(device, fresh) : null;
 }
 
 /** The Gaussian view's fixed tensors: a 64x64 lattice over the visible box for D's heat map, and the true
  * ellipse's x = A^T z + mu as [W row-major, b]. */
-function gaussianExtras(): void {
+function gaussianTensors(s: Session): void {
   const g = 64; const pts: number[] = [];
   for (let y = 0; y < g; y++) for (let x = 0; x < g; x++) pts.push(2 + ((x + 0.5) / g * 2 - 1) * 6, 1 + ((y + 0.5) / g * 2 - 1) * 6);
-  extra.grid = tensor(pts, [g * g, 2]).keep();
-  extra.trueEllipse = tensor([1, -0.2, 2, 0.5, 2, 1]).keep();
+  s.grid = tensor(pts, [g * g, 2]).keep();
+  s.trueEllipse = tensor([1, -0.2, 2, 0.5, 2, 1]).keep();
 }
 
-function refreshSample(): void {
-  if (!trainer || !z) return;
-  const G = loadedG ?? trainer.sampler;
-  const next = tidy(() => sampleGenerator(G, z!)).keep();
-  sample?.dispose();
-  sample = next;
-  if (run?.config.recipe === 'gaussian') {
-    const D = run.D;
-    const softmax = run.config.preset !== 'd2l';
-    const heat = tidy(() => noGrad(() => { const o = D.forward(extra.grid!); return softmax ? F.softmax(o, 1).narrow(1, 1, 1).reshape([-1]) : o.reshape([-1]); })).keep();
-    extra.heat?.dispose(); extra.heat = heat;
+function refreshSample(s: Session): void {
+  if (s.spec.kind !== 'gan') return;
+  const G = s.loadedG ?? s.trainer.sampler;
+  const next = tidy(() => sampleGenerator(G, s.z)).keep();
+  s.sample?.dispose();
+  s.sample = next;
+  if (s.spec.view === 'scatter') {
+    const D = s.run.D;
+    const softmax = s.config.preset !== 'd2l';
+    const heat = tidy(() => noGrad(() => { const o = D.forward(s.grid!); return softmax ? F.softmax(o, 1).narrow(1, 1, 1).reshape([-1]) : o.reshape([-1]); })).keep();
+    s.heat?.dispose(); s.heat = heat;
     const [w, b] = G.parameters();
     const ell = tidy(() => noGrad(() => F.cat([w.reshape([-1]), b.reshape([-1])]))).keep();
-    extra.gEllipse?.dispose(); extra.gEllipse = ell;
+    s.gEllipse?.dispose(); s.gEllipse = ell;
   }
 }
 
-function draw(): void {
-  if (tab === 'app' || !run || !sample) return;
-  if (run.config.recipe === 'gaussian') {
-    const real = (run.data as GaussianData).x;
-    view.drawScene([
-      { kind: 'heat', data: extra.heat!.gpuBuffer(), grid: 64 },
-      { kind: 'points', data: { ...real.gpuBuffer(), size: 1000 * 8 }, n: 1000, color: [0.16, 0.35, 0.86, 1], size: 0.006 },
-      { kind: 'points', data: sample.gpuBuffer(), n: sample.shape[0], color: [0.9, 0.2, 0.16, 1], size: 0.006 },
-      { kind: 'ellipse', data: extra.trueEllipse!.gpuBuffer(), color: [0.1, 0.2, 0.6, 1], width: 0.004 },
-      { kind: 'ellipse', data: extra.gEllipse!.gpuBuffer(), color: [0.7, 0.1, 0.1, 1], width: 0.004 },
+/** Sample views by kind (a tab's `view`): each draws a session's tensors onto the WebGPU canvas. */
+const VIEWS: Record<'scatter' | 'grid', (s: Session, v: Canvas2Gpu) => void> = {
+  scatter: (s, v) => {
+    const real = (s.run.data as GaussianData).x;
+    const n = Math.min(1000, real.shape[0]);
+    v.drawScene([
+      { kind: 'heat', data: s.heat!.gpuBuffer(), grid: 64 },
+      { kind: 'points', data: { ...real.gpuBuffer(), size: n * 8 }, n, color: [0.16, 0.35, 0.86, 1], size: 0.006 },
+      { kind: 'points', data: s.sample!.gpuBuffer(), n: s.sample!.shape[0], color: [0.9, 0.2, 0.16, 1], size: 0.006 },
+      { kind: 'ellipse', data: s.trueEllipse!.gpuBuffer(), color: [0.1, 0.2, 0.6, 1], width: 0.004 },
+      { kind: 'ellipse', data: s.gEllipse!.gpuBuffer(), color: [0.7, 0.1, 0.1, 1], width: 0.004 },
     ], Canvas2Gpu.view(2, 1, 12, 1));
-  } else {
+  },
+  grid: (s, v) => {
     const slider = $<HTMLInputElement>('strip');
-    const pick = strip.length && Number(slider.value) < strip.length - 1 ? strip[Number(slider.value)] : sample;
+    const pick = s.strip.length && Number(slider.value) < s.strip.length - 1 ? s.strip[Number(slider.value)] : s.sample!;
     const [n, c, h, w] = pick.shape;
-    view.drawGrid(pick.gpuBuffer(), n, c, h, w);
-  }
+    v.drawGrid(pick.gpuBuffer(), n, c, h, w);
+  },
+};
+
+function draw(s: Session): void {
+  if (s.spec.kind === 'app') { s.scene?.frame(s.trainer.s.G, performance.now() / 1000 * 0.6, 1); return; }
+  if (!view || !s.sample) return;
+  VIEWS[s.spec.view](s, view);
 }
 
-function stats(): void {
+// -------------------------------------------------------------------------------------------- the frame loop
+
+function frame(): void {
+  requestAnimationFrame(frame);
+  status.frames++;
+  const s = session;
+  const now = performance.now();
+  if (!s) { if (now - lastPaint > drawEvery()) { stats(null); lastPaint = now; } return; }
+  try {
+    const training = machine.state === 'training';
+    const app = s.spec.kind === 'app';
+    // Everything visible changes in one frame per interval: on a software adapter each repaint of the page
+    // costs the emulated GPU time, so samples, chart and numbers share one repaint instead of three.
+    const paint = now - lastPaint > drawEvery();
+    let n = 0;
+    // At most two frames of work queued on the GPU: the page stays responsive and drawing stays current.
+    if (training && s.inflight < 2) {
+      const t0 = performance.now();
+      while (n < s.chunk && (n === 0 || performance.now() - t0 < RECORD_BUDGET_MS)) { s.trainer.trainStep(); n++; }
+      status.step = s.trainer.step;
+    }
+    const drawNow = app ? s.inflight < 2 : (training && paint) || s.lastDraw < 0;
+    if (drawNow) { refreshSample(s); if (training) snapStrip(s); draw(s); s.lastDraw = now; }
+    if (n || drawNow) {
+      flush();
+      s.inflight++;
+      const submitted = performance.now();
+      void device.queue.onSubmittedWorkDone().then(() => {
+        s.inflight--;
+        if (s.disposed || !n) return;
+        const done = performance.now();
+        // Size chunks by queue latency, not by per-step estimates: onSubmittedWorkDone resolves tens of ms
+        // late in Chromium, so short chunks would leave the GPU idle between them. Grow until a chunk spends
+        // about QUEUE_TARGET_MS between submit and done (it waits behind at most one other), shrink past it.
+        const latency = done - submitted;
+        s.chunk = Math.max(1, Math.min(5000, latency < QUEUE_TARGET_MS ? Math.ceil(s.chunk * 1.25) : latency > 1.5 * QUEUE_TARGET_MS ? Math.floor(s.chunk * 0.8) : s.chunk));
+        s.rate.push({ t: done, step: (s.rate.at(-1)?.step ?? s.trainer.step - n) + n });
+        while (s.rate.length > 2 && done - s.rate[0].t > 3000) s.rate.shift();
+      });
+    }
+    if (!training) s.rate = [];
+    pollMetrics(s);
+    if (paint) {
+      if (s.chartDirty) chart(s);
+      stats(s);
+      lastPaint = now;
+    }
+    status.chunk = s.chunk;
+    status.frameMs = 0.9 * status.frameMs + 0.1 * (performance.now() - now);
+  } catch (e) { fail(e); }
+}
+let lastPaint = -Infinity;
+
+function snapStrip(s: Session): void {
+  if (s.spec.kind !== 'gan' || s.spec.view !== 'grid' || !s.sample || s.trainer.step - s.lastSnap < 10 || s.strip.length >= 60) return;
+  s.lastSnap = s.trainer.step;
+  s.strip.push(tidy(() => F.clone(s.sample!)).keep());
+  const el = $<HTMLInputElement>('strip');
+  el.max = String(s.strip.length - 1); el.value = el.max;
+  $('striplabel').textContent = `${s.strip.length} grids, one every ≥10 steps (latest: step ${s.trainer.step})`;
+  $('stripbox').classList.remove('hidden');
+}
+
+function pollMetrics(s: Session): void {
+  if (s.polling) return;
+  s.polling = true;
+  s.trainer.poll().then((r) => { s.polling = false; if (!s.disposed) s.addRecords(r); }, (e: unknown) => { s.polling = false; if (session === s) fail(e); });
+}
+
+function chart(s: Session): void {
+  s.chartDirty = false;
+  if (s !== session) return;
+  status.losses = s.records.slice(-200);
+  // At most ~1500 points per series: every k-th record.
+  const k = Math.max(1, Math.ceil(s.records.length / 1500));
+  const r = k === 1 ? s.records : s.records.filter((_, i) => i % k === 0 || i === s.records.length - 1);
+  drawChart($('chart'), r.map((x) => x.step), [
+    { title: 'loss', series: [{ name: 'D', color: '#d62728', values: r.map((x) => x.dLoss) }, { name: 'G', color: '#1f77b4', values: r.map((x) => x.gLoss) }] },
+    { title: 'D score', range: [0, 1], series: [{ name: 'D(x) real', color: '#2ca02c', values: r.map((x) => x.realScore) }, { name: 'D(G(z)) fake', color: '#ff7f0e', values: r.map((x) => x.fakeScore) }] },
+  ], machine.state === 'loading' ? 'loading…' : 'no steps yet: press Start');
+}
+
+function stats(s: Session | null): void {
+  syncControls();
+  if (!s) { $('stats').textContent = machine.state === 'loading' ? 'loading…' : '—'; return; }
   const m = memory();
-  const last = records[records.length - 1];
+  const last = s.records.at(-1);
+  const sps = s.stepsPerSecond();
+  status.stepsPerSecond = Number.isFinite(sps) ? sps : 0;
+  const rate = Number.isFinite(sps) ? `${sps.toFixed(sps < 10 ? 2 : 0)} steps/s` : '— steps/s';
   $('stats').textContent = [
-    `step ${status.step}   ${status.stepsPerSecond.toFixed(status.stepsPerSecond < 10 ? 2 : 0)} steps/s`,
-    `GPU memory held ${(m.inUseBytes / 2 ** 20).toFixed(1)} MiB (+${(m.pooledBytes / 2 ** 20).toFixed(1)} pooled)`,
-    last ? `D ${last.dLoss.toFixed(3)}  G ${last.gLoss.toFixed(3)}\nD(x) ${last.realScore.toFixed(2)}  D(G(z)) ${last.fakeScore.toFixed(2)}` : '',
-    note,
+    `step ${s.trainer.step}   ${rate}`,
+    `GPU memory ${(m.inUseBytes / 2 ** 20).toFixed(1)} MiB held, ${(m.pooledBytes / 2 ** 20).toFixed(1)} MiB pooled`,
+    last && s.spec.kind === 'gan' ? `D loss ${last.dLoss.toFixed(3)}  G loss ${last.gLoss.toFixed(3)}  (step ${last.step})\nD(x) ${last.realScore.toFixed(2)}  D(G(z)) ${last.fakeScore.toFixed(2)}` : '',
+    s.note,
   ].filter(Boolean).join('\n');
+  softwareNote(s, sps);
 }
 
-function pullMetrics(): void {
-  if (!trainer) return;
-  const gen = generation;
-  trainer.metrics().then((r) => {
-    if (gen !== generation) return;
-    records.push(...r);
-    if (records.length > 5000) records = records.filter((_, i) => i % 2 === 0);
-    status.losses = records.slice(-200);
-    drawChart($('chart'), records.map((x) => x.step), [
-      { name: 'D loss', color: '#d62728', values: records.map((x) => x.dLoss) },
-      { name: 'G loss', color: '#1f77b4', values: records.map((x) => x.gLoss) },
-      { name: 'D(x)', color: '#2ca02c', values: records.map((x) => x.realScore) },
-      { name: 'D(G(z))', color: '#ff7f0e', values: records.map((x) => x.fakeScore) },
-    ]);
-  }, showError);
+function softwareNote(s: Session, sps: number): void {
+  const el = $('swnote');
+  if (!report?.isFallbackAdapter || s.spec.kind !== 'gan') { el.classList.add('hidden'); return; }
+  const r = s.spec.recognisable;
+  const speed = Number.isFinite(sps) && machine.state === 'training' ? sps : lastRate.get(s.spec.id);
+  if (Number.isFinite(sps) && machine.state === 'training') lastRate.set(s.spec.id, sps);
+  const when = speed ? `${speed.toFixed(speed < 10 ? 1 : 0)} steps/s measured here, so about ${fmtDuration(r.steps / speed)}` : 'press Start to measure how long that takes here';
+  el.textContent = `Software adapter (${adapterName()}): the GPU is emulated on the CPU. A recognisable result (${r.what}) needs about ${r.steps} steps: ${when}.`;
+  el.classList.remove('hidden');
+}
+const lastRate = new Map<string, number>();
+
+function fmtDuration(sec: number): string {
+  if (sec < 90) return `${Math.round(sec)} s`;
+  if (sec < 5400) return `${Math.round(sec / 60)} min`;
+  return `${(sec / 3600).toFixed(1)} h`;
 }
 
-async function loop(): Promise<void> {
-  let t = 0;
-  for (;;) {
-    await new Promise((r) => requestAnimationFrame(r));
-    status.frames++;
-    try {
-      if (tab === 'app') {
-        if (!scene) { await new Promise((r) => setTimeout(r, 50)); continue; }
-        if (!trainer) { run = buildRun({ recipe: 'gaussian', seed: 0 }); trainer = new GanTrainer(run); }
-        trainer.trainStep();
-        status.step = trainer.step;
-        if (trainer.step % 50 === 0) pullMetrics();
-        scene.frame(trainer.s.G, (t += 0.01), 1);
-        await device.queue.onSubmittedWorkDone();
-        continue;
-      }
-      if (running && trainer) {
-        // Train: record stepsPerFrame steps, submit, wait for the GPU (never for a readback), and size the next
-        // batch of steps so training takes ~100 ms of each frame.
-        const t0 = performance.now();
-        for (let i = 0; i < stepsPerFrame; i++) trainer.trainStep();
-        status.step = trainer.step;
-        const image = run!.config.recipe !== 'gaussian';
-        if (trainer.step % (image ? 2 : 20) < stepsPerFrame) pullMetrics();
-        flush();
-        await device.queue.onSubmittedWorkDone();
-        const ms = performance.now() - t0;
-        stepsPerFrame = Math.max(1, Math.min(500, Math.round(stepsPerFrame * (ms < 70 ? 1.5 : ms > 130 ? 0.7 : 1))));
-        // Draw at most ~4 times a second: on a CPU adapter rendering costs as much as a few steps.
-        if (performance.now() - lastDraw > 250) {
-          refreshSample();
-          if (image && trainer.step - lastSnap >= 10 && strip.length < 60) {
-            lastSnap = trainer.step;
-            strip.push(tidy(() => F.clone(sample!)).keep());
-            const s = $<HTMLInputElement>('strip');
-            s.max = String(strip.length - 1); s.value = s.max;
-            $('striplabel').textContent = `${strip.length} grids, one every ≥10 steps`;
-            $('stripbox').classList.remove('hidden');
-          }
-          draw();
-          lastDraw = performance.now();
-        }
-        const now = performance.now();
-        rateWindow.push({ t: now, step: trainer.step });
-        rateWindow = rateWindow.filter((r) => now - r.t < 3000);
-        if (rateWindow.length > 1) status.stepsPerSecond = (trainer.step - rateWindow[0].step) / ((now - rateWindow[0].t) / 1000);
-      } else draw();
-      stats();
-    } catch (e) { showError(e); }
+function adapterName(): string {
+  if (!report) return 'unknown adapter';
+  return [report.vendor, report.architecture, report.description].filter(Boolean).join(' ') || 'unknown adapter';
+}
+
+// ------------------------------------------------------------------------------------------------- controls
+
+function selectTab(t: TabSpec): void {
+  tab = t;
+  status.tab = t.id;
+  markTab();
+  $('explain').innerHTML = t.explain;
+  $('drop').classList.toggle('hidden', !(t.kind === 'gan' && t.data === 'mnist-or-folder'));
+  $('torchbox').classList.toggle('hidden', t.id !== 'dcgan');
+  $('chartbox').classList.toggle('hidden', t.kind !== 'gan');
+  $('filebox').classList.toggle('hidden', t.kind !== 'gan');
+  renderFields(t, t.kind === 'gan' ? settingsOf(t) : null);
+  drawChart($('chart'), [], [{ title: 'loss', series: [] }, { title: 'D score', range: [0, 1], series: [] }], 'loading…');
+  void openSession(t, 'tab', { kind: 'fresh' }, t.kind === 'app');
+}
+
+function download(data: Blob, name: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(data);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+  status.saved.push(name);
+}
+
+async function save(): Promise<void> {
+  const s = session;
+  if (!s || !s.canSave || !act('save')) return;
+  // Everything that names the file is fixed now: the model on screen when Save was clicked.
+  const name = `kiln-${s.config.recipe}-step${s.trainer.step}.safetensors`;
+  $('savenote').textContent = `saving ${name}…`;
+  try {
+    const bytes = await s.hold((async () => {
+      s.addRecords(await s.trainer.metrics());
+      return encodeCheckpoint(s.trainer, s.config);
+    })());
+    download(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), name);
+    $('savenote').textContent = `saved ${name} (${(bytes.length / 2 ** 20).toFixed(2)} MB)`;
+    if (session === s) act('saved');
+  } catch (e) {
+    $('savenote').textContent = '';
+    if (session === s) fail(e);
   }
 }
 
-function download(bytes: Uint8Array, name: string): void {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-  a.download = name;
-  a.click();
+function savePng(): void {
+  const s = session;
+  if (!s) return;
+  draw(s); // draw and read back in one task: the canvas still holds this frame
+  const name = `kiln-${s.spec.id}-step${s.trainer.step}.png`;
+  $<HTMLCanvasElement>('gpu').toBlob((b) => { if (b) download(b, name); else fail(new Error('the canvas could not be encoded as PNG')); }, 'image/png');
+}
+
+function saveCsv(): void {
+  const s = session;
+  if (!s) return;
+  const rows = ['step,d_loss,g_loss,d_real,d_fake', ...s.records.map((r) => `${r.step},${r.dLoss},${r.gLoss},${r.realScore},${r.fakeScore}`)];
+  download(new Blob([rows.join('\n') + '\n'], { type: 'text/csv' }), `kiln-${s.spec.id}-losses-step${s.records.at(-1)?.step ?? 0}.csv`);
+}
+
+function copyLink(): void {
+  const u = new URL(location.href);
+  u.search = '';
+  u.searchParams.set('tab', tab.id);
+  const c = session?.config;
+  if (tab.kind === 'gan' && c) for (const f of tab.fields) { const v = (c as unknown as Record<string, unknown>)[f.key]; if (v !== undefined) u.searchParams.set(f.key, String(v)); }
+  const link = u.toString();
+  const out = $<HTMLInputElement>('linkout');
+  out.value = link;
+  out.classList.remove('hidden');
+  out.select();
+  navigator.clipboard?.writeText(link).then(() => { $('linknote').textContent = 'copied'; }, () => { $('linknote').textContent = 'select and copy the link'; });
 }
 
 /** A DCGAN generator's architecture from its PyTorch state dict's shapes. */
@@ -277,132 +603,112 @@ function dcganArchOf(sd: Map<string, Tensor>): RunConfig {
   return { recipe: 'dcgan', seed: 0, latent, width: convs.length === 5 ? w4 / 8 : w4 / 4, channels: last[1] as 1 | 3, size: convs.length === 5 ? 64 : 32 };
 }
 
-async function selectTab(t: Tab): Promise<void> {
-  tab = t;
-  status.tab = t;
-  status.ready = false;
-  document.querySelectorAll('header button').forEach((b) => b.classList.toggle('on', (b as HTMLElement).dataset.tab === t));
-  $('drop').classList.toggle('hidden', t !== 'dcgan');
-  $('controls').querySelector('.buttons')!.classList.toggle('hidden', t === 'app');
-  $('chart').classList.toggle('hidden', t === 'app');
-  renderFields();
-  if (t === 'app') {
-    disposeRun();
-    const c = $<HTMLCanvasElement>('gpu');
-    // A fresh canvas: a canvas context stays configured for the pipeline that first used it.
-    const fresh = c.cloneNode() as HTMLCanvasElement;
-    c.replaceWith(fresh);
-    scene = new AppScene(device, fresh);
-    status.ready = true;
-    return;
-  }
-  if (scene) {
-    scene = null;
-    const c = $<HTMLCanvasElement>('gpu');
-    const fresh = c.cloneNode() as HTMLCanvasElement;
-    c.replaceWith(fresh);
-    view = new Canvas2Gpu(device, fresh);
-  }
-  await reset();
+/** Reads a picked file, dropping the result when the tab changed meanwhile. */
+async function readFile(ev: Event): Promise<{ f: File; bytes: Uint8Array; t: TabSpec } | null> {
+  const input = ev.target as HTMLInputElement;
+  const f = input.files?.[0];
+  input.value = ''; // the same file can be picked again
+  if (!f) return null;
+  const t = tab; const mine = epoch;
+  const bytes = new Uint8Array(await f.arrayBuffer());
+  return mine === epoch && t === tab ? { f, bytes, t } : null;
 }
 
-async function main(): Promise<void> {
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    $('nogpu-why').textContent = 'This browser does not expose navigator.gpu.';
-    $('nogpu').style.display = 'block'; $('ui').classList.add('hidden');
-    return;
-  }
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) {
-    $('nogpu-why').textContent = 'navigator.gpu is present but no WebGPU adapter is available (blocklisted GPU or WebGPU disabled).';
-    $('nogpu').style.display = 'block'; $('ui').classList.add('hidden');
-    return;
-  }
-  gpuAdapter = adapter;
-  const l = adapter.limits;
-  device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize } });
-  const dbg = (m: string) => { if (params.has('debug')) console.log(`[demo] ${m} ${performance.now().toFixed(0)}`); };
-  device.lost.then((i) => dbg(`lost ${i.reason} ${i.message}`));
-  // The page owns the device, so its validation errors are the page's to show.
-  device.addEventListener('uncapturederror', (e) => showError(`WebGPU: ${(e as GPUUncapturedErrorEvent).error.message}`));
-  dbg('device');
-  await init({ device }); // Kiln shares the page's device and queue
-  dbg('init');
-  view = new Canvas2Gpu(device, $('gpu'));
-  dbg('canvas');
-  document.querySelectorAll('header button').forEach((b) => b.addEventListener('click', () => { selectTab((b as HTMLElement).dataset.tab as Tab).catch(showError); }));
-  $('start').addEventListener('click', () => { if (trainer) running = true; });
-  $('pause').addEventListener('click', () => { running = false; });
-  $('reset').addEventListener('click', () => { reset().catch(showError); });
-  $('fields').addEventListener('change', () => { reset().catch(showError); });
-  $('strip').addEventListener('input', () => draw());
-  $('save').addEventListener('click', async () => {
-    if (!trainer || !run) return;
+async function loadCheckpoint(ev: Event): Promise<void> {
+  try {
+    const got = await readFile(ev);
+    if (!got || got.t.kind !== 'gan') return;
+    const ck = decodeCheckpoint(got.bytes, got.f.name);
+    if (ck.config.recipe !== got.t.recipe) {
+      const other = TABS.find((x) => x.kind === 'gan' && x.recipe === ck.config.recipe);
+      throw new Error(`${got.f.name} holds a ${other?.label ?? ck.config.recipe} model (step ${ck.step}), not a ${got.t.label} one: open the ${other?.label ?? ck.config.recipe} tab and load it there`);
+    }
+    await openSession(got.t, 'load', { kind: 'checkpoint', ck, file: got.f.name });
+  } catch (e) { fail(e); }
+}
+
+async function loadTorch(ev: Event): Promise<void> {
+  try {
+    const got = await readFile(ev);
+    if (!got) return;
+    const { stateDict } = stateDictFromSafetensors(got.bytes, got.f.name);
     try {
-      records.push(...(await trainer.metrics()));
-      download(await encodeCheckpoint(trainer, run.config), `kiln-${run.config.recipe}-step${trainer.step}.safetensors`);
-    } catch (e) { showError(e); }
-  });
-  $('load').addEventListener('change', async (ev) => {
-    const f = (ev.target as HTMLInputElement).files?.[0];
-    if (!f) return;
-    try {
-      const ck = decodeCheckpoint(new Uint8Array(await f.arrayBuffer()), f.name);
-      if (ck.config.recipe !== tab) await selectTab(ck.config.recipe as Tab);
-      running = false;
-      disposeRun();
-      const images = ck.config.recipe === 'gaussian' ? undefined : ck.config.data === 'browser-files' && userImages ? userImages : await mnistDigits();
-      run = buildRun(ck.config, images);
-      trainer = new GanTrainer(run);
-      restoreCheckpoint(trainer, ck);
-      status.step = trainer.step;
-      z = tidy(() => F.randn([ck.config.recipe === 'gaussian' ? 1000 : 64, ...run!.latent])).keep();
-      if (ck.config.recipe === 'gaussian') gaussianExtras();
-      refreshSample();
-    } catch (e) { showError(e); }
-  });
-  $('torchg').addEventListener('change', async (ev) => {
-    const f = (ev.target as HTMLInputElement).files?.[0];
-    if (!f) return;
-    try {
-      const { stateDict } = stateDictFromSafetensors(new Uint8Array(await f.arrayBuffer()), f.name);
       // Files made by scripts/make_gan_fixtures.py prefix the generator's keys with "G.".
       const sd = new Map([...stateDict].filter(([k]) => !['z', 'out'].includes(k)).map(([k, v]) => [k.replace(/^G\./, ''), v]));
       const arch = dcganArchOf(sd);
-      if (tab !== 'dcgan') await selectTab('dcgan');
-      running = false;
       const G = makeGenerator(arch);
       G.loadStateDict(sd);
-      for (const t of stateDict.values()) t.dispose();
-      disposeRun();
-      run = buildRun({ ...arch, data: 'none' }, { images: new Float32Array(arch.channels! * arch.size! * arch.size!), channels: arch.channels!, side: arch.size! });
-      trainer = new GanTrainer(run);
-      loadedG = G;
-      z = tidy(() => F.randn([64, arch.latent!, 1, 1])).keep();
-      refreshSample();
-      note = `PyTorch generator: latent ${arch.latent}, width ${arch.width}, ${arch.channels}x${arch.size}x${arch.size}`;
-    } catch (e) { showError(e); }
-  });
-  const takeFiles = async (files: File[]) => {
-    try {
-      const f = await imageFiles(files);
-      userImages = f;
-      $('drop').textContent = `${f.count} images loaded (64x64 RGB): training the DCGAN on them`;
-      await reset();
-      running = true;
-    } catch (e) { showError(e); }
-  };
-  $('folder').addEventListener('change', (ev) => { void takeFiles([...((ev.target as HTMLInputElement).files ?? [])]); });
-  const drop = $('drop');
-  drop.addEventListener('dragover', (e) => e.preventDefault());
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    void takeFiles([...(e.dataTransfer?.files ?? [])]);
-  });
-  void loop();
-  dbg('loop');
-  await selectTab((params.get('tab') as Tab | null) ?? 'gaussian');
-  if (params.has('autostart')) running = true;
+      await openSession(got.t, 'load', { kind: 'torch', G, arch });
+    } finally { for (const t of stateDict.values()) t.dispose(); }
+  } catch (e) { fail(e); }
 }
 
-main().catch(showError);
+async function takeFiles(files: File[]): Promise<void> {
+  if (!machine.can('files')) return;
+  const t = tab; const mine = epoch;
+  try {
+    $('droptext').textContent = `decoding ${files.length} file(s)…`;
+    const f = await imageFiles(files);
+    if (mine !== epoch || t !== tab || t.kind !== 'gan') return;
+    userImages = f;
+    $('droptext').textContent = `${f.count} images loaded (64×64 RGB)${f.skipped ? `, ${f.skipped} could not be decoded` : ''}. Choose or drop another folder to replace them.`;
+    await openSession(t, 'files', { kind: 'fresh' }, true);
+  } catch (e) {
+    $('droptext').textContent = 'Drop a folder of PNG/JPEG images here, or choose one:';
+    fail(e);
+  }
+}
+
+async function main(): Promise<void> {
+  const noGpu = (why: string) => {
+    $('nogpu-why').textContent = why;
+    $('nogpu').style.display = 'block'; $('ui').classList.add('hidden');
+  };
+  if (!('gpu' in navigator) || !navigator.gpu) { noGpu('This browser does not expose navigator.gpu.'); return; }
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) { noGpu('navigator.gpu is present but no WebGPU adapter is available (blocklisted GPU or WebGPU disabled).'); return; }
+  gpuAdapter = adapter;
+  const l = adapter.limits;
+  device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize } });
+  device.lost.then((i) => { if (i.reason !== 'destroyed') fail(new Error(`the WebGPU device was lost (${i.message}); reload the page`)); });
+  // The page owns the device, so its validation errors are the page's to show.
+  device.addEventListener('uncapturederror', (e) => fail(new Error(`WebGPU: ${(e as GPUUncapturedErrorEvent).error.message}`)));
+  report = await init({ device }); // Kiln shares the page's device and queue
+  status.adapter = adapterName(); status.software = report.isFallbackAdapter;
+  $('adapter').textContent = `${adapterName()}${report.isFallbackAdapter ? ' (software)' : ''}`;
+
+  renderTabs();
+  // Numbers and pictures follow every state change at once, never a redraw interval later.
+  machine.onChange(() => { if (session) session.lastDraw = -Infinity; stats(session); });
+  $('start').addEventListener('click', () => { if (session) act('start'); });
+  $('pause').addEventListener('click', () => { act('pause'); });
+  $('reset').addEventListener('click', () => { void openSession(tab, 'reset', { kind: 'fresh' }, tab.kind === 'app'); });
+  $('fields').addEventListener('change', () => { void openSession(tab, 'edit'); });
+  $('strip').addEventListener('input', () => { if (session) draw(session); });
+  $('save').addEventListener('click', () => { void save(); });
+  $('png').addEventListener('click', savePng);
+  $('csv').addEventListener('click', saveCsv);
+  $('copylink').addEventListener('click', copyLink);
+  $('load').addEventListener('change', (ev) => { void loadCheckpoint(ev); });
+  $('torchg').addEventListener('change', (ev) => { void loadTorch(ev); });
+  $('folder').addEventListener('change', (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    void takeFiles(files);
+  });
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => e.preventDefault());
+  drop.addEventListener('drop', (e) => { e.preventDefault(); void takeFiles([...(e.dataTransfer?.files ?? [])]); });
+  window.addEventListener('resize', () => { if (session) session.chartDirty = true; });
+  requestAnimationFrame(frame);
+  selectTab(tabById(params.get('tab') ?? '') ?? TABS[0]);
+  if (params.has('autostart')) {
+    // Start as soon as the first session is ready.
+    const t0 = tab;
+    const go = () => { if (tab !== t0) return; if (machine.state === 'idle') act('start'); else if (machine.state === 'loading') setTimeout(go, 50); };
+    go();
+  }
+}
+
+main().catch(fail);

@@ -144,24 +144,3 @@ export class Canvas2Gpu {
     this.device.queue.submit([enc.finish()]);
   }
 }
-
-/** Loss and score curves on a 2-D canvas (the numbers arrive in batches, a few steps late). */
-export function drawChart(canvas: HTMLCanvasElement, steps: number[], series: { name: string; color: string; values: number[] }[]): void {
-  const g = canvas.getContext('2d')!;
-  const W = canvas.width; const H = canvas.height;
-  g.fillStyle = '#fff'; g.fillRect(0, 0, W, H);
-  const all = series.flatMap((s) => s.values).filter(Number.isFinite);
-  if (!all.length) return;
-  const lo = Math.min(0, ...all); const hi = Math.max(1, ...all);
-  const x0 = steps[0]; const x1 = Math.max(steps[steps.length - 1], x0 + 1);
-  const sx = (x: number) => 40 + ((x - x0) / (x1 - x0)) * (W - 50);
-  const sy = (y: number) => H - 20 - ((y - lo) / (hi - lo)) * (H - 40);
-  g.strokeStyle = '#ddd'; g.fillStyle = '#555'; g.font = '11px sans-serif';
-  for (let i = 0; i <= 4; i++) { const v = lo + ((hi - lo) * i) / 4; g.beginPath(); g.moveTo(40, sy(v)); g.lineTo(W - 10, sy(v)); g.stroke(); g.fillText(v.toFixed(2), 2, sy(v) + 4); }
-  series.forEach((s, k) => {
-    g.strokeStyle = s.color; g.lineWidth = 1.5; g.beginPath();
-    s.values.forEach((v, i) => { if (!Number.isFinite(v)) return; const X = sx(steps[i]); const Y = sy(v); if (i === 0) g.moveTo(X, Y); else g.lineTo(X, Y); });
-    g.stroke();
-    g.fillStyle = s.color; g.fillRect(50 + k * 90, 6, 10, 3); g.fillStyle = '#333'; g.fillText(s.name, 64 + k * 90, 11);
-  });
-}

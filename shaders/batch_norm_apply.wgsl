@@ -15,6 +15,10 @@ struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, _p1: u32, _p2: u32, 
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
+// fused epilogue there (see matmul.wgsl).
+fn store(i: u32, v: f32) { y[i] = v; }
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
@@ -25,5 +29,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (FROM_VAR) { istd = inverseSqrt(stat[c] + p.eps); }
   var v = (x[i] - mean[c]) * istd;
   if (AFFINE) { v = v * weight[c] + bias[c]; }
-  y[i] = v;
+  store(i, v);
 }

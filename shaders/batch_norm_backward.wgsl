@@ -19,6 +19,10 @@ struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, _p1: u32, _p2: u32, 
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
+// fused epilogue there (see matmul.wgsl).
+fn store(i: u32, v: f32) { dx[i] = v; }
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
@@ -35,5 +39,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let xhat = (x[i] - mean[c]) * istd;
     g = g - db[c] / M - xhat * dw[c] / M;
   }
-  dx[i] = scale * g;
+  store(i, scale * g);
 }

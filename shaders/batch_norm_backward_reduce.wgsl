@@ -14,6 +14,10 @@ struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, _p1: u32, _p2: u32, 
 @group(0) @binding(5) var<storage, read_write> db: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+// The two per-channel results go through store() / store_db(): gradient accumulation folds in there.
+fn store(i: u32, v: f32) { dw[i] = v; }
+fn store_db(i: u32, v: f32) { db[i] = v; }
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
@@ -31,6 +35,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       sgx += g * (x[base + i] - m);
     }
   }
-  db[c] = sg;
-  dw[c] = sgx * istd;
+  store_db(c, sg);
+  store(c, sgx * istd);
 }

@@ -21,6 +21,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
+// fused epilogue there (see matmul.wgsl).
+fn store(i: u32, v: f32) { out[i] = v; }
+
 fn x_at(row: u32, iw: i32) -> f32 {
   let ok = iw >= 0 && iw < i32(p.W);
   return select(0.0, x[row + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
@@ -75,7 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (HAS_BIAS) { b = bias[c]; }
     let o_base = ((n * p.Cout + c) * p.OH + oh) * p.OW;
     for (var j = 0u; j < 4u; j++) {
-      if (ow0 + j < p.OW) { out[o_base + ow0 + j] = acc[i][j] + b; }
+      if (ow0 + j < p.OW) { store(o_base + ow0 + j, acc[i][j] + b); }
     }
   }
 }

@@ -23,6 +23,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
+// fused epilogue there (see matmul.wgsl).
+fn store(i: u32, v: f32) { dx[i] = v; }
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
@@ -80,7 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var b = 0.0;
     if (HAS_BIAS) { b = bias[c]; }
     for (var j = 0u; j < 4u; j++) {
-      if (n0 + j < p.N) { dx[((n0 + j) * p.Cx + c) * p.H * p.W + pix] = acc[i][j] + b; }
+      if (n0 + j < p.N) { store(((n0 + j) * p.Cx + c) * p.H * p.W + pix, acc[i][j] + b); }
     }
   }
 }

@@ -19,6 +19,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
+// fused epilogue there (see matmul.wgsl).
+fn store(i: u32, v: f32) { dw[i] = v; }
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
@@ -69,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let c = cy0 + i;
     if (c >= p.Cy) { break; }
     for (var j = 0u; j < 4u; j++) {
-      if (cxl0 + j < cxg) { dw[((c * cxg + cxl0 + j) * p.kH + kh) * p.kW + kw] = acc[i][j]; }
+      if (cxl0 + j < cxg) { store(((c * cxg + cxl0 + j) * p.kH + kh) * p.kW + kw, acc[i][j]); }
     }
   }
 }

@@ -4,6 +4,9 @@
 // of 8x8 threads covers a 32x32 tile. No workgroup memory and no barriers: on the software Vulkan drivers
 // we target, barrier-free register blocking measured several times faster than shared-memory tiling.
 // Rows/columns past the edge are read clamped and never stored, so any M, N, K >= 1 works.
+// ROW_SUM (TRANS_A, set by compileStep's fusion pass): threads of column block 0 also sum A's stored
+// column m over k and hand it to store_row(m, sum): a bias gradient (sum of g over the batch) computed by the
+// weight-gradient matmul g^T x that reads the same g, in the order the reduce kernel adds (bit-identical).
 // Epilogue (a linear layer in one dispatch): HAS_BIAS adds bias[col]; ACT applies 1 relu or 2 leaky relu
 // (slope from Params) before the store.
 // bindings: g0 b0 A (read), b1 B (read), b2 bias (read; a placeholder without HAS_BIAS), b3 out (write);
@@ -13,6 +16,7 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override ACT: u32 = 0u;
+override ROW_SUM: bool = false;
 
 struct Params {
   M: u32, N: u32, K: u32, batch_rank: u32,
@@ -27,6 +31,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
+
+// Every output element goes through store(); compileStep's fusion pass swaps in a fused epilogue here.
+fn store(i: u32, v: f32) { out[i] = v; }
+fn store_row(i: u32, v: f32) {}
 
 fn a_at(base: u32, r: u32, k: u32) -> f32 {
   if (TRANS_A) { return A[base + k * p.M + r]; }
@@ -61,8 +69,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+  var rs = vec4<f32>(0.0);
   for (var k = 0u; k < p.K; k++) {
     let bv = vec4<f32>(b_at(b_base, k, c.x), b_at(b_base, k, c.y), b_at(b_base, k, c.z), b_at(b_base, k, c.w));
+    if (ROW_SUM) { rs += vec4<f32>(a_at(a_base, r.x, k), a_at(a_base, r.y, k), a_at(a_base, r.z, k), a_at(a_base, r.w, k)); }
     acc0 += a_at(a_base, r.x, k) * bv;
     acc1 += a_at(a_base, r.y, k) * bv;
     acc2 += a_at(a_base, r.z, k) * bv;
@@ -81,8 +91,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         if (HAS_BIAS) { v += bias[col]; }
         if (ACT == 1u) { v = max(v, 0.0); }
         if (ACT == 2u) { v = select(v * p.slope, v, v > 0.0); }
-        out[o_base + row * p.N + col] = v;
+        store(o_base + row * p.N + col, v);
       }
+    }
+  }
+  if (ROW_SUM && col0 == 0u) {
+    for (var i = 0u; i < 4u; i++) {
+      if (row0 + i < p.M) { store_row(wid.z * p.M + row0 + i, rs[i]); }
     }
   }
 }

@@ -3,6 +3,7 @@
 // transposed (then M), K for B when transposed (else N). The launcher picks this kernel only when those
 // dims are multiples of 4 (so every vec4 lies inside a row) and never for TRANS_A with TRANS_B. On lavapipe
 // this doubled a 1024^3 x @ W^T (2.8-3.9 -> 5.3-6.1 GFLOP/s, measured back to back).
+// ROW_SUM / store_row: as in matmul.wgsl (TRANS_A only).
 // Each thread owns a 4x4 block of out; workgroup WGX x WGY threads (picked by tune(), default 8x8).
 // bindings: g0 b0 A (read), b1 B (read), b2 bias (read; a placeholder without HAS_BIAS), b3 out (write);
 // g1 b0 Params. dispatch: (ceil(N / (4 WGX)), ceil(M / (4 WGY)), batch).
@@ -10,6 +11,7 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override ACT: u32 = 0u;
+override ROW_SUM: bool = false;
 override WGX: u32 = 8u;
 override WGY: u32 = 8u;
 
@@ -26,6 +28,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
+
+// Every output element goes through store(); compileStep's fusion pass swaps in a fused epilogue here.
+fn store(i: u32, v: f32) { out[i] = v; }
+fn store_row(i: u32, v: f32) {}
 
 @compute @workgroup_size(WGX, WGY, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -52,6 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+  var rs = vec4<f32>(0.0);
   if (TRANS_A) {
     // A stored [K, M]: a vec4 holds rows row0..row0+3 of column k. B stored [K, N] (N contiguous).
     let M4 = p.M / 4u;
@@ -59,6 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var k = 0u; k < p.K; k++) {
       let a = A[a_base + k * M4 + row0 / 4u];
       let b = B[b_base + k * N4 + col0 / 4u];
+      if (ROW_SUM) { rs += a; }
       acc0 += a.x * b;
       acc1 += a.y * b;
       acc2 += a.z * b;
@@ -106,8 +114,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         if (HAS_BIAS) { v += bias[col]; }
         if (ACT == 1u) { v = max(v, 0.0); }
         if (ACT == 2u) { v = select(v * p.slope, v, v > 0.0); }
-        out[o_base + row * p.N + col] = v;
+        store(o_base + row * p.N + col, v);
       }
+    }
+  }
+  if (ROW_SUM && col0 == 0u) {
+    for (var i = 0u; i < 4u; i++) {
+      if (row0 + i < p.M) { store_row(wid.z * p.M + row0 + i, rs[i]); }
     }
   }
 }

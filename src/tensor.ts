@@ -3,7 +3,10 @@
 import { backend } from './autograd/context.js';
 import { Tensor } from './autograd/tensor.js';
 import * as F from './ops/functional.js';
+import * as I from './ops/inplace.js';
+import { readPendingChecks } from './ops/checks.js';
 import type { DType } from './autograd/tensor.js';
+import type { BackwardOptions } from './autograd/graph.js';
 
 type Operand = Tensor | number;
 
@@ -51,8 +54,26 @@ declare module './autograd/tensor.js' {
     sigmoid(): Tensor;
     to(dtype: DType): Tensor;
     clone(): Tensor;
-    /** Copies another tensor's values into this one in place. */
+    /**
+     * Copies `src` into this tensor in place (broadcast to this shape, converted to this dtype). As every
+     * in-place write: a leaf that requires grad only under noGrad (or through `.data`).
+     */
     copy_(src: Tensor): Tensor;
+    /** Sets every element to `value` in place. */
+    fill_(value: number): Tensor;
+    /** Sets every element to 0 in place. */
+    zero_(): Tensor;
+    /** Fills in place with normal(mean, std) samples from Kiln's seeded generator. */
+    normal_(mean?: number, std?: number): Tensor;
+    /** Fills in place with uniform samples in [from, to). */
+    uniform_(from?: number, to?: number): Tensor;
+    /** A view of the same storage without a graph, writable in place (PyTorch's `.data`). */
+    readonly data: Tensor;
+    /** The shape as a new array, or the size of one dimension (negative counts from the end). */
+    size(): number[];
+    size(dim: number): number;
+    /** The number of dimensions (PyTorch's dim()). */
+    dim(): number;
     narrow(dim: number, start: number, length: number): Tensor;
     /** A view of the same data cut from the graph. */
     detach(): Tensor;
@@ -62,8 +83,11 @@ declare module './autograd/tensor.js' {
     squeeze(dim?: number | readonly number[]): Tensor;
     /** Inserts a size-1 dim at `dim`; a view. */
     unsqueeze(dim: number): Tensor;
-    /** Backpropagates from this tensor into the .grad of the leaves that require grad. */
-    backward(grad?: Tensor): void;
+    /**
+     * Backpropagates from this tensor into the .grad of the leaves that require grad, then frees the graph;
+     * `{ retainGraph: true }` keeps it for another backward (PyTorch's retain_graph=True).
+     */
+    backward(grad?: Tensor | BackwardOptions, opts?: BackwardOptions): void;
     /** Sets requiresGrad on a leaf (like requires_grad_()). */
     requiresGrad_(flag?: boolean): Tensor;
     /**
@@ -128,13 +152,34 @@ P.tanh = function () { return F.tanh(this); };
 P.sigmoid = function () { return F.sigmoid(this); };
 P.to = function (d) { return F.cast(this, d); };
 P.clone = function () { return F.clone(this); };
-P.copy_ = function (src) { return F.copy_(this, src); };
+P.copy_ = function (src) { return I.copy_(this, src); };
+P.fill_ = function (v) { return I.fill_(this, v); };
+P.zero_ = function () { return I.zero_(this); };
+P.normal_ = function (m, s) { return I.normal_(this, m, s); };
+P.uniform_ = function (a, b) { return I.uniform_(this, a, b); };
+Object.defineProperty(P, 'data', {
+  get(this: Tensor) {
+    // The view shares the storage, so a host copy of the values may go stale once it is written.
+    this.hostData = null;
+    return F.detach(this);
+  },
+  set() { throw new Error('Tensor.data cannot be assigned in Kiln; write into it with t.data.copy_(src)'); },
+  configurable: true,
+});
+P.size = function (this: Tensor, dim?: number): any {
+  if (dim === undefined) return [...this.shape];
+  if (!Number.isInteger(dim) || dim < -this.ndim || dim >= this.ndim) {
+    throw new Error(`size: dimension out of range (expected to be in range of [${-this.ndim}, ${this.ndim - 1}], but got ${dim})`);
+  }
+  return this.shape[dim < 0 ? dim + this.ndim : dim];
+} as Tensor['size'];
+P.dim = function () { return this.ndim; };
 P.narrow = function (d, s, l) { return F.narrow(this, d, s, l); };
 P.detach = function () { return F.detach(this); };
 P.flip = function (...d) { return F.flip(this, dims(d)); };
 P.squeeze = function (d) { return F.squeeze(this, d); };
 P.unsqueeze = function (d) { return F.unsqueeze(this, d); };
-P.backward = function (g) { F.backward(this, g); };
+P.backward = function (g, o) { F.backward(this, g, o); };
 P.requiresGrad_ = function (flag = true) {
   if (!this.isLeaf) throw new Error('requiresGrad_: only leaf tensors can change requiresGrad (use detach())');
   if (flag && this.dtype !== 'float32') throw new Error('requiresGrad_: only float32 tensors can require grad');
@@ -146,8 +191,13 @@ P.toArray = function (opts = {}) {
   // Thrown here rather than from the promise, so a readback inside a captured step stops the capture.
   b.checkReadable();
   const int = this.dtype === 'int32';
+  // Device-side input checks of ops since the last readback ride along with this one and fail it.
+  const checks = readPendingChecks();
   return b.read(this.buffer, this.byteOffset, this.numel * 4, opts.flush ?? true)
-    .then((data) => (int ? new Int32Array(data) : new Float32Array(data)));
+    .then(async (data) => {
+      if (checks) await checks;
+      return int ? new Int32Array(data) : new Float32Array(data);
+    });
 };
 P.toNested = async function () {
   const flat = Array.from(await this.toArray());

@@ -1,5 +1,6 @@
 // Reverse-mode autodiff: ops record a GraphNode on their output; backward() visits the graph in reverse
-// topological order, accumulates gradients, and releases each node's saved tensors as soon as it has run.
+// topological order, accumulates gradients, and releases each node's saved tensors as soon as it has run
+// (unless retainGraph keeps them for another backward, as PyTorch's retain_graph=True).
 import { isGradEnabled, noGrad } from './context.js';
 import { Tensor, type GraphNode } from './tensor.js';
 
@@ -17,8 +18,12 @@ export function record(out: Tensor, op: string, inputs: Tensor[], saved: Tensor[
   return out;
 }
 
+/** The op whose node a backward freed, for the error a second backward through it raises. */
+const freedOp = new WeakMap<Tensor, string>();
+
 function releaseNode(t: Tensor): void {
   const n = t.node!;
+  freedOp.set(t, n.op);
   t.node = null;
   t.graphFreed = true;
   for (const s of n.saved) {
@@ -37,6 +42,7 @@ function topoOrder(root: Tensor): Tensor[] {
     if (expanded) { order.push(t); continue; }
     if (visited.has(t)) continue;
     visited.add(t);
+    if (t.graphFreed && !t.node) throw freedError(t);
     stack.push([t, true]);
     if (t.node) for (const i of t.node.inputs) if (i?.requiresGrad && !visited.has(i)) stack.push([i, false]);
   }
@@ -50,15 +56,27 @@ export interface BackwardOps {
   clone: (t: Tensor) => Tensor;
 }
 
+function freedError(t: Tensor): Error {
+  const op = freedOp.get(t);
+  return new Error(`backward: trying to backward through the graph a second time: tensor #${t.id} ` +
+    `(shape [${t.shape.join(', ')}]${op ? `, made by ${op}` : ''}) belongs to a graph that an earlier backward() ` +
+    'already freed. Pass { retainGraph: true } to the first backward() to keep it (PyTorch: ' +
+    'retain_graph=True), or detach() the tensor if no gradient should flow through it again.');
+}
+
+export interface BackwardOptions {
+  /** Keep the graph (and the tensors it saved) for another backward through it. */
+  retainGraph?: boolean;
+}
+
 /** Backpropagates from `root`; `grad` defaults to 1 for a single-element root. */
-export function runBackward(root: Tensor, grad: Tensor | undefined, ops: BackwardOps): void {
+export function runBackward(root: Tensor, grad: Tensor | undefined, ops: BackwardOps, opts: BackwardOptions = {}): void {
+  const retain = opts.retainGraph ?? false;
   if (!root.requiresGrad) {
     throw new Error('backward: this tensor does not require grad (no input of the ops that made it had ' +
       'requiresGrad: true, or it was made under noGrad)');
   }
-  if (root.graphFreed && !root.node) {
-    throw new Error('backward: the graph of this tensor was already freed by an earlier backward() call');
-  }
+  if (root.graphFreed && !root.node) throw freedError(root);
   if (!grad && root.numel !== 1) {
     throw new Error(`backward: grad can be implicitly created only for a single-element tensor; got shape ` +
       `[${root.shape.join(', ')}]. Pass a gradient of that shape: t.backward(g)`);
@@ -67,6 +85,8 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, ops: Backwar
     throw new Error(`backward: gradient has shape [${grad.shape.join(', ')}] but the tensor has shape ` +
       `[${root.shape.join(', ')}]`);
   }
+  // Walked first: a freed graph anywhere below `root` throws before any gradient is written.
+  const order = topoOrder(root);
   noGrad(() => {
     // Every tensor in `grads` is owned by this loop: the user's gradient is copied first.
     const grads = new Map<Tensor, Tensor>();
@@ -78,12 +98,11 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, ops: Backwar
       prev.dispose();
       g.dispose();
     };
-    const order = topoOrder(root);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
       grads.delete(t);
-      if (!g) { if (t.node) releaseNode(t); continue; }
+      if (!g) { if (t.node && !retain) releaseNode(t); continue; }
       if (t.node) {
         const node = t.node;
         const gs = node.backward(g);
@@ -98,7 +117,7 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, ops: Backwar
         });
         for (const gi of gs) if (gi && !given.has(gi) && gi !== g) gi.dispose();
         if (!given.has(g)) g.dispose();
-        releaseNode(t);
+        if (!retain) releaseNode(t);
       } else if (t.grad) {
         // a leaf: accumulate into .grad, which outlives any tidy() scope
         const sum = ops.add(t.grad, g).keep();

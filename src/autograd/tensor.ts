@@ -1,26 +1,14 @@
 // The core Tensor: GPU storage (reference counted, shared by views), shape, dtype and its place in the
 // autodiff graph. User-facing methods are added by src/tensor.ts; ops live in src/ops.
-import type { Backend, PooledBuffer } from '../backend/backend.js';
+import { Storage } from '../backend/storage.js';
 import { backend } from './context.js';
+
+export { Storage };
 
 export type DType = 'float32' | 'int32';
 
 /** GPUBufferUsage.STORAGE (the global is absent in Node before Dawn loads). */
 const GPUBufferUsage_STORAGE = 0x80;
-
-/** A GPU buffer shared by a tensor and its views (reshape, detach). */
-export class Storage {
-  refs = 1;
-  constructor(readonly backend: Backend, readonly buf: PooledBuffer, readonly byteOffset = 0,
-    readonly external = false) {}
-
-  retain(): this { this.refs++; return this; }
-
-  release(): void {
-    if (--this.refs > 0) return;
-    if (!this.external) this.backend.release(this.buf);
-  }
-}
 
 /** Frees storage of tensors the program dropped without dispose(): a safety net, not the main mechanism. */
 const finalizer = new FinalizationRegistry<{ storage: Storage; bytes: number }>(({ storage, bytes }) => {
@@ -131,16 +119,18 @@ export class Tensor {
   }
 
   get storage(): Storage {
-    if (!this._storage) {
+    const s = this._storage;
+    if (!s) {
       throw new Error(`kiln: tensor #${this.id} (shape [${this.shape.join(', ')}]) was used after dispose()`);
     }
-    return this._storage;
+    // A device Kiln closed, left or lost: a clear error naming the tensor instead of GPU validation errors.
+    if (s.backend.state !== 'ready') s.backend.checkStorage(`tensor #${this.id} (shape [${this.shape.join(', ')}], ${this.dtype})`);
+    return s;
   }
 
   get buffer(): GPUBuffer { return this.storage.buf.buffer; }
   get byteOffset(): number { return this.storage.byteOffset; }
   get numel(): number { return shapeSize(this.shape); }
-  get size(): number { return this.numel; }
   get ndim(): number { return this.shape.length; }
   get isLeaf(): boolean { return this.node === null; }
   get isDisposed(): boolean { return this._storage === null; }
@@ -193,9 +183,13 @@ export function tidy<T>(fn: () => T): T {
   try {
     result = fn();
     if (result instanceof Promise) throw new Error('kiln: tidy(fn) takes a synchronous function');
-  } finally {
+  } catch (e) {
+    // An error leaves nothing behind: what fn made so far is freed before the error propagates.
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.pop();
   const keep = new Set<Tensor>();
   collect(result, keep);
   const parent = scopes[scopes.length - 1] ?? null;
@@ -223,15 +217,42 @@ function reachableFrom(roots: Set<Tensor>, target: Tensor): boolean {
   return false;
 }
 
-/** @internal runs `fn` in a scope and returns the tensors it created besides the result. */
+/**
+ * @internal runs `fn` in a scope and returns the tensors it created besides the result. When `fn` throws,
+ * the tensors it created are freed before the error propagates (so a composite op that fails midway, or a
+ * check that fails after some work, leaves nothing behind).
+ */
 export function captureScope<T>(fn: () => T): { result: T; created: Set<Tensor> } {
   const scope = new Set<Tensor>();
   scopes.push(scope);
+  let result: T;
   try {
-    return { result: fn(), created: scope };
-  } finally {
+    result = fn();
+  } catch (e) {
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.pop();
+  return { result, created: scope };
+}
+
+/** @internal runs `fn`; if it throws, frees every tensor it created (none escape an error). */
+export function freeOnThrow<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const parent = scopes[scopes.length - 1] ?? null;
+  for (const t of scope) t._moveTo(parent);
+  return result;
 }
 
 /** @internal the innermost tidy scope, if any. */

@@ -8,9 +8,30 @@ import { PNG } from 'pngjs';
 import { mnistFromClasses, type MnistDigits } from '../data/mnist.js';
 import { squareResize } from '../data/images.js';
 
-/** Writes `data` to `path` via a temp file in the same folder and a rename; the old file survives any failure. */
+const TEMP_NAME = /\.tmp-(\d+)-\d+$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // writes are synchronous: none of ours is in flight here
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** Removes temp files that saves killed mid-write left in `dir` (those of processes no longer running). */
+function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return; }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (m && !processAlive(Number(m[1]))) rmSync(join(dir, name), { force: true });
+  }
+}
+
+/**
+ * Writes `data` to `path` via a temp file in the same folder and a rename; the old file survives any failure.
+ * Temp files left in that folder by earlier saves that were killed are removed first.
+ */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });
+  removeStaleTemps(dirname(path));
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   let fd = -1;

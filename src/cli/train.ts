@@ -1,8 +1,9 @@
 // `kiln train <recipe>`: trains with a progress line and writes, in --out, sample grids from a fixed latent
 // batch, losses.csv, losses.svg, periodic and final checkpoints (atomic) and summary.json.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adapter, memory } from '../index.js';
+import { adapter, init, memory } from '../index.js';
+import { currentBackend } from '../autograd/context.js';
 import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from '../gan/checkpoint.js';
 import { gaussianErrors, impliedGaussian } from '../gan/gaussian.js';
 import { digitQuality } from '../gan/quality.js';
@@ -23,6 +24,10 @@ export interface TrainOptions {
   /** Score samples with the MNIST classifier at the end (image recipes on MNIST). */
   evaluate?: boolean;
   quiet?: boolean;
+  /** Called after every step (progress hooks, tests that disturb a run). */
+  onStep?: (step: number) => void;
+  /** How many times a run re-initialises the GPU and resumes after losing its device (default 3). */
+  maxRecoveries?: number;
 }
 
 const CSV_HEAD = 'step,d_loss,g_loss,real_score,fake_score';
@@ -54,7 +59,52 @@ function plot(rows: StepRecord[], recipe: string): string {
 
 export interface TrainResult { summary: Record<string, unknown>; trainer: GanTrainer }
 
+/** Whether the GPU device Kiln was using has been lost (the loss is reported asynchronously, so wait a moment). */
+async function deviceLost(): Promise<boolean> {
+  for (let i = 0; i < 20 && !currentBackend()?.lost; i++) await new Promise((r) => setTimeout(r, 25));
+  return Boolean(currentBackend()?.lost);
+}
+
+/** The newest checkpoint in `out`/checkpoints that decodes cleanly, or null. */
+function latestCheckpoint(out: string): { path: string; step: number } | null {
+  const dir = join(out, 'checkpoints');
+  if (!existsSync(dir)) return null;
+  let best: { path: string; step: number } | null = null;
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.safetensors'))) {
+    const path = join(dir, name);
+    try {
+      const { step } = decodeCheckpoint(readBytes(path, 'checkpoint'), path);
+      if (!best || step > best.step) best = { path, step };
+    } catch { /* a damaged file is not a place to resume from */ }
+  }
+  return best;
+}
+
+/**
+ * Trains, and when the GPU device is lost mid-run (driver reset, device.destroy()), re-initialises Kiln on a
+ * new device and resumes from the run's newest checkpoint by itself, losing only the steps since then.
+ */
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  const max = o.maxRecoveries ?? 3;
+  let opts = o;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await trainOnce(opts);
+    } catch (e) {
+      if (attempt >= max || !(await deviceLost())) throw e;
+      const info = currentBackend()?.lost;
+      await init();
+      const last = latestCheckpoint(o.out);
+      opts = { ...o, resume: last?.path ?? o.resume };
+      if (!o.quiet) {
+        console.log(`GPU device lost (${info?.reason ?? 'unknown'}${info?.message ? `: ${info.message}` : ''}); ` +
+          `re-initialised on a new device, resuming from ${last ? `${last.path} (step ${last.step})` : o.resume ?? 'the start'}`);
+      }
+    }
+  }
+}
+
+async function trainOnce(o: TrainOptions): Promise<TrainResult> {
   let config = checkConfig(o.config);
   let ck = null;
   if (o.resume) {
@@ -87,12 +137,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   while (trainer.step < steps) {
     trainer.trainStep();
     const s = trainer.step;
+    o.onStep?.(s);
     if (s % readEvery === 0 || s === steps) {
       // Lagged: the rows that have arrived; the GPU keeps working on the steps after them.
       rows.push(...(s === steps ? await trainer.metrics() : await trainer.poll()));
       if (rows.length) progress?.update(s, rows[rows.length - 1], s === steps);
     }
     if (s % every === 0 && s !== steps) {
+      // Every row up to this step goes into losses.csv before the checkpoint, so a resume from it (after a
+      // crash or a lost device) continues the file without a hole.
+      rows.push(...(await trainer.metrics()));
       writeFileAtomic(join(o.out, 'samples', `step-${pad(s)}.png`), await samplePng(config, trainer.sampler, z));
       writeFileAtomic(csvPath, csv(rows));
       writeFileAtomic(join(o.out, 'losses.svg'), plot(rows, config.recipe));

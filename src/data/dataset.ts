@@ -28,6 +28,8 @@ export function mulberry32(seed: number): () => number {
 
 /** A permutation of 0..n-1 that depends only on (seed, epoch): Fisher-Yates driven by mulberry32. */
 export function permutation(n: number, seed: number, epoch: number): Uint32Array {
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new Error(`permutation: n must be an integer in [0, 2^32), got ${n}`);
+  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`permutation: epoch must be a non-negative integer, got ${epoch}`);
   const r = mulberry32((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
   const p = new Uint32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;

@@ -1,6 +1,7 @@
 // Image datasets held on the CPU as NCHW float32 in [-1, 1] (the generator's Tanh range); each batch is a
 // shuffled slice uploaded to the GPU, as a PyTorch DataLoader would. Order depends only on (seed, step).
-import { tensor, type Tensor } from '../index.js';
+import { tensor } from '../ops/functional.js';
+import type { Tensor } from '../tensor.js';
 import { permutation, type Dataset } from './dataset.js';
 
 export class ImageDataset implements Dataset {
@@ -12,6 +13,10 @@ export class ImageDataset implements Dataset {
 
   /** `images` holds `n` samples of shape [c, h, w], already scaled; `seed` fixes the shuffle of every epoch. */
   constructor(readonly images: Float32Array, shape: [number, number, number], readonly seed = 0) {
+    if (!(images instanceof Float32Array)) throw new Error('ImageDataset: images must be a Float32Array');
+    if (!Array.isArray(shape) || shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new Error(`ImageDataset: sample shape must be [c, h, w] of positive integers, got ${JSON.stringify(shape)}`);
+    }
     this.sampleShape = [...shape];
     this.sampleLen = shape[0] * shape[1] * shape[2];
     if (this.sampleLen === 0 || images.length % this.sampleLen !== 0) {
@@ -28,6 +33,7 @@ export class ImageDataset implements Dataset {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > this.size) {
       throw new Error(`ImageDataset: batch size ${batchSize} must be an integer in [1, ${this.size}]`);
     }
+    if (!Number.isInteger(index) || index < 0) throw new Error(`ImageDataset: batch index must be a non-negative integer, got ${index}`);
     const per = this.batchesPerEpoch(batchSize);
     const epoch = Math.floor(index / per);
     if (epoch !== this.permEpoch) { this.perm = permutation(this.size, this.seed, epoch); this.permEpoch = epoch; }

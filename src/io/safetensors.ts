@@ -1,6 +1,7 @@
 // safetensors: an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
 // then the raw little-endian tensor bytes. The format PyTorch users share weights in (Hugging Face).
 // Pure bytes in and out: the CLI does the file I/O.
+import { crc32 } from './png.js';
 
 export type SafeDType = 'F32' | 'I32' | 'I64' | 'F64';
 
@@ -17,7 +18,14 @@ export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Re
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
+  if (!(tensors instanceof Map)) throw new Error('encodeSafetensors: tensors must be a Map of name -> { dtype, shape, data }');
   for (const [name, t] of tensors) {
+    if (t === null || typeof t !== 'object') throw new Error(`encodeSafetensors: ${name}: expected { dtype, shape, data }, got ${String(t)}`);
+    if (name === '__metadata__') throw new Error('encodeSafetensors: "__metadata__" is reserved and cannot name a tensor');
+    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new Error(`encodeSafetensors: ${name}: shape must be non-negative integers, got ${JSON.stringify(t.shape)}`);
+    }
+    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) throw new Error(`encodeSafetensors: ${name}: data must be a Float32Array or Int32Array`);
     if (t.dtype !== 'F32' && t.dtype !== 'I32') throw new Error(`encodeSafetensors: ${name}: Kiln writes F32 and I32, got ${t.dtype}`);
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) throw new Error(`encodeSafetensors: ${name}: shape [${t.shape}] needs ${n} values, got ${t.data.length}`);
@@ -58,9 +66,11 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
   }
   const dataStart = 8 + headLen;
   const dataLen = bytes.length - dataStart;
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new Error(`${what}: header is ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}, not a JSON object: corrupt file`);
+  }
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   const tensors = new Map<string, SafeTensor>();
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${what}: header is not a JSON object: corrupt file`);
   if (typeof metadata !== 'object' || metadata === null || Object.values(metadata).some((v) => typeof v !== 'string')) {
     throw new Error(`${what}: __metadata__ must map names to strings: corrupt file`);
   }
@@ -71,6 +81,23 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
     }
   }
   entries.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  // The safetensors rules: the entries tile the data bytes exactly, in offset order, with no gap or overlap.
+  let expected = 0;
+  for (const [name, e] of entries) {
+    const [a, b] = e.data_offsets;
+    if (a !== expected) {
+      throw new Error(`${what}: ${name} starts at data offset ${a}, expected ${expected}: ` +
+        `${a < expected ? 'it overlaps the tensor before it' : 'there is a gap before it'} (corrupt file)`);
+    }
+    if (!Number.isInteger(b) || b < a) throw new Error(`${what}: ${name} has data offsets [${a}, ${b}], which are not ordered (corrupt file)`);
+    if (b > dataLen) {
+      throw new Error(`${what}: ${name} has data offsets [${a}, ${b}] that do not fit the ${dataLen} data bytes: truncated or corrupt file`);
+    }
+    expected = b;
+  }
+  if (expected !== dataLen) {
+    throw new Error(`${what}: the tensors cover ${expected} data bytes but the file holds ${dataLen}: trailing bytes (corrupt file)`);
+  }
   for (const [name, e] of entries) {
     const dtype = e.dtype as SafeDType;
     if (!(dtype in BYTES)) throw new Error(`${what}: ${name} has unsupported dtype ${e.dtype}`);
@@ -93,4 +120,68 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
     tensors.set(name, { dtype: dtype === 'I64' ? 'I32' : dtype === 'F64' ? 'F32' : dtype, shape: e.shape, data });
   }
   return { tensors, metadata };
+}
+
+// ---------------------------------------------------------------- sealed files
+
+/** The metadata key of a sealed file's whole-file CRC-32 (eight lowercase hex digits). */
+export const SEAL_KEY = 'crc32_file';
+const SEAL_PLACEHOLDER = '00000000';
+
+function sealValueAt(bytes: Uint8Array, headEnd: number, value: string): number {
+  const needle = new TextEncoder().encode(`"${SEAL_KEY}":"${value}"`);
+  let found = -1;
+  outer: for (let i = 8; i + needle.length <= headEnd; i++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    if (found >= 0) return -2;
+    found = i;
+  }
+  return found < 0 ? -1 : found + needle.length - 1 - value.length;
+}
+
+function headerEnd(bytes: Uint8Array): number {
+  return 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+}
+
+/**
+ * Safetensors bytes sealed with a CRC-32 of the whole file — header and tensor data — stored in the
+ * metadata under `crc32_file`; the sum is taken with that value written as eight zeros, so any edit to the
+ * header (a step, a seed, an offset, a deleted entry) or to the data makes `decodeSealed` refuse the file.
+ * Generic over entries: any set of tensors and string metadata.
+ */
+export function encodeSealed(tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  if (SEAL_KEY in metadata) throw new Error(`encodeSealed: metadata key "${SEAL_KEY}" is reserved for the checksum`);
+  const bytes = encodeSafetensors(tensors, { ...metadata, [SEAL_KEY]: SEAL_PLACEHOLDER });
+  const at = sealValueAt(bytes, headerEnd(bytes), SEAL_PLACEHOLDER);
+  if (at < 0) throw new Error('encodeSealed: could not place the checksum in the header');
+  const hex = crc32(bytes).toString(16).padStart(8, '0');
+  bytes.set(new TextEncoder().encode(hex), at);
+  return bytes;
+}
+
+/**
+ * Checks a sealed file's whole-file CRC-32 (see encodeSealed) after `decodeSafetensors`'s structural checks;
+ * throws saying what is wrong. `check` runs between the two, so a header field that is out of range or
+ * inconsistent is named as such rather than reported as a checksum mismatch.
+ */
+export function decodeSealed<T>(bytes: Uint8Array, what: string,
+  check: (decoded: { tensors: Map<string, SafeTensor>; metadata: Record<string, string> }) => T): T {
+  const decoded = decodeSafetensors(bytes, what);
+  const result = check(decoded);
+  const stored = decoded.metadata[SEAL_KEY];
+  if (stored === undefined) throw new Error(`${what}: the header has no whole-file checksum (metadata "${SEAL_KEY}"): not a sealed file, or the entry was removed`);
+  if (typeof stored !== 'string' || !/^[0-9a-f]{8}$/.test(stored)) {
+    throw new Error(`${what}: the whole-file checksum ${JSON.stringify(stored)} is not eight hex digits: corrupt or edited header`);
+  }
+  const end = headerEnd(bytes);
+  const at = sealValueAt(bytes, end, stored);
+  if (at < 0) throw new Error(`${what}: the checksum entry is not written the way Kiln writes it: edited header`);
+  const copy = Uint8Array.from(bytes);
+  copy.set(new TextEncoder().encode(SEAL_PLACEHOLDER), at);
+  const crc = crc32(copy).toString(16).padStart(8, '0');
+  if (crc !== stored) {
+    throw new Error(`${what}: the file fails its CRC-32 check over the whole file (stored ${stored}, computed ${crc}): ` +
+      'the header or the tensor data was changed after saving (corrupt or edited file)');
+  }
+  return result;
 }

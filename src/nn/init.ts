@@ -1,19 +1,14 @@
 // In-place parameter initialisers (torch.nn.init), drawing from Kiln's seeded GPU generator.
 import { noGrad } from '../autograd/context.js';
 import type { Tensor } from '../autograd/tensor.js';
-import * as F from '../ops/functional.js';
-import { copyInto } from '../ops/kernels.js';
+import * as I from '../ops/inplace.js';
 import type { Module } from './module.js';
 import { BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d } from './layers.js';
 
-function assign(t: Tensor, make: () => Tensor): Tensor {
-  noGrad(() => { const v = make(); copyInto(t, v); v.dispose(); });
-  return t;
-}
-
-export const normal_ = (t: Tensor, mean = 0, std = 1) => assign(t, () => F.randn(t.shape, { mean, std }));
-export const uniform_ = (t: Tensor, low = 0, high = 1) => assign(t, () => F.rand(t.shape, { low, high }));
-export const constant_ = (t: Tensor, value: number) => assign(t, () => F.full(t.shape, value));
+// torch.nn.init writes under no_grad, so parameters can be initialised without wrapping the call.
+export const normal_ = (t: Tensor, mean = 0, std = 1) => noGrad(() => I.normal_(t, mean, std));
+export const uniform_ = (t: Tensor, low = 0, high = 1) => noGrad(() => I.uniform_(t, low, high));
+export const constant_ = (t: Tensor, value: number) => noGrad(() => I.fill_(t, value));
 export const zeros_ = (t: Tensor) => constant_(t, 0);
 export const ones_ = (t: Tensor) => constant_(t, 1);
 

@@ -1,9 +1,10 @@
 // The layers: PyTorch names, weight layouts and default initialisations.
 import { Tensor } from '../autograd/tensor.js';
 import * as F from '../ops/functional.js';
-import { Module } from './module.js';
+import { Module, pyRepr } from './module.js';
 import { onReplay } from '../autograd/compile.js';
 import { uniform_ } from './init.js';
+import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
 
 function kaimingBound(fanIn: number): number { return fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0; }
 
@@ -14,65 +15,121 @@ function param(shape: number[], bound: number): Tensor {
   return t;
 }
 
-function posInt(layer: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
-}
+export interface LinearOptions { bias?: boolean }
 
+/** `new Linear(inFeatures, outFeatures, bias = true)`, or the bias as an option: `{ bias: false }`. */
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  constructor(inFeatures: number, outFeatures: number, ...rest: PyArgs<[bias: boolean], LinearOptions>);
+  constructor(...args: unknown[]) {
     super();
-    posInt('Linear', 'inFeatures', inFeatures);
-    posInt('Linear', 'outFeatures', outFeatures);
-    const b = kaimingBound(inFeatures);
-    this.weight = this.registerParameter('weight', param([outFeatures, inFeatures], b))!;
-    this.bias = this.registerParameter('bias', opts.bias === false ? null : param([outFeatures], b));
+    const a = bindArgs<{ inFeatures: number; outFeatures: number; bias: boolean }>('Linear', [
+      arg('inFeatures', T.int(1)), arg('outFeatures', T.int(1)), arg('bias', T.boolean(), true)], args);
+    this.inFeatures = a.inFeatures;
+    this.outFeatures = a.outFeatures;
+    const b = kaimingBound(a.inFeatures);
+    this.weight = this.registerParameter('weight', param([a.outFeatures, a.inFeatures], b))!;
+    this.bias = this.registerParameter('bias', a.bias ? param([a.outFeatures], b) : null);
   }
   forward(x: Tensor): Tensor { return F.linear(x, this.weight, this.bias); }
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyRepr(this.bias !== null)}`;
+  }
 }
 
 type Pair = number | [number, number];
 
-export interface ConvOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number; bias?: boolean }
+export interface ConvOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number; bias?: boolean; paddingMode?: 'zeros' }
+export interface ConvTransposeOptions extends ConvOptions { outputPadding?: Pair }
 
-function kernelPair(k: Pair): [number, number] { return typeof k === 'number' ? [k, k] : k; }
+const pairOf = (k: Pair): [number, number] => (typeof k === 'number' ? [k, k] : [k[0], k[1]]);
 
-export class Conv2d extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly opts: ConvOptions = {}) {
-    super();
-    posInt('Conv2d', 'inChannels', inChannels);
-    posInt('Conv2d', 'outChannels', outChannels);
-    const g = opts.groups ?? 1;
-    if (inChannels % g || outChannels % g) throw new Error(`Conv2d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${g})`);
-    const [kh, kw] = kernelPair(kernelSize);
-    posInt('Conv2d', 'kernelSize', kh); posInt('Conv2d', 'kernelSize', kw);
-    const b = kaimingBound((inChannels / g) * kh * kw);
-    this.weight = this.registerParameter('weight', param([outChannels, inChannels / g, kh, kw], b))!;
-    this.bias = this.registerParameter('bias', opts.bias === false ? null : param([outChannels], b));
-  }
-  forward(x: Tensor): Tensor { return F.conv2d(x, this.weight, this.bias, this.opts); }
+interface ConvArgs {
+  inChannels: number; outChannels: number; kernelSize: Pair; stride: Pair; padding: Pair; dilation: Pair;
+  outputPadding: Pair; groups: number; bias: boolean; paddingMode: 'zeros';
 }
 
-export class ConvTranspose2d extends Module {
+/** Both conv layers: PyTorch's argument order differs (output_padding sits before groups in the transposed one). */
+abstract class ConvBase extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair,
-    readonly opts: ConvOptions & { outputPadding?: Pair } = {}) {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  readonly outputPadding: [number, number];
+  readonly groups: number;
+  constructor(cls: string, transposed: boolean, args: unknown[]) {
     super();
-    posInt('ConvTranspose2d', 'inChannels', inChannels);
-    posInt('ConvTranspose2d', 'outChannels', outChannels);
-    const g = opts.groups ?? 1;
-    if (inChannels % g || outChannels % g) throw new Error(`ConvTranspose2d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${g})`);
-    const [kh, kw] = kernelPair(kernelSize);
-    posInt('ConvTranspose2d', 'kernelSize', kh); posInt('ConvTranspose2d', 'kernelSize', kw);
-    // PyTorch computes fan_in from weight.size(1) * kH * kW for transposed convs.
-    const b = kaimingBound((outChannels / g) * kh * kw);
-    this.weight = this.registerParameter('weight', param([inChannels, outChannels / g, kh, kw], b))!;
-    this.bias = this.registerParameter('bias', opts.bias === false ? null : param([outChannels], b));
+    const head = [arg('inChannels', T.int(1)), arg('outChannels', T.int(1)), arg('kernelSize', T.pair(1)),
+      arg('stride', T.pair(1), 1), arg('padding', T.pair(0), 0)];
+    const tail = transposed
+      ? [arg('outputPadding', T.pair(0), 0), arg('groups', T.int(1), 1), arg('bias', T.boolean(), true),
+        arg('dilation', T.pair(1), 1), arg('paddingMode', T.oneOf('zeros'), 'zeros')]
+      : [arg('dilation', T.pair(1), 1), arg('groups', T.int(1), 1), arg('bias', T.boolean(), true),
+        arg('paddingMode', T.oneOf('zeros'), 'zeros')];
+    const a = bindArgs<ConvArgs>(cls, [...head, ...tail], args);
+    const g = a.groups;
+    if (a.inChannels % g || a.outChannels % g) {
+      throw new Error(`${cls}: inChannels (${a.inChannels}) and outChannels (${a.outChannels}) must be divisible by groups (${g})`);
+    }
+    this.inChannels = a.inChannels;
+    this.outChannels = a.outChannels;
+    this.kernelSize = pairOf(a.kernelSize);
+    this.stride = pairOf(a.stride);
+    this.padding = pairOf(a.padding);
+    this.dilation = pairOf(a.dilation);
+    this.outputPadding = pairOf(a.outputPadding ?? 0);
+    this.groups = g;
+    const [kh, kw] = this.kernelSize;
+    // PyTorch computes fan_in from weight.size(1) * kH * kW, which for transposed convs is outChannels / groups.
+    const b = kaimingBound(((transposed ? a.outChannels : a.inChannels) / g) * kh * kw);
+    const shape = transposed ? [a.inChannels, a.outChannels / g, kh, kw] : [a.outChannels, a.inChannels / g, kh, kw];
+    this.weight = this.registerParameter('weight', param(shape, b))!;
+    this.bias = this.registerParameter('bias', a.bias ? param([a.outChannels], b) : null);
   }
+  /** The options F.conv2d / F.convTranspose2d take. */
+  get opts(): ConvTransposeOptions {
+    return { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, outputPadding: this.outputPadding };
+  }
+  override extraRepr(): string {
+    const t = (p: readonly number[]) => `(${p.join(', ')})`;
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${t(this.kernelSize)}, stride=${t(this.stride)}`;
+    if (this.padding.some((v) => v !== 0)) s += `, padding=${t(this.padding)}`;
+    if (this.dilation.some((v) => v !== 1)) s += `, dilation=${t(this.dilation)}`;
+    if (this.outputPadding.some((v) => v !== 0)) s += `, output_padding=${t(this.outputPadding)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (!this.bias) s += ', bias=False';
+    return s;
+  }
+}
+
+/**
+ * `new Conv2d(inChannels, outChannels, kernelSize, stride = 1, padding = 0, dilation = 1, groups = 1,
+ * bias = true)` in PyTorch's order, or any of the optional ones as an options object after the positional ones.
+ */
+export class Conv2d extends ConvBase {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair,
+    ...rest: PyArgs<[stride: Pair, padding: Pair, dilation: Pair, groups: number, bias: boolean, paddingMode: 'zeros'], ConvOptions>);
+  constructor(...args: unknown[]) { super('Conv2d', false, args); }
+  forward(x: Tensor): Tensor {
+    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+  }
+}
+
+/**
+ * `new ConvTranspose2d(inChannels, outChannels, kernelSize, stride = 1, padding = 0, outputPadding = 0,
+ * groups = 1, bias = true, dilation = 1)` in PyTorch's order, or an options object after the positional ones.
+ */
+export class ConvTranspose2d extends ConvBase {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, ...rest: PyArgs<[stride: Pair, padding: Pair,
+    outputPadding: Pair, groups: number, bias: boolean, dilation: Pair, paddingMode: 'zeros'], ConvTransposeOptions>);
+  constructor(...args: unknown[]) { super('ConvTranspose2d', true, args); }
   forward(x: Tensor): Tensor { return F.convTranspose2d(x, this.weight, this.bias, this.opts); }
 }
 
@@ -87,15 +144,26 @@ abstract class BatchNormBase extends Module {
   readonly momentum: number;
   /** Training batches seen (PyTorch's num_batches_tracked). */
   numBatchesTracked = 0;
+  readonly numFeatures: number;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
   protected abstract readonly ranks: number[];
 
-  constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
+  /** `new BatchNorm2d(numFeatures, eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true)`. */
+  constructor(numFeatures: number,
+    ...rest: PyArgs<[eps: number, momentum: number, affine: boolean, trackRunningStats: boolean], BatchNormOptions>);
+  constructor(...args: unknown[]) {
     super();
-    posInt(this.constructor.name, 'numFeatures', numFeatures);
-    this.eps = opts.eps ?? 1e-5;
-    this.momentum = opts.momentum ?? 0.1;
-    const affine = opts.affine ?? true;
-    const track = opts.trackRunningStats ?? true;
+    const a = bindArgs<Required<BatchNormOptions> & { numFeatures: number }>(this.constructor.name, [
+      arg('numFeatures', T.int(1)), arg('eps', T.number((v) => Number.isFinite(v) && v > 0, 'a finite number > 0'), 1e-5),
+      arg('momentum', T.number((v) => v >= 0 && v <= 1, 'a number in [0, 1] (Kiln has no cumulative average)'), 0.1),
+      arg('affine', T.boolean(), true), arg('trackRunningStats', T.boolean(), true)], args);
+    this.numFeatures = a.numFeatures;
+    const numFeatures = a.numFeatures;
+    this.eps = a.eps;
+    this.momentum = a.momentum;
+    const affine = this.affine = a.affine;
+    const track = this.trackRunningStats = a.trackRunningStats;
     this.weight = this.registerParameter('weight', affine ? F.ones([numFeatures]) : null);
     this.bias = this.registerParameter('bias', affine ? F.zeros([numFeatures]) : null);
     this.runningMean = this.registerBuffer('running_mean', track ? F.zeros([numFeatures]) : null);
@@ -119,6 +187,11 @@ abstract class BatchNormBase extends Module {
       { training: useBatch, momentum: this.momentum, eps: this.eps });
   }
 
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${pyRepr(this.eps, true)}, momentum=${pyRepr(this.momentum, true)}, ` +
+      `affine=${pyRepr(this.affine)}, track_running_stats=${pyRepr(this.trackRunningStats)}`;
+  }
+
   protected override extraState(prefix: string, out: Map<string, Tensor>): void {
     if (this.runningMean) out.set(`${prefix}num_batches_tracked`, F.tensor([this.numBatchesTracked], [], { dtype: 'int32' }));
   }
@@ -132,29 +205,95 @@ abstract class BatchNormBase extends Module {
 export class BatchNorm1d extends BatchNormBase { protected readonly ranks = [2, 3]; }
 export class BatchNorm2d extends BatchNormBase { protected readonly ranks = [4]; }
 
-export class ReLU extends Module { forward(x: Tensor) { return F.relu(x); } }
-export class Tanh extends Module { forward(x: Tensor) { return F.tanh(x); } }
-export class Sigmoid extends Module { forward(x: Tensor) { return F.sigmoid(x); } }
+/**
+ * `new ReLU(inplace = false)`. Kiln's ops never write in place, so inplace only shows in the printout: the
+ * values and gradients are the same.
+ */
+export class ReLU extends Module {
+  readonly inplace: boolean;
+  constructor(...args: PyArgs<[inplace: boolean], { inplace?: boolean }>);
+  constructor(...args: unknown[]) {
+    super();
+    this.inplace = bindArgs<{ inplace: boolean }>('ReLU', [arg('inplace', T.boolean(), false)], args).inplace;
+  }
+  forward(x: Tensor) { return F.relu(x); }
+  override extraRepr(): string { return this.inplace ? 'inplace=True' : ''; }
+}
+
+/** A layer without arguments: any argument is an error. */
+abstract class NoArgs extends Module {
+  constructor(args: unknown[]) { super(); bindArgs(this.constructor.name, [], args); }
+}
+export class Tanh extends NoArgs {
+  constructor(...args: []) { super(args); }
+  forward(x: Tensor) { return F.tanh(x); }
+}
+export class Sigmoid extends NoArgs {
+  constructor(...args: []) { super(args); }
+  forward(x: Tensor) { return F.sigmoid(x); }
+}
+
+/** `new LeakyReLU(negativeSlope = 0.01, inplace = false)`. */
 export class LeakyReLU extends Module {
-  constructor(readonly negativeSlope = 0.01) { super(); }
+  readonly negativeSlope: number;
+  readonly inplace: boolean;
+  constructor(...args: PyArgs<[negativeSlope: number, inplace: boolean], { negativeSlope?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
+    super();
+    const a = bindArgs<{ negativeSlope: number; inplace: boolean }>('LeakyReLU', [
+      arg('negativeSlope', T.number(Number.isFinite, 'a finite number'), 0.01), arg('inplace', T.boolean(), false)], args);
+    this.negativeSlope = a.negativeSlope;
+    this.inplace = a.inplace;
+  }
   forward(x: Tensor) { return F.leakyRelu(x, this.negativeSlope); }
+  override extraRepr(): string { return `negative_slope=${pyRepr(this.negativeSlope)}${this.inplace ? ', inplace=True' : ''}`; }
 }
+
+/** `new Flatten(startDim = 1, endDim = -1)`. */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  readonly startDim: number;
+  readonly endDim: number;
+  constructor(...args: PyArgs<[startDim: number, endDim: number], { startDim?: number; endDim?: number }>);
+  constructor(...args: unknown[]) {
+    super();
+    const a = bindArgs<{ startDim: number; endDim: number }>('Flatten', [arg('startDim', T.int(), 1), arg('endDim', T.int(), -1)], args);
+    this.startDim = a.startDim;
+    this.endDim = a.endDim;
+  }
   forward(x: Tensor) { return F.flattenDims(x, this.startDim, this.endDim); }
+  override extraRepr(): string { return `start_dim=${this.startDim}, end_dim=${this.endDim}`; }
 }
+
+/** `new Unflatten(dim, unflattenedSize)`. */
 export class Unflatten extends Module {
-  constructor(readonly dim: number, readonly sizes: number[]) { super(); }
+  readonly dim: number;
+  readonly sizes: number[];
+  constructor(dim: number, sizes: number[]);
+  constructor(...args: unknown[]) {
+    super();
+    const a = bindArgs<{ dim: number; sizes: number[] }>('Unflatten', [arg('dim', T.int()), arg('sizes', T.intList())], args);
+    this.dim = a.dim;
+    this.sizes = [...a.sizes];
+  }
   forward(x: Tensor) { return F.unflatten(x, this.dim, this.sizes); }
+  override extraRepr(): string { return `dim=${this.dim}, unflattened_size=(${this.sizes.join(', ')}${this.sizes.length === 1 ? ',' : ''})`; }
 }
 
 /** Runs its modules in order; the tensors between them are freed as soon as backward is done with them. */
 export class Sequential extends Module {
   readonly layers: Module[];
-  constructor(...layers: Module[]) {
+  /** `new Sequential(a, b, c)`, or a Map of names to modules (PyTorch's OrderedDict form). */
+  constructor(...layers: Module[] | [Map<string, Module>]) {
     super();
-    this.layers = layers;
-    layers.forEach((m, i) => this.registerModule(String(i), m));
+    const named: [string, Module][] = layers.length === 1 && layers[0] instanceof Map
+      ? [...layers[0]] : (layers as unknown[]).map((m, i) => [String(i), m as Module]);
+    named.forEach(([n, m], i) => {
+      if (!(m instanceof Module)) {
+        throw new Error(`Sequential: argument ${i + 1} ('${n}') is not a Module, got ${m === null ? 'null' : typeof m === 'object' ? (m as object).constructor?.name : String(m)}`);
+      }
+    });
+    this.layers = named.map(([, m]) => m);
+    named.forEach(([n, m]) => this.registerModule(n, m));
   }
   /**
    * Runs the layers in order. A Linear directly followed by a ReLU, or by a LeakyReLU with a slope >= 0, runs
@@ -185,9 +324,16 @@ export class Sequential extends Module {
 
 // ---------------------------------------------------------------- losses as modules
 
+/** A loss: `new BCELoss()`, `new MSELoss('sum')` or `new MSELoss({ reduction: 'sum' })` (PyTorch's keyword). */
 export abstract class Loss {
-  constructor(readonly reduction: F.Reduction = 'mean') {}
+  readonly reduction: F.Reduction;
+  constructor(...args: PyArgs<[reduction: F.Reduction], { reduction?: F.Reduction }>);
+  constructor(...args: unknown[]) {
+    this.reduction = bindArgs<{ reduction: F.Reduction }>(this.constructor.name,
+      [arg('reduction', T.oneOf('mean', 'sum', 'none'), 'mean')], args).reduction;
+  }
   abstract forward(input: Tensor, target: Tensor): Tensor;
+  toString(): string { return `${this.constructor.name}()`; }
 }
 export class BCELoss extends Loss { forward(i: Tensor, t: Tensor) { return F.binaryCrossEntropy(i, t, { reduction: this.reduction }); } }
 export class BCEWithLogitsLoss extends Loss { forward(i: Tensor, t: Tensor) { return F.binaryCrossEntropyWithLogits(i, t, { reduction: this.reduction }); } }

@@ -1,8 +1,39 @@
 // nn.Module: parameters, buffers and submodules registered by name, so namedParameters() and stateDict()
-// produce PyTorch's keys ("0.weight", "1.running_mean", ...).
+// produce PyTorch's keys ("0.weight", "main.1.running_mean", ...). As in PyTorch, assigning a module or a
+// parameter to a field registers it under the field's name, in assignment order.
 import { Tensor } from '../autograd/tensor.js';
 import { noGrad } from '../autograd/context.js';
 import { copyInto } from '../ops/kernels.js';
+
+/**
+ * Marks a tensor as a module parameter (PyTorch's nn.Parameter): it becomes a leaf that requires grad, so
+ * assigning it to a module field registers it.
+ */
+export function Parameter(t: Tensor, requiresGrad = true): Tensor {
+  if (!(t instanceof Tensor)) throw new Error(`Parameter: expected a Tensor, got ${String(t)}`);
+  if (!t.isLeaf) throw new Error('Parameter: the tensor must be a leaf (use t.detach())');
+  t.requiresGrad = requiresGrad;
+  return t.keep();
+}
+
+/** Fields that hold module state rather than user-assigned attributes. */
+const INTERNAL = new Set(['_params', '_buffers', '_modules', 'training']);
+
+/**
+ * Traps field assignment (including class-field definitions in subclasses) the way PyTorch's
+ * Module.__setattr__ does. A Proxy rather than a scan of own fields at first use: the order of a mix of
+ * field assignments and register*() calls is kept, and a field reassigned later replaces its entry.
+ */
+const registering: ProxyHandler<Module> = {
+  set(target, key, value) {
+    if (typeof key === 'string') target._onAssign(key, value);
+    return Reflect.set(target, key, value);
+  },
+  defineProperty(target, key, desc) {
+    if (typeof key === 'string' && 'value' in desc) target._onAssign(key, desc.value);
+    return Reflect.defineProperty(target, key, desc);
+  },
+};
 
 export abstract class Module {
   training = true;
@@ -10,22 +41,65 @@ export abstract class Module {
   private readonly _buffers = new Map<string, Tensor | null>();
   private readonly _modules = new Map<string, Module>();
 
+  constructor() {
+    // A subclass constructor's `this` is the proxy, so its field assignments go through the traps.
+    return new Proxy(this, registering);
+  }
+
   abstract forward(x: Tensor): Tensor;
 
+  /** @internal registers `value` under `key` when it is a module or a parameter (leaf that requires grad). */
+  _onAssign(key: string, value: unknown): void {
+    if (INTERNAL.has(key) || !this._params) return;
+    if (value instanceof Module) {
+      if (value === (this as unknown)) throw new Error(`${this.constructor.name}: cannot assign a module to its own field '${key}'`);
+      // The same object already registered under another name (a layer kept in a second field) is not
+      // registered twice, so its parameters are not updated twice.
+      if ([...this._modules].some(([n, m]) => m === value && n !== key)) return;
+      this._params.delete(key); this._buffers.delete(key);
+      this._modules.set(key, value);
+    } else if (value instanceof Tensor) {
+      if (this._buffers.has(key)) { this._buffers.set(key, value.keep()); return; }
+      if (!value.requiresGrad || !value.isLeaf) {
+        if (this._params.has(key)) {
+          throw new Error(`${this.constructor.name}: cannot assign a tensor that is not a parameter (a leaf that ` +
+            `requires grad) to parameter '${key}'; use nn.Parameter(t) or assign under noGrad with copy_()`);
+        }
+        return;
+      }
+      if ([...this._params].some(([n, p]) => p === value && n !== key)) return;
+      this._modules.delete(key);
+      this._params.set(key, value.keep());
+    } else if (value === null || value === undefined) {
+      // PyTorch keeps a parameter or buffer set to None registered (absent from state_dict); a module set to
+      // None is dropped from the children.
+      if (this._params.has(key)) this._params.set(key, null);
+      else if (this._buffers.has(key)) this._buffers.set(key, null);
+      else this._modules.delete(key);
+    } else if (this._modules.has(key) || this._params.has(key)) {
+      throw new Error(`${this.constructor.name}: cannot assign ${typeof value} to '${key}', which holds a ` +
+        `${this._modules.has(key) ? 'submodule' : 'parameter'} (assign a Module, a parameter or null)`);
+    }
+  }
+
   /** Registers a trainable tensor (it is made a leaf that requires grad and outlives tidy scopes). */
-  protected registerParameter(name: string, t: Tensor | null): Tensor | null {
+  registerParameter(name: string, t: Tensor | null): Tensor | null {
+    if (t !== null && !(t instanceof Tensor)) throw new Error(`${this.constructor.name}.registerParameter: '${name}' is not a Tensor`);
     if (t) { t.requiresGrad = true; t.keep(); }
     this._params.set(name, t);
     return t;
   }
 
-  protected registerBuffer(name: string, t: Tensor | null): Tensor | null {
+  registerBuffer(name: string, t: Tensor | null): Tensor | null {
+    if (t !== null && !(t instanceof Tensor)) throw new Error(`${this.constructor.name}.registerBuffer: '${name}' is not a Tensor`);
     t?.keep();
     this._buffers.set(name, t);
     return t;
   }
 
-  protected registerModule(name: string, m: Module): Module {
+  /** Registers a submodule under a name chosen at run time (field assignment registers the others). */
+  registerModule(name: string, m: Module): Module {
+    if (!(m instanceof Module)) throw new Error(`${this.constructor.name}.registerModule: '${name}' is not a Module`);
     this._modules.set(name, m);
     return m;
   }
@@ -33,16 +107,47 @@ export abstract class Module {
   children(): Module[] { return [...this._modules.values()]; }
   namedChildren(): [string, Module][] { return [...this._modules.entries()]; }
 
-  namedModules(prefix = ''): [string, Module][] {
+  /** This module and every submodule, depth first, each once (PyTorch's named_modules). */
+  namedModules(prefix = '', seen = new Set<Module>()): [string, Module][] {
+    if (seen.has(this)) return [];
+    seen.add(this);
     const out: [string, Module][] = [[prefix, this]];
-    for (const [n, m] of this._modules) out.push(...m.namedModules(prefix ? `${prefix}.${n}` : n));
+    for (const [n, m] of this._modules) out.push(...m.namedModules(prefix ? `${prefix}.${n}` : n, seen));
     return out;
   }
 
+  modules(): Module[] { return this.namedModules().map(([, m]) => m); }
+
+  /** Calls `fn` on every submodule (children first) and then on this module, as PyTorch's Module.apply. */
+  apply(fn: (m: Module) => void): this {
+    for (const m of this._modules.values()) m.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** PyTorch's extra_repr: the constructor arguments shown inside the parentheses. */
+  extraRepr(): string { return ''; }
+
+  /** PyTorch's module repr: `Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)\n)`. */
+  toString(): string {
+    const extra = this.extraRepr();
+    const lines = extra ? extra.split('\n') : [];
+    for (const [n, m] of this._modules) lines.push(`(${n}): ${m.toString().replace(/\n/g, '\n  ')}`);
+    const name = this.constructor.name;
+    if (lines.length === 0) return `${name}()`;
+    if (this._modules.size === 0 && lines.length === 1) return `${name}(${lines[0]})`;
+    return `${name}(\n  ${lines.join('\n  ')}\n)`;
+  }
+
+  /** Parameters by PyTorch key; a tensor shared by several modules is listed once, as in PyTorch. */
   namedParameters(prefix = ''): [string, Tensor][] {
+    const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
-    for (const [n, p] of this._params) if (p) out.push([prefix + n, p]);
-    for (const [n, m] of this._modules) out.push(...m.namedParameters(`${prefix}${n}.`));
+    const walk = (mod: Module, pre: string) => {
+      for (const [n, p] of mod._params) if (p && !seen.has(p)) { seen.add(p); out.push([pre + n, p]); }
+      for (const [n, m] of mod._modules) walk(m, `${pre}${n}.`);
+    };
+    walk(this, prefix);
     return out;
   }
 
@@ -94,9 +199,24 @@ export abstract class Module {
    * and throws before anything is written. strict (default): missing or unexpected keys are errors.
    */
   loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): void {
-    const strict = opts.strict ?? true;
+    if (sd === null || typeof sd !== 'object') throw new Error(`loadStateDict: expected a Map or an object of tensors, got ${String(sd)}`);
+    const strict = opts?.strict ?? true;
     const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    for (const [k, t] of src) {
+      if (!(t instanceof Tensor)) throw new Error(`loadStateDict: ${k} is not a Tensor (got ${Array.isArray(t) ? 'an array' : typeof t})`);
+      if (t.isDisposed) throw new Error(`loadStateDict: ${k} (tensor #${t.id}) was used after dispose()`);
+    }
     const own = this.stateDict();
+    // Entries stateDict() made for this call (num_batches_tracked) are freed however this call ends.
+    const registered = new Set([...this.namedParameters(), ...this.namedBuffers()].map(([k]) => k));
+    try {
+      this.loadChecked(src, own, registered, strict);
+    } finally {
+      for (const [k, t] of own) if (!registered.has(k)) t.dispose();
+    }
+  }
+
+  private loadChecked(src: Map<string, Tensor>, own: Map<string, Tensor>, registered: Set<string>, strict: boolean): void {
     const missing = [...own.keys()].filter((k) => !src.has(k));
     const unexpected = [...src.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length || unexpected.length)) {
@@ -115,7 +235,6 @@ export abstract class Module {
     }
     const used = new Set<string>();
     noGrad(() => {
-      const registered = new Set([...this.namedParameters(), ...this.namedBuffers()].map(([k]) => k));
       for (const [k, t] of own) {
         const s = src.get(k);
         if (s && registered.has(k)) { copyInto(t, s); used.add(k); }
@@ -123,4 +242,18 @@ export abstract class Module {
     });
     for (const [prefix, m] of this.namedModules()) m.loadExtraState(prefix ? `${prefix}.` : '', src, used);
   }
+}
+
+/**
+ * A value as Python prints it in a module repr: True/False, and floats with Python's exponent form
+ * (1e-05, not 1e-5) and a trailing .0 where `asFloat` says the value is a float.
+ */
+export function pyRepr(v: number | boolean, asFloat = false): string {
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (Number.isInteger(v)) return asFloat && Math.abs(v) < 1e16 ? `${v}.0` : String(v);
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
+    return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  }
+  return String(v);
 }

@@ -1,22 +1,31 @@
 // The functional API (torch.nn.functional style) and tensor factories: thin wrappers that normalise
 // arguments and run ops from the table; composite ops (losses, linear, mean) are built from them.
 import { backend, isGradEnabled, withGrad } from '../autograd/context.js';
-import { needsGrad, record, runBackward } from '../autograd/graph.js';
-import { captureScope, currentScope, Storage, Tensor, type DType } from '../autograd/tensor.js';
+import { needsGrad, record, runBackward, type BackwardOptions } from '../autograd/graph.js';
+import { captureScope, currentScope, freeOnThrow, Storage, Tensor, type DType } from '../autograd/tensor.js';
+import {
+  boolArg, choiceArg, dtypeArg, finiteArg, int32Value, numberArg, optsArg, show, tensorArg, tensorListArg,
+} from './args.js';
 import * as K from './kernels.js';
 import { opTable, type CompareOp, type OpAttrs, type OpName } from './table.js';
-import { checkShape, fmt, normAxes, normDim, pair } from './shape.js';
+import { broadcastShapes, checkShape, fmt, normAxes, normDim, pair } from './shape.js';
+import { checkRange } from './checks.js';
+
+/** Inputs an op may be given as undefined (a conv or linear without bias, batch norm without affine). */
+const OPTIONAL_INPUTS: Partial<Record<OpName, number[]>> = { linear: [2], conv2d: [2], convTranspose2d: [2], batchNorm: [1, 2] };
 
 /** Runs an op from the table: checks, forward kernels, and (when needed) a graph node. */
 export function run<N extends OpName>(name: N, inputs: (Tensor | undefined)[], attrs: OpAttrs[N]): Tensor {
   backend();
+  const optional = OPTIONAL_INPUTS[name];
+  inputs.forEach((t, i) => {
+    if (t === undefined && optional?.includes(i)) return;
+    tensorArg(name, inputs.length === 1 ? 'input' : `input ${i}`, t);
+  });
   const present = inputs.filter((t): t is Tensor => t !== undefined);
-  for (const t of present) {
-    if (!(t instanceof Tensor)) throw new Error(`${name}: expected Tensor inputs, got ${typeof t}`);
-    void t.storage; // throws a clear error if disposed
-  }
   const def = opTable[name] as (typeof opTable)[OpName];
-  const r = (def.forward as (i: Tensor[], a: unknown) => ReturnType<typeof def.forward>)(inputs as Tensor[], attrs);
+  // Forward checks come before its kernels; should one fail after some work, nothing it made survives.
+  const r = freeOnThrow(() => (def.forward as (i: Tensor[], a: unknown) => ReturnType<typeof def.forward>)(inputs as Tensor[], attrs));
   if (def.backward && needsGrad(present)) {
     const saved = r.saved ?? [];
     for (const t of r.aux ?? []) t.graphOwned = true;
@@ -72,6 +81,11 @@ const HOST_COPY_LIMIT = 1 << 16;
 export function tensor(data: Nested | Float32Array | Int32Array | readonly number[], shape?: readonly number[],
   opts: TensorOptions = {}): Tensor {
   const b = backend();
+  if (shape !== undefined && shape !== null && !Array.isArray(shape)) {
+    throw new Error(`tensor: shape must be an array of dims (or undefined to infer it), got ${show(shape)}`);
+  }
+  opts = optsArg('tensor', opts);
+  const requiresGrad = boolArg('tensor', 'requiresGrad', opts.requiresGrad, false);
   let flat: number[] | Float32Array | Int32Array;
   let inferred: number[];
   if (data instanceof Float32Array || data instanceof Int32Array) {
@@ -93,63 +107,102 @@ export function tensor(data: Nested | Float32Array | Int32Array | readonly numbe
   if (n !== flat.length) {
     throw new Error(`tensor: ${flat.length} values do not fill shape ${fmt(finalShape)} (${n} elements)`);
   }
-  const dtype: DType = opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
-  if (dtype !== 'float32' && dtype !== 'int32') throw new Error(`tensor: unknown dtype ${String(dtype)}`);
+  const dtype: DType = dtypeArg('tensor', opts.dtype, data instanceof Int32Array ? 'int32' : 'float32');
   let typed: Float32Array | Int32Array;
   if (dtype === 'float32') typed = flat instanceof Float32Array ? flat : Float32Array.from(flat as ArrayLike<number>);
   else {
     if (!(flat instanceof Int32Array)) {
       for (let i = 0; i < flat.length; i++) {
         if (!Number.isInteger(flat[i])) throw new Error(`tensor: int32 data must be integers, got ${flat[i]} at index ${i}`);
+        int32Value('tensor', `value at index ${i}:`, flat[i]);
       }
     }
     typed = flat instanceof Int32Array ? flat : Int32Array.from(flat as ArrayLike<number>);
   }
-  if (opts.requiresGrad && dtype !== 'float32') throw new Error('tensor: only float32 tensors can require grad');
-  const t = new Tensor(new Storage(b, b.upload(typed)), finalShape, dtype, opts.requiresGrad ?? false);
+  if (requiresGrad && dtype !== 'float32') throw new Error('tensor: only float32 tensors can require grad');
+  const t = new Tensor(new Storage(b, b.upload(typed)), finalShape, dtype, requiresGrad);
   if (n <= HOST_COPY_LIMIT) t.hostData = typed.slice();
   return t;
 }
 
 function shapeArg(op: string, shape: readonly number[]): number[] {
-  if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of dims, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of dims, got ${show(shape)}`);
   checkShape(op, shape);
+  const bytes = shape.reduce((p, q) => p * q, 1) * 4;
+  const max = backend().limits.maxStorageBufferBindingSize;
+  if (bytes > max) throw new Error(`${op}: shape ${fmt(shape)} needs ${bytes} bytes, which exceeds this device's maxStorageBufferBindingSize (${max} bytes)`);
   return [...shape];
 }
 
-export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
-  const t = K.fill(shapeArg('full', shape), opts.dtype ?? 'float32', value, 0);
-  t.requiresGrad = opts.requiresGrad ?? false;
+/** dtype and requiresGrad of a factory's options, checked. */
+function factoryOpts(op: string, opts: TensorOptions | undefined, floatOnly = false): { dtype: DType; requiresGrad: boolean } {
+  const o = optsArg(op, opts);
+  const dtype = dtypeArg(op, o.dtype);
+  if (floatOnly && dtype !== 'float32') throw new Error(`${op}: makes float32 samples, got dtype ${show(o.dtype)}`);
+  const requiresGrad = boolArg(op, 'requiresGrad', o.requiresGrad, false);
+  if (requiresGrad && dtype !== 'float32') throw new Error(`${op}: only float32 tensors can require grad`);
+  return { dtype, requiresGrad };
+}
+
+function fullOf(op: string, shape: readonly number[], value: number, opts: TensorOptions | undefined): Tensor {
+  const s = shapeArg(op, shape);
+  const { dtype, requiresGrad } = factoryOpts(op, opts);
+  numberArg(op, 'value', value);
+  if (dtype === 'int32') int32Value(op, 'value', value);
+  const t = K.fill(s, dtype, value, 0);
+  t.requiresGrad = requiresGrad;
   return t;
 }
-export const zeros = (shape: readonly number[], opts: TensorOptions = {}) => full(shape, 0, opts);
-export const ones = (shape: readonly number[], opts: TensorOptions = {}) => full(shape, 1, opts);
-export const zerosLike = (t: Tensor) => full(t.shape, 0, { dtype: t.dtype });
-export const onesLike = (t: Tensor) => full(t.shape, 1, { dtype: t.dtype });
+
+export const full = (shape: readonly number[], value: number, opts: TensorOptions = {}) => fullOf('full', shape, value, opts);
+export const zeros = (shape: readonly number[], opts: TensorOptions = {}) => fullOf('zeros', shape, 0, opts);
+export const ones = (shape: readonly number[], opts: TensorOptions = {}) => fullOf('ones', shape, 1, opts);
+export const zerosLike = (t: Tensor) => { tensorArg('zerosLike', 'input', t); return fullOf('zerosLike', t.shape, 0, { dtype: t.dtype }); };
+export const onesLike = (t: Tensor) => { tensorArg('onesLike', 'input', t); return fullOf('onesLike', t.shape, 1, { dtype: t.dtype }); };
 
 /** Values start, start+step, ... below end (like torch.arange). */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   if (end === undefined) { end = start; start = 0; }
-  if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero finite number, got ${step}`);
+  finiteArg('arange', 'start', start);
+  finiteArg('arange', 'end', end);
+  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero finite number, got ${show(step)}`);
+  const { dtype, requiresGrad } = factoryOpts('arange', opts);
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const dtype = opts.dtype ?? 'float32';
-  if (dtype === 'int32' && [start, end, step].some((v) => !Number.isInteger(v))) {
-    throw new Error(`arange: int32 needs integer start, end and step, got ${start}, ${end}, ${step}`);
+  if (dtype === 'int32') {
+    if ([start, end, step].some((v) => !Number.isInteger(v))) {
+      throw new Error(`arange: int32 needs integer start, end and step, got ${start}, ${end}, ${step}`);
+    }
+    int32Value('arange', 'start', start);
+    if (n > 0) int32Value('arange', 'last value', start + (n - 1) * step);
   }
-  return K.fill([n], dtype, start, step);
+  const max = backend().limits.maxStorageBufferBindingSize;
+  if (n * 4 > max) throw new Error(`arange: ${n} values need ${n * 4} bytes, which exceeds this device's maxStorageBufferBindingSize (${max} bytes)`);
+  const t = K.fill([n], dtype, start, step);
+  t.requiresGrad = requiresGrad;
+  return t;
 }
 
 /** Standard normal samples (or normal(mean, std)) from the seeded on-GPU generator. */
 export function randn(shape: readonly number[], opts: TensorOptions & { mean?: number; std?: number } = {}): Tensor {
-  const t = K.random(shapeArg('randn', shape), true, opts.mean ?? 0, opts.std ?? 1);
-  t.requiresGrad = opts.requiresGrad ?? false;
+  const s = shapeArg('randn', shape);
+  const { requiresGrad } = factoryOpts('randn', opts, true);
+  const mean = finiteArg('randn', 'mean', opts.mean ?? 0);
+  const std = finiteArg('randn', 'std', opts.std ?? 1);
+  if (std < 0) throw new Error(`randn: std must be >= 0, got ${std}`);
+  const t = K.random(s, true, mean, std);
+  t.requiresGrad = requiresGrad;
   return t;
 }
 
 /** Uniform samples in [low, high) (default [0, 1)) from the seeded on-GPU generator. */
 export function rand(shape: readonly number[], opts: TensorOptions & { low?: number; high?: number } = {}): Tensor {
-  const t = K.random(shapeArg('rand', shape), false, opts.low ?? 0, opts.high ?? 1);
-  t.requiresGrad = opts.requiresGrad ?? false;
+  const s = shapeArg('rand', shape);
+  const { requiresGrad } = factoryOpts('rand', opts, true);
+  const low = finiteArg('rand', 'low', opts.low ?? 0);
+  const high = finiteArg('rand', 'high', opts.high ?? 1);
+  if (!(low < high)) throw new Error(`rand: low (${low}) must be less than high (${high})`);
+  const t = K.random(s, false, low, high);
+  t.requiresGrad = requiresGrad;
   return t;
 }
 
@@ -177,6 +230,9 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
 }
 
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  for (const [name, v] of [['min', min], ['max', max]] as const) {
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`clamp: ${name} must be a number (not NaN), got ${show(v)}`);
+  }
   if (min > max) throw new Error(`clamp: min (${min}) is greater than max (${max})`);
   return run('clamp', [x], { min, max });
 }
@@ -217,6 +273,7 @@ export const minimum = (a: Tensor, b: Tensor) => run('minimum', [a, b], {});
 
 function compare(op: CompareOp, a: Tensor, b: Operand): Tensor {
   if (typeof b === 'number') return run('compareScalar', [a], { op, value: b });
+  tensorArg(op, 'other', b);
   return run('compare', [a, b], { op });
 }
 /** Comparisons return float32 masks of 0 and 1. */
@@ -229,6 +286,10 @@ export const ne = (a: Tensor, b: Operand) => compare('ne', a, b);
 
 /** cond != 0 ? a : b, broadcasting all three. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  tensorArg('where', 'condition', cond);
+  for (const [name, v] of [['input', a], ['other', b]] as const) {
+    if (typeof v !== 'number') tensorArg('where', name, v);
+  }
   return composite(() => {
     const ta = typeof a === 'number' ? full([], a) : a;
     const tb = typeof b === 'number' ? full([], b) : b;
@@ -238,7 +299,11 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
 
 // ---------------------------------------------------------------- shape
 
-export const reshape = (x: Tensor, shape: readonly number[]) => run('reshape', [x], { shape: [...shape] });
+function dimsArg(op: string, v: unknown): number[] {
+  if (!Array.isArray(v)) throw new Error(`${op}: expected an array of dims, got ${show(v)}`);
+  return [...v] as number[];
+}
+export const reshape = (x: Tensor, shape: readonly number[]) => run('reshape', [x], { shape: dimsArg('reshape', shape) });
 /** @internal a view with no graph (ops use it on tensors they own). */
 export function reshapeView(x: Tensor, shape: readonly number[]): Tensor {
   return new Tensor(x.storage.retain(), shape, x.dtype);
@@ -250,18 +315,17 @@ export function reshapeInPlace(x: Tensor, shape: readonly number[]): Tensor {
   x.dispose();
   return v;
 }
-export const expand = (x: Tensor, shape: readonly number[]) => run('expand', [x], { shape: [...shape] });
-export const permute = (x: Tensor, perm: readonly number[]) => run('permute', [x], { perm: [...perm] });
+export const expand = (x: Tensor, shape: readonly number[]) => run('expand', [x], { shape: dimsArg('expand', shape) });
+export const permute = (x: Tensor, perm: readonly number[]) => run('permute', [x], { perm: dimsArg('permute', perm) });
 
 /** The slice [start, start + length) of `dim` (torch.narrow); a copy. */
 export const narrow = (x: Tensor, dim: number, start: number, length: number) => run('narrow', [x], { dim, start, length });
 
 /** Concatenates along `dim` (torch.cat). */
 export function cat(tensors: Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('cat: expected a non-empty array of tensors');
+  tensorListArg('cat', tensors);
   const rank = tensors[0].ndim;
-  const d = dim < 0 ? dim + rank : dim;
-  if (d < 0 || d >= Math.max(rank, 1)) throw new Error(`cat: dim ${dim} is out of range for tensors of rank ${rank}`);
+  const d = normDim('cat', dim, rank);
   if (d === 0) return run('cat', tensors, {});
   // move dim to the front, concatenate, move it back
   const perm = [d, ...[...Array(rank).keys()].filter((i) => i !== d)];
@@ -271,7 +335,7 @@ export function cat(tensors: Tensor[], dim = 0): Tensor {
 
 /** Stacks same-shape tensors along a new leading dim (torch.stack with dim 0). */
 export function stack(tensors: Tensor[]): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('stack: expected a non-empty array of tensors');
+  tensorListArg('stack', tensors);
   const s = tensors[0].shape;
   tensors.forEach((t, i) => {
     if (t.shape.join(',') !== s.join(',')) throw new Error(`stack: tensor ${i} has shape ${fmt(t.shape)} but tensor 0 has ${fmt(s)}`);
@@ -280,29 +344,39 @@ export function stack(tensors: Tensor[]): Tensor {
 }
 
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  tensorArg('transpose', 'input', x);
   if (x.ndim < 2 && arguments.length === 1) return reshape(x, x.shape);
   const perm = [...x.shape.keys()];
+  const ok = (d: number) => Number.isInteger(d) && d >= -x.ndim && d < x.ndim;
+  if (!ok(dim0) || !ok(dim1)) {
+    throw new Error(`transpose: dims ${show(dim0)}, ${show(dim1)} are out of range for shape ${fmt(x.shape)} (expected integers in [${-x.ndim}, ${x.ndim - 1}])`);
+  }
   const a = dim0 < 0 ? dim0 + x.ndim : dim0;
   const b = dim1 < 0 ? dim1 + x.ndim : dim1;
-  if (a < 0 || b < 0 || a >= x.ndim || b >= x.ndim) {
-    throw new Error(`transpose: dims ${dim0}, ${dim1} are out of range for shape ${fmt(x.shape)}`);
-  }
   [perm[a], perm[b]] = [perm[b], perm[a]];
   return permute(x, perm);
 }
 
 export function flattenDims(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  tensorArg('flatten', 'input', x);
+  const s = normDim('flatten', startDim, x.ndim);
+  const e = normDim('flatten', endDim, x.ndim);
   if (x.ndim === 0) return reshape(x, [1]);
-  const s = startDim < 0 ? startDim + x.ndim : startDim;
-  const e = endDim < 0 ? endDim + x.ndim : endDim;
-  if (s < 0 || e >= x.ndim || s > e) throw new Error(`flatten: dims ${startDim}..${endDim} are invalid for shape ${fmt(x.shape)}`);
+  if (e >= x.ndim || s > e) throw new Error(`flatten: dims ${startDim}..${endDim} are invalid for shape ${fmt(x.shape)}`);
   const mid = x.shape.slice(s, e + 1).reduce((p, q) => p * q, 1);
   return reshape(x, [...x.shape.slice(0, s), mid, ...x.shape.slice(e + 1)]);
 }
 
 export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Tensor {
-  const d = dim < 0 ? dim + x.ndim : dim;
-  if (d < 0 || d >= x.ndim) throw new Error(`unflatten: dim ${dim} is out of range for shape ${fmt(x.shape)}`);
+  tensorArg('unflatten', 'input', x);
+  const d = normDim('unflatten', dim, x.ndim);
+  if (x.ndim === 0) throw new Error('unflatten: cannot unflatten a 0-d tensor');
+  if (!Array.isArray(sizes) || sizes.some((v) => !Number.isInteger(v) || v < -1) || sizes.filter((v) => v === -1).length > 1) {
+    throw new Error(`unflatten: sizes must be an array of non-negative integers (one may be -1), got ${show(sizes)}`);
+  }
+  const known = sizes.filter((v) => v !== -1).reduce((p, q) => p * q, 1);
+  const fits = sizes.includes(-1) ? known > 0 && x.shape[d] % known === 0 : known === x.shape[d];
+  if (!fits) throw new Error(`unflatten: sizes ${fmt(sizes)} do not multiply to dim ${dim} of size ${x.shape[d]} (shape ${fmt(x.shape)})`);
   return reshape(x, [...x.shape.slice(0, d), ...sizes, ...x.shape.slice(d + 1)]);
 }
 
@@ -315,6 +389,7 @@ export const argmax = (x: Tensor, dim?: number, keepdim = false) => run('argmax'
 export const argmin = (x: Tensor, dim?: number, keepdim = false) => run('argmin', [x], { dim, keepdim });
 
 export function mean(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
+  tensorArg('mean', 'input', x);
   const ax = normAxes('mean', axes, x.ndim);
   const count = ax.reduce((p, a) => p * x.shape[a], 1);
   return composite(() => mulScalar(sum(x, axes, keepdim), 1 / count));
@@ -338,7 +413,11 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null,
   o: { activation?: 'none' | 'relu' | 'leakyRelu'; slope?: number; precision?: 'f32' | 'f16' } = {}): Tensor {
-  return run('linear', [x, weight, bias ?? undefined], { activation: o.activation ?? 'none', slope: o.slope ?? 0.01, precision: o.precision ?? 'f32' });
+  o = optsArg('linear', o);
+  const activation = choiceArg('linear', 'activation', o.activation, ['none', 'relu', 'leakyRelu'] as const, 'none');
+  const precision = choiceArg('linear', 'precision', o.precision, ['f32', 'f16'] as const, 'f32');
+  const slope = finiteArg('linear', 'slope', o.slope ?? 0.01);
+  return run('linear', [x, weight, bias ?? undefined], { activation, slope, precision });
 }
 
 export interface Conv2dOptions {
@@ -347,6 +426,7 @@ export interface Conv2dOptions {
 }
 
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
+  o = optsArg('conv2d', o);
   return run('conv2d', [x, weight, bias ?? undefined], {
     stride: pair('conv2d', 'stride', o.stride, 1, 1), padding: pair('conv2d', 'padding', o.padding, 0, 0),
     dilation: pair('conv2d', 'dilation', o.dilation, 1, 1), groups: o.groups ?? 1,
@@ -356,6 +436,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   o: Conv2dOptions & { outputPadding?: number | [number, number] } = {}): Tensor {
   const op = 'convTranspose2d';
+  o = optsArg(op, o);
   return run(op, [x, weight, bias ?? undefined], {
     stride: pair(op, 'stride', o.stride, 1, 1), padding: pair(op, 'padding', o.padding, 0, 0),
     dilation: pair(op, 'dilation', o.dilation, 1, 1), groups: o.groups ?? 1,
@@ -365,8 +446,16 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
 
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null,
   bias?: Tensor | null, o: { training?: boolean; momentum?: number; eps?: number } = {}): Tensor {
+  o = optsArg('batchNorm', o);
+  const training = boolArg('batchNorm', 'training', o.training, false);
+  const momentum = finiteArg('batchNorm', 'momentum', o.momentum ?? 0.1);
+  if (momentum < 0 || momentum > 1) throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
+  const eps = finiteArg('batchNorm', 'eps', o.eps ?? 1e-5);
+  if (eps <= 0) throw new Error(`batchNorm: eps must be > 0, got ${eps}`);
+  if (runningMean != null) tensorArg('batchNorm', 'runningMean', runningMean);
+  if (runningVar != null) tensorArg('batchNorm', 'runningVar', runningVar);
   return run('batchNorm', [x, weight ?? undefined, bias ?? undefined], {
-    training: o.training ?? false, momentum: o.momentum ?? 0.1, eps: o.eps ?? 1e-5, runningMean, runningVar,
+    training, momentum, eps, runningMean: runningMean ?? null, runningVar: runningVar ?? null,
   });
 }
 
@@ -375,6 +464,7 @@ export function cast(x: Tensor, dtype: DType): Tensor { return run('cast', [x], 
 
 /** A copy with its own storage and no graph. */
 export function clone(x: Tensor): Tensor {
+  tensorArg('clone', 'input', x);
   const out = Tensor.empty(x.shape, x.dtype);
   K.copyInto(out, x);
   return out;
@@ -382,6 +472,8 @@ export function clone(x: Tensor): Tensor {
 
 /** Copies src's values into dst in place (same shape and dtype), like torch's copy_ under no_grad. */
 export function copy_(dst: Tensor, src: Tensor): Tensor {
+  tensorArg('copy_', 'destination', dst);
+  tensorArg('copy_', 'source', src);
   if (dst.shape.join(',') !== src.shape.join(',')) throw new Error(`copy_: source shape ${fmt(src.shape)} differs from destination ${fmt(dst.shape)}`);
   if (dst.dtype !== src.dtype) throw new Error(`copy_: source is ${src.dtype} but destination is ${dst.dtype}`);
   if (isGradEnabled() && dst.requiresGrad) {
@@ -393,7 +485,7 @@ export function copy_(dst: Tensor, src: Tensor): Tensor {
 }
 
 /** A view of the same storage, cut from the graph. */
-export function detach(x: Tensor): Tensor { return reshapeView(x, x.shape); }
+export function detach(x: Tensor): Tensor { tensorArg('detach', 'input', x); return reshapeView(x, x.shape); }
 
 // ---------------------------------------------------------------- losses
 
@@ -406,6 +498,15 @@ function reduce(op: string, l: Tensor, r: Reduction): Tensor {
   throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got ${String(r)}`);
 }
 
+const REDUCTIONS = ['mean', 'sum', 'none'] as const;
+
+/** Checks a loss's tensors and options before any work; returns the reduction. */
+function lossArgs(op: string, input: Tensor, target: Tensor, o: { reduction?: Reduction } | undefined): Reduction {
+  tensorArg(op, 'input', input);
+  tensorArg(op, 'target', target);
+  return choiceArg(op, 'reduction', optsArg(op, o).reduction, REDUCTIONS, 'mean');
+}
+
 function sameShape(op: string, input: Tensor, target: Tensor): void {
   if (input.shape.join(',') !== target.shape.join(',')) {
     throw new Error(`${op}: target shape ${fmt(target.shape)} differs from input shape ${fmt(input.shape)}; they must match`);
@@ -414,42 +515,99 @@ function sameShape(op: string, input: Tensor, target: Tensor): void {
 
 /** BCE on probabilities, log clamped at -100 as in PyTorch; one fused kernel (each way) without a weight. */
 export function binaryCrossEntropy(p: Tensor, target: Tensor, o: { reduction?: Reduction; weight?: Tensor } = {}): Tensor {
+  const reduction = lossArgs('binaryCrossEntropy', p, target, o);
   sameShape('binaryCrossEntropy', p, target);
-  const reduction = o.reduction ?? 'mean';
-  if (!o.weight) return run('binaryCrossEntropy', [p, target], { reduction });
+  if (o?.weight !== undefined) {
+    tensorArg('binaryCrossEntropy', 'weight', o.weight);
+    if (broadcastShapes('binaryCrossEntropy', o.weight.shape, p.shape).join(',') !== p.shape.join(',')) {
+      throw new Error(`binaryCrossEntropy: weight of shape ${fmt(o.weight.shape)} does not broadcast to the input's shape ${fmt(p.shape)}`);
+    }
+  }
+  // PyTorch raises on probabilities outside [0, 1]; the values are on the GPU, so the error comes at the next
+  // readback (see ops/checks.ts).
+  checkRange('binaryCrossEntropy', p, 0, 1, 'all elements of input should be between 0 and 1 (an input given ' +
+    'since the previous readback held a value outside [0, 1] or NaN; apply sigmoid first, or use ' +
+    'binaryCrossEntropyWithLogits on logits)');
+  if (!o?.weight) return run('binaryCrossEntropy', [p, target], { reduction });
   return composite(() => reduce('binaryCrossEntropy', mul(run('binaryCrossEntropy', [p, target], { reduction: 'none' }), o.weight!), reduction));
 }
 
 /** BCE on logits, max(x,0) - x t + log(1 + exp(-|x|)): stable for any x. */
 export function binaryCrossEntropyWithLogits(x: Tensor, target: Tensor, o: { reduction?: Reduction; posWeight?: Tensor } = {}): Tensor {
+  const reduction = lossArgs('binaryCrossEntropyWithLogits', x, target, o);
   sameShape('binaryCrossEntropyWithLogits', x, target);
-  if (o.posWeight) throw new Error('binaryCrossEntropyWithLogits: posWeight is not supported');
+  if (o?.posWeight) throw new Error('binaryCrossEntropyWithLogits: posWeight is not supported');
   return composite(() => {
     const l = add(sub(relu(x), mul(x, target)), log(addScalar(exp(neg(abs(x))), 1)));
-    return reduce('binaryCrossEntropyWithLogits', l, o.reduction ?? 'mean');
+    return reduce('binaryCrossEntropyWithLogits', l, reduction);
   });
 }
 
 /** Cross-entropy of logits [N, C] against int32 class labels [N] (the seeds' SoftmaxLoss); one fused kernel. */
 export function crossEntropy(logits: Tensor, labels: Tensor, o: { reduction?: Reduction } = {}): Tensor {
-  return run('crossEntropy', [logits, labels], { reduction: o.reduction ?? 'mean' });
+  return run('crossEntropy', [logits, labels], { reduction: lossArgs('crossEntropy', logits, labels, o) });
+}
+
+/**
+ * PyTorch's rule for mse_loss and l1_loss: shapes that differ but broadcast are broadcast with a warning
+ * (shown once per pair of shapes); shapes that do not broadcast are an error.
+ */
+const warnedShapes = new Set<string>();
+function broadcastWarn(op: string, input: Tensor, target: Tensor): void {
+  if (input.shape.join(',') === target.shape.join(',')) return;
+  const n = Math.max(input.ndim, target.ndim);
+  for (let i = 1; i <= n; i++) {
+    const a = input.shape[input.ndim - i] ?? 1;
+    const b = target.shape[target.ndim - i] ?? 1;
+    if (a !== b && a !== 1 && b !== 1) {
+      throw new Error(`${op}: the size of input ${fmt(input.shape)} must match the size of target ${fmt(target.shape)} ` +
+        `or broadcast with it (dimension ${-i}: ${a} vs ${b})`);
+    }
+  }
+  const key = `${op}|${fmt(input.shape)}|${fmt(target.shape)}`;
+  if (warnedShapes.has(key)) return;
+  warnedShapes.add(key);
+  console.warn(`kiln: ${op}: using a target size ${fmt(target.shape)} that is different to the input size ` +
+    `${fmt(input.shape)}. This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.`);
 }
 
 export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
-  sameShape('mseLoss', input, target);
-  return composite(() => { const d = sub(input, target); return reduce('mseLoss', mul(d, d), o.reduction ?? 'mean'); });
+  const reduction = lossArgs('mseLoss', input, target, o);
+  broadcastWarn('mseLoss', input, target);
+  return composite(() => { const d = sub(input, target); return reduce('mseLoss', mul(d, d), reduction); });
 }
 
 export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
-  sameShape('l1Loss', input, target);
-  return composite(() => reduce('l1Loss', abs(sub(input, target)), o.reduction ?? 'mean'));
+  const reduction = lossArgs('l1Loss', input, target, o);
+  broadcastWarn('l1Loss', input, target);
+  return composite(() => reduce('l1Loss', abs(sub(input, target)), reduction));
 }
 
 // ---------------------------------------------------------------- autograd entry
 
-/** Backpropagates from `t` (see Tensor.backward). */
-export function backward(t: Tensor, grad?: Tensor): void {
-  runBackward(t, grad, { ones: (s) => ones(s), add: (a, b) => run('add', [a, b], {}), clone });
+/**
+ * Backpropagates from `t` (see Tensor.backward): `backward(t)`, `backward(t, grad)`,
+ * `backward(t, { retainGraph: true })` or `backward(t, grad, { retainGraph: true })`.
+ */
+export function backward(t: Tensor, grad?: Tensor | BackwardOptions, opts?: BackwardOptions): void {
+  tensorArg('backward', 'tensor', t);
+  let g: Tensor | undefined;
+  let o: BackwardOptions = {};
+  if (grad instanceof Tensor || grad === undefined || grad === null) { g = grad ?? undefined; o = opts ?? {}; }
+  else if (opts === undefined && typeof grad === 'object') o = grad;
+  else throw new Error(`backward: expected a gradient tensor and/or { retainGraph }, got ${String(grad)}`);
+  if (g !== undefined) tensorArg('backward', 'gradient', g);
+  if (o === null || typeof o !== 'object') throw new Error(`backward: options must be an object, got ${String(o)}`);
+  for (const k of Object.keys(o)) {
+    if (k !== 'retainGraph') {
+      throw new Error(`backward: unknown option '${k}'` + (k === 'retain_graph' ? " (did you mean 'retainGraph'?)" :
+        k === 'createGraph' ? ' (higher-order gradients are not supported)' : '') + '; its only option is retainGraph');
+    }
+  }
+  if (o.retainGraph !== undefined && typeof o.retainGraph !== 'boolean') {
+    throw new Error(`backward: retainGraph must be true or false, got ${String(o.retainGraph)}`);
+  }
+  runBackward(t, g, { ones: (s) => ones(s), add: (a, b) => run('add', [a, b], {}), clone }, o);
 }
 
 // ---------------------------------------------------------------- movement and image layers
@@ -469,6 +627,8 @@ export interface PadOptions { mode?: 'constant' | 'reflect' | 'replicate'; value
  */
 export function pad(x: Tensor, pads: readonly number[], o: PadOptions = {}): Tensor {
   if (!Array.isArray(pads)) throw new Error(`pad: pads must be an array of integers, got ${JSON.stringify(pads)}`);
+  o = optsArg('pad', o);
+  if (o.value !== undefined) numberArg('pad', 'value', o.value);
   return run('pad', [x], { pads: [...pads], mode: o.mode ?? 'constant', value: o.value ?? 0 });
 }
 
@@ -479,12 +639,14 @@ function dimList(op: string, dims: number | readonly number[], rank: number): nu
 
 /** Removes size-1 dims: all of them, or those among `dim` (other dims are left as they are, as PyTorch). A view. */
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
+  tensorArg('squeeze', 'input', x);
   const drop = dim === undefined ? [...x.shape.keys()] : dimList('squeeze', dim, x.ndim);
   return reshape(x, x.shape.filter((s, i) => !(s === 1 && drop.includes(i))));
 }
 
 /** Inserts a size-1 dim at `dim` (in [-rank-1, rank], as PyTorch). A view. */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  tensorArg('unsqueeze', 'input', x);
   const d = normDim('unsqueeze', dim, x.ndim + 1);
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }

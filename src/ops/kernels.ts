@@ -1,70 +1,76 @@
 // Launchers: one function per WGSL kernel. Each takes validated tensors, allocates the output from the pool,
 // packs the kernel's Params and records the dispatch. No graph, no checks beyond what the kernel needs.
 import { ParamWriter } from '../backend/backend.js';
+import type { ShaderName } from '../backend/wgsl.gen.js';
 import { backend, rng } from '../autograd/context.js';
 import { Tensor, type DType } from '../autograd/tensor.js';
 import { broadcastStrides, contiguousStrides, MAX_RANK } from './shape.js';
+import { bindScalars, eagerSource, f32Literal, indexMode, OPERANDS, pointwiseTable, SCALAR_SLOTS, type PointwiseName } from './pointwise.js';
 
-export const UNARY = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, relu: 5, leakyRelu: 6, tanh: 7, sigmoid: 8, powScalar: 9,
-  clamp: 10, affine: 11, rdivScalar: 12, sign: 13, gtScalar: 14, geScalar: 15, ltScalar: 16, leScalar: 17,
-  eqScalar: 18, neScalar: 19, logClamped: 20,
-} as const;
-export type UnaryCode = keyof typeof UNARY;
-
-export const BINARY = {
-  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, gt: 7, ge: 8, lt: 9, le: 10, eq: 11, ne: 12,
-} as const;
-export type BinaryCode = keyof typeof BINARY;
-
-/** Small buffers bound where a kernel's optional input is absent (distinct ones: two writable bindings of
- * one buffer in a dispatch are a validation error). */
-let dummies: { buffers: GPUBuffer[]; device: GPUDevice } | null = null;
-function dummyBuffer(k = 0): GPUBuffer {
-  const b = backend();
-  if (!dummies || dummies.device !== b.device) dummies = { buffers: [], device: b.device };
-  while (dummies.buffers.length <= k) dummies.buffers.push(b.acquire(16).buffer);
-  return dummies.buffers[k];
+/** The backend's placeholder for an absent optional input (see Backend.dummy). */
+function dummyBuffer(k = 0) {
+  return backend().dummy(k);
 }
 
 function bind(t: Tensor) {
   return t.byteOffset ? { buffer: t.buffer, offset: t.byteOffset } : t.buffer;
 }
 
-export function unary(code: UnaryCode, x: Tensor, a = 0, b = 0): Tensor {
-  const out = Tensor.empty(x.shape);
-  const n = x.numel;
-  const be = backend();
-  be.dispatch('unary', { OP: UNARY[code] }, [bind(x), bind(out)], new ParamWriter().u32(n).f32(a, b).bytes(),
-    be.grid(n, 256));
-  return out;
+/**
+ * A heavy kernel whose every output element goes through `fn store(i, v)` in its shader (written once,
+ * at flat index i): compileStep's fusion pass may replace store with a fused pointwise epilogue.
+ */
+export interface StoreWork {
+  store: ShaderName; /** binding of the output */ out: number; numel: number;
+  /** A TRANS_A matmul (one batch) that can also hand the sums over k of A (binding `a`, stored [K, M]) to
+   * `fn store_row(m, sum)` under the ROW_SUM constant: where a bias gradient's reduce folds in. */
+  rowSum?: { a: number; K: number; M: number };
+  /** Further outputs written through their own store function (`fn <fn>(i, v)`). */
+  more?: { fn: string; out: number; numel: number }[];
 }
 
-export function binary(code: BinaryCode, a: Tensor, b: Tensor, outShape: readonly number[]): Tensor {
+/** A one-pass reduce of x viewed as [A, R, B] over R (what the fusion pass may fold into a matmul). */
+export interface ReduceWork { reduce: ReduceCode; A: number; R: number; B: number }
+
+/** What compileStep's fusion pass needs to inline a pointwise launch (see src/ops/fusion.ts). */
+export interface PointwiseWork {
+  /** The expression over the operand letters, scalars baked in as exact literals. */
+  expr: string;
+  /** Operand letter of each input binding, in order; the output is the binding after them. */
+  letters: string[];
+  /** Each input's strides over `shape` (0 on broadcast axes). */
+  strides: number[][];
+  shape: number[];
+}
+
+/**
+ * out = expr over `operands` (letter, tensor), each broadcast to `outShape`; `scalars` are the values of
+ * the expression's `$names`. One generated kernel per expression and index modes, cached by its source.
+ */
+export function elementwise(label: string, expr: string, operands: [string, Tensor][], names: readonly string[],
+  scalars: readonly number[], outShape: readonly number[]): Tensor {
   const out = Tensor.empty(outShape);
   const n = out.numel;
   const be = backend();
-  const p = new ParamWriter().u32(n, outShape.length, 0, 0)
-    .u32Array(outShape, MAX_RANK)
-    .u32Array(broadcastStrides(a.shape, outShape), MAX_RANK)
-    .u32Array(broadcastStrides(b.shape, outShape), MAX_RANK);
-  const same = (t: Tensor) => t.numel === n && t.shape.length === outShape.length;
-  const index = same(a) && same(b) ? 1 : same(a) && b.numel === 1 ? 2 : a.numel === 1 && same(b) ? 3 : 0;
-  be.dispatch('binary', { OP: BINARY[code], INDEX: index }, [bind(a), bind(b), bind(out)], p.bytes(), be.grid(n, 256));
+  const strides = operands.map(([, t]) => broadcastStrides(t.shape, outShape));
+  const modes = operands.map(([, t], k) => indexMode(strides[k], outShape, t.numel));
+  const letters = operands.map(([l]) => l);
+  const src = eagerSource(bindScalars(expr, names, SCALAR_SLOTS.slice(0, names.length)), letters, modes);
+  const p = new ParamWriter().u32(n, outShape.length, 0, 0).u32Array(outShape, MAX_RANK);
+  for (let k = 0; k < 4; k++) p.u32Array(strides[k] ?? [], MAX_RANK);
+  p.f32(...[0, 1, 2, 3].map((k) => scalars[k] ?? 0));
+  const work: PointwiseWork = {
+    expr: bindScalars(expr, names, scalars.map(f32Literal)), letters, strides, shape: [...outShape],
+  };
+  be.dispatchSource(label, src, [...operands.map(([, t]) => bind(t)), bind(out)], p.bytes(), be.grid(n, 256), work);
   return out;
 }
 
-export function where(c: Tensor, a: Tensor, b: Tensor, outShape: readonly number[]): Tensor {
-  const out = Tensor.empty(outShape);
-  const n = out.numel;
-  const be = backend();
-  const p = new ParamWriter().u32(n, outShape.length, 0, 0)
-    .u32Array(outShape, MAX_RANK)
-    .u32Array(broadcastStrides(c.shape, outShape), MAX_RANK)
-    .u32Array(broadcastStrides(a.shape, outShape), MAX_RANK)
-    .u32Array(broadcastStrides(b.shape, outShape), MAX_RANK);
-  be.dispatch('where', {}, [bind(c), bind(a), bind(b), bind(out)], p.bytes(), be.grid(n, 256));
-  return out;
+/** Runs a row of the pointwise table on `inputs` (its operands a, b, c) broadcast to `outShape`. */
+export function pointwise(name: PointwiseName, inputs: Tensor[], scalars: readonly number[] = [],
+  outShape: readonly number[] = inputs[0].shape): Tensor {
+  const row = pointwiseTable[name];
+  return elementwise(name, row.wgsl, inputs.map((t, k) => [OPERANDS[k], t]), row.scalars ?? [], scalars, outShape);
 }
 
 /** out = x read through `strides` from element `base` over `outShape` (permute: permuted strides;
@@ -123,7 +129,9 @@ export function cat0(parts: Tensor[], outShape: readonly number[]): Tensor {
 }
 
 export function expand(x: Tensor, outShape: readonly number[]): Tensor {
-  return gatherStrided(x, outShape, broadcastStrides(x.shape, outShape));
+  // int32 moves as raw words; float32 goes through the pointwise row, so a captured step can fuse it.
+  if (x.dtype !== 'float32') return gatherStrided(x, outShape, broadcastStrides(x.shape, outShape));
+  return pointwise('copy', [x], [], outShape);
 }
 
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -141,7 +149,8 @@ export function reduceARB(code: ReduceCode, x: Tensor, A: number, R: number, B: 
     const L = Math.ceil(r / P);
     const out = Tensor.empty([A * P * B]);
     const p = new ParamWriter().u32(A, r, B, P, L, 0, 0, 0);
-    be.dispatch('reduce', { OP: REDUCE[code] }, [bind(src), bind(out)], p.bytes(), be.grid(A * P * B, 256));
+    const work: ReduceWork | undefined = P === 1 ? { reduce: code, A, R: r, B } : undefined;
+    be.dispatch('reduce', { OP: REDUCE[code] }, [bind(src), bind(out)], p.bytes(), be.grid(A * P * B, 256), work);
     return out;
   };
   // Few outputs and a long reduction: fold R in two passes so thousands of threads share the work.
@@ -221,12 +230,14 @@ export function matmul(a: Tensor, b: Tensor, M: number, N: number, K: number, ba
   const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: epi.bias ? 1 : 0, ACT: act };
   const buffers = [bind(a), bind(b), epi.bias ? bind(epi.bias) : dummyBuffer(), bind(out)];
   const layout = matmulLayout(transA, transB);
+  const rowSum = transA && !transB && batch === 1 ? { a: 0, K, M } : undefined;
+  const store = (shader: ShaderName): StoreWork => ({ store: shader, out: 3, numel: out.numel, rowSum });
   if (vec4Fits(layout, M, N, K) && a.byteOffset % 16 === 0 && b.byteOffset % 16 === 0) {
     const [wgx, wgy] = matmulWorkgroup(be, layout);
     be.dispatch('matmul_vec4', { ...constants, WGX: wgx, WGY: wgy }, buffers, p.bytes(),
-      [Math.ceil(N / (4 * wgx)), Math.ceil(M / (4 * wgy)), batch]);
+      [Math.ceil(N / (4 * wgx)), Math.ceil(M / (4 * wgy)), batch], store('matmul_vec4'));
   } else {
-    be.dispatch('matmul', constants, buffers, p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch]);
+    be.dispatch('matmul', constants, buffers, p.bytes(), [Math.ceil(N / 32), Math.ceil(M / 32), batch], store('matmul'));
   }
   return out;
 }
@@ -253,7 +264,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeom): 
   const cb = channelBlock(g, g.Cy / g.groups);
   const threads = g.N * Math.ceil(g.Cy / cb) * g.OH * Math.ceil(g.OW / 4);
   be.dispatch('conv2d', { HAS_BIAS: bias ? 1 : 0, CB: cb }, [bind(x), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)],
-    convParams(g), be.grid(threads, 64));
+    convParams(g), be.grid(threads, 64), { store: 'conv2d', out: 3, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -264,7 +275,8 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, bias: Tensor | null, 
   const cb = channelBlock(g, g.Cx / g.groups);
   const threads = Math.ceil(g.N / 4) * Math.ceil(g.Cx / cb) * g.H * g.W;
   be.dispatch('conv2d_backward_input', { HAS_BIAS: bias ? 1 : 0, CB: cb },
-    [bind(dy), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)], convParams(g), be.grid(threads, 64));
+    [bind(dy), bind(w), bias ? bind(bias) : dummyBuffer(), bind(out)], convParams(g), be.grid(threads, 64),
+    { store: 'conv2d_backward_input', out: 3, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -274,7 +286,8 @@ export function conv2dBackwardWeight(x: Tensor, dy: Tensor, g: ConvGeom): Tensor
   const out = Tensor.empty([g.Cy, g.Cx / g.groups, g.kH, g.kW]);
   const cb = channelBlock(g, g.Cy / g.groups);
   const threads = Math.ceil(g.Cy / cb) * Math.ceil(g.Cx / g.groups / 4) * g.kH * g.kW;
-  be.dispatch('conv2d_backward_weight', { CB: cb }, [bind(x), bind(dy), bind(out)], convParams(g), be.grid(threads, 64));
+  be.dispatch('conv2d_backward_weight', { CB: cb }, [bind(x), bind(dy), bind(out)], convParams(g), be.grid(threads, 64),
+    { store: 'conv2d_backward_weight', out: 2, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -304,7 +317,7 @@ export function batchNormApply(x: Tensor, mean: Tensor, stat: Tensor, w: Tensor 
   const affine = w !== null;
   be.dispatch('batch_norm_apply', { FROM_VAR: fromVar ? 1 : 0, AFFINE: affine ? 1 : 0 },
     [bind(x), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), b ? bind(b) : dummyBuffer(1), bind(out)],
-    bnParams(g), be.grid(out.numel, 256));
+    bnParams(g), be.grid(out.numel, 256), { store: 'batch_norm_apply', out: 5, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -314,11 +327,12 @@ export function batchNormBackward(x: Tensor, dy: Tensor, mean: Tensor, stat: Ten
   const dw = Tensor.empty([g.C]);
   const db = Tensor.empty([g.C]);
   be.dispatch('batch_norm_backward_reduce', { FROM_VAR: fromVar ? 1 : 0 },
-    [bind(x), bind(dy), bind(mean), bind(stat), bind(dw), bind(db)], bnParams(g), [Math.ceil(g.C / 64)]);
+    [bind(x), bind(dy), bind(mean), bind(stat), bind(dw), bind(db)], bnParams(g), [Math.ceil(g.C / 64)],
+    { store: 'batch_norm_backward_reduce', out: 4, numel: g.C, more: [{ fn: 'store_db', out: 5, numel: g.C }] } satisfies StoreWork);
   const dx = Tensor.empty(x.shape);
   be.dispatch('batch_norm_backward', { TRAINING: training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, AFFINE: w ? 1 : 0 },
     [bind(x), bind(dy), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), bind(dw), bind(db), bind(dx)],
-    bnParams(g), be.grid(dx.numel, 256));
+    bnParams(g), be.grid(dx.numel, 256), { store: 'batch_norm_backward', out: 7, numel: dx.numel } satisfies StoreWork);
   return { dx, dw, db };
 }
 
@@ -340,10 +354,16 @@ export function cast(x: Tensor, to: DType): Tensor {
   return out;
 }
 
+/** The device-side assert of an op whose int32 labels must lie in [0, bound). */
+function labelAssert(op: string): number {
+  return backend().asserts.code(`${op}.label`, (r) => `${op}: label ${r.int} at index ${r.index} is outside [0, ${r.bound})`);
+}
+
 export function oneHot(labels: Tensor, C: number): Tensor {
   const be = backend();
   const out = Tensor.empty([...labels.shape, C]);
-  be.dispatch('one_hot', {}, [bind(labels), bind(out)], new ParamWriter().u32(labels.numel, C).bytes(),
+  const code = labelAssert('oneHot');
+  be.dispatch('one_hot', {}, [bind(labels), bind(out), be.asserts.buffer], new ParamWriter().u32(labels.numel, C, code).bytes(),
     be.grid(out.numel, 256));
   return out;
 }
@@ -437,18 +457,6 @@ export function copyInto(dst: Tensor, src: Tensor): void {
   dst.hostData = null;
 }
 
-export const ACT_BACKWARD = { relu: 0, leakyRelu: 1, tanh: 2, sigmoid: 3 } as const;
-
-/** g * f'(v) in one pass: v is the output for relu / tanh / sigmoid, the input for leaky relu. */
-export function activationBackward(op: keyof typeof ACT_BACKWARD, g: Tensor, v: Tensor, slope = 0): Tensor {
-  const be = backend();
-  const out = Tensor.empty(g.shape);
-  const n = out.numel;
-  be.dispatch('activation_backward', { OP: ACT_BACKWARD[op] }, [bind(g), bind(v), bind(out)],
-    new ParamWriter().u32(n).f32(slope).bytes(), be.grid(n, 256));
-  return out;
-}
-
 export type LossReduction = 'none' | 'sum' | 'mean';
 const REDUCTION = { none: 0, sum: 1, mean: 2 } as const;
 /** One workgroup of 64 threads for a reduced loss; a single thread where the work is tiny (no barrier cost). */
@@ -459,8 +467,9 @@ export function crossEntropy(x: Tensor, labels: Tensor, reduction: LossReduction
   const [N, C] = x.shape;
   const out = Tensor.empty(reduction === 'none' ? [N] : []);
   const wg = reduction === 'none' ? 64 : lossWg(N * C);
-  be.dispatch('cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(x), bind(labels), bind(out)],
-    new ParamWriter().u32(N, C).bytes(), reduction === 'none' ? be.grid(N, wg) : [1]);
+  const code = labelAssert('crossEntropy');
+  be.dispatch('cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(x), bind(labels), bind(out), be.asserts.buffer],
+    new ParamWriter().u32(N, C, code).bytes(), reduction === 'none' ? be.grid(N, wg) : [1]);
   return out;
 }
 

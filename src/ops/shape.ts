@@ -51,6 +51,9 @@ export function normDim(op: string, dim: number, rank: number): number {
 /** Sorted unique non-negative axes; undefined means all axes. */
 export function normAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
   if (axes === undefined) return [...Array(rank).keys()];
+  if (typeof axes !== 'number' && !Array.isArray(axes)) {
+    throw new Error(`${op}: dims must be an integer or an array of integers, got ${axes === null ? 'null' : typeof axes === 'string' ? JSON.stringify(axes) : typeof axes}`);
+  }
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out = [...new Set(list.map((a) => normDim(op, a, rank)))].sort((x, y) => x - y);
   if (out.length !== list.length) throw new Error(`${op}: repeated dims in ${JSON.stringify(list)}`);

@@ -5,6 +5,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { backend } from '../autograd/context.js';
 import * as K from './kernels.js';
 import * as F from './functional.js';
+import { OPERANDS, pointwiseTable, reads, type PointwiseName, type PointwiseRow } from './pointwise.js';
 import { broadcastShapes, checkShape, contiguousStrides, convOut, fmt, normAxes, normDim, reductionRuns, resolveReshape } from './shape.js';
 
 export type CompareOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
@@ -81,16 +82,49 @@ function f32(op: string, ...ts: (Tensor | null | undefined)[]): void {
   }
 }
 
-function unaryOp<A>(code: K.UnaryCode, args: (a: A) => [number, number] | [], save: 'x' | 'out' | 'none',
-  backward?: (g: Tensor, x: Tensor, out: Tensor, a: A) => Tensor): OpDef<A> {
+/**
+ * An op that is one row of the pointwise table: forward launches the row's expression over the inputs
+ * broadcast together; backward launches each operand's gradient expression and sums it back to the
+ * operand's shape. What backward reads (inputs, output) is read off the gradient expressions.
+ */
+function pointwiseOp<A>(row: PointwiseName | ((a: A) => PointwiseName)): OpDef<A> {
+  const rowOf = (a: A) => (typeof row === 'function' ? row(a) : row);
   return {
-    forward([x], a) {
-      f32(code, x);
-      const out = K.unary(code, x, ...(args(a) as [number, number]));
-      return { out, saved: save === 'x' ? [x] : save === 'out' ? [out] : [] };
+    forward(inputs, a) {
+      const name = rowOf(a);
+      f32(name, ...inputs);
+      const r = pointwiseTable[name];
+      const shape = inputs.slice(1).reduce((s, t) => broadcastShapes(name, s, t.shape), inputs[0].shape);
+      const out = K.pointwise(name, inputs, scalarsOf(r, a), shape);
+      const used = reads((r.grad ?? []).join(' '));
+      const saved = [...inputs.filter((_, k) => used.has(OPERANDS[k])), ...(used.has('y') ? [out] : [])];
+      return { out, saved };
     },
-    backward: backward && ((g, c) => [backward(g, c.saved[0] ?? c.inputs[0], c.saved[0] ?? c.out, c.attrs)]),
+    backward(g, c) {
+      const r = pointwiseTable[rowOf(c.attrs)];
+      const used = reads((r.grad ?? []).join(' '));
+      const savedAt = (k: number) => c.saved[OPERANDS.slice(0, k).filter((l, j) => j < c.inputs.length && used.has(l)).length];
+      const operandsOf = (expr: string): [string, Tensor][] => {
+        const uses = reads(expr);
+        const ops: [string, Tensor][] = [['g', g]];
+        c.inputs.forEach((_, k) => { if (uses.has(OPERANDS[k])) ops.push([OPERANDS[k], savedAt(k)]); });
+        if (uses.has('y')) ops.push(['y', c.saved[c.saved.length - 1]]);
+        return ops;
+      };
+      return c.inputs.map((t, k) => {
+        const expr = r.grad?.[k];
+        if (!expr || !t.requiresGrad) return null;
+        const full = K.elementwise(`${rowOf(c.attrs)}_grad`, expr, operandsOf(expr), r.scalars ?? [], scalarsOf(r, c.attrs), g.shape);
+        const reduced = sumTo(full, t.shape);
+        if (reduced !== full) full.dispose();
+        return reduced;
+      });
+    },
   };
+}
+
+function scalarsOf(r: PointwiseRow, a: unknown): number[] {
+  return (r.scalars ?? []).map((n) => (a as Record<string, number>)[n]);
 }
 
 /** Sums a broadcast gradient back to `shape`. */
@@ -105,27 +139,6 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   const r = F.reshape(s, shape);
   if (s !== g) s.dispose();
   return r;
-}
-
-function binaryOp(code: K.BinaryCode, backward?: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
-  save: 'ab' | 'abo' | 'none' = 'ab'): OpDef<{}> {
-  return {
-    forward([a, b]) {
-      f32(code, a, b);
-      const shape = broadcastShapes(code, a.shape, b.shape);
-      const out = K.binary(code, a, b, shape);
-      return { out, saved: save === 'none' ? [] : save === 'ab' ? [a, b] : [a, b, out] };
-    },
-    backward: backward && ((g, c) => {
-      const [a, b] = c.inputs;
-      const [ga, gb] = backward(g, c.saved[0] ?? a, c.saved[1] ?? b, c.saved[2] ?? c.out);
-      const ra = ga && a.requiresGrad ? sumTo(ga, a.shape) : null;
-      const rb = gb && b.requiresGrad ? sumTo(gb, b.shape) : null;
-      // ga and gb may be g itself (add, sub): the graph owns g, so only temporaries are freed here.
-      for (const t of new Set([ga, gb])) if (t && t !== g && t !== ra && t !== rb) t.dispose();
-      return [ra, rb];
-    }),
-  };
 }
 
 /** Runs `fn` and disposes its intermediates (backward-only temporaries). */
@@ -150,7 +163,7 @@ function reduceForward(op: 'sum' | 'max' | 'min') {
       if (cur !== x) cur.dispose();
       cur = next;
     }
-    const out = cur === x ? K.unary('affine', x, 1, 0) : cur;
+    const out = cur === x ? K.pointwise('copy', [x]) : cur;
     const shaped = F.reshapeInPlace(out, finalShape);
     return { out: shaped, saved: op === 'sum' ? [] : [x, shaped] };
   };
@@ -248,87 +261,37 @@ function checkBias(op: string, bias: Tensor | undefined, channels: number): void
 }
 
 export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
-  neg: unaryOp('neg', () => [], 'none', (g) => F.neg(g)),
-  exp: unaryOp('exp', () => [], 'out', (g, _x, y) => F.mul(g, y)),
-  log: unaryOp('log', () => [], 'x', (g, x) => F.div(g, x)),
-  sqrt: unaryOp('sqrt', () => [], 'out', (g, _x, y) => { const t = F.div(g, y); return tmp([t], F.mulScalar(t, 0.5)); }),
-  abs: unaryOp('abs', () => [], 'x', (g, x) => { const s = F.sign(x); return tmp([s], F.mul(g, s)); }),
-  // Activation gradients in one fused pass each (g * f'(v)).
-  relu: unaryOp('relu', () => [], 'out', (g, _x, y) => K.activationBackward('relu', g, y)),
-  tanh: unaryOp('tanh', () => [], 'out', (g, _x, y) => K.activationBackward('tanh', g, y)),
-  sigmoid: unaryOp('sigmoid', () => [], 'out', (g, _x, y) => K.activationBackward('sigmoid', g, y)),
-  leakyRelu: unaryOp('leakyRelu', (a) => [a.slope, 0], 'x', (g, x, _y, a) => K.activationBackward('leakyRelu', g, x, a.slope)),
-  powScalar: unaryOp('powScalar', (a) => [a.exponent, 0], 'x', (g, x, _y, a) => {
-    if (a.exponent === 0) return F.mulScalar(g, 0);
-    const p = K.unary('powScalar', x, a.exponent - 1, 0); const d = F.mulScalar(p, a.exponent);
-    return tmp([p, d], F.mul(g, d));
-  }),
+  neg: pointwiseOp('neg'),
+  exp: pointwiseOp('exp'),
+  log: pointwiseOp('log'),
+  sqrt: pointwiseOp('sqrt'),
+  abs: pointwiseOp('abs'),
+  relu: pointwiseOp('relu'),
+  tanh: pointwiseOp('tanh'),
+  sigmoid: pointwiseOp('sigmoid'),
+  leakyRelu: pointwiseOp('leakyRelu'),
+  powScalar: pointwiseOp('powScalar'),
   clamp: {
-    forward([x], a) {
-      f32('clamp', x);
-      if (Number.isNaN(a.min) || Number.isNaN(a.max)) throw new Error(`clamp: min and max must not be NaN`);
-      return { out: K.unary('clamp', x, a.min, a.max), saved: [x] };
-    },
-    backward(g, c) {
-      const [x] = c.saved;
-      const lo = K.unary('geScalar', x, c.attrs.min); const hi = K.unary('leScalar', x, c.attrs.max);
-      const m = F.mul(lo, hi);
-      return tmp([lo, hi, m], [F.mul(g, m)]);
+    ...pointwiseOp('clamp'),
+    forward(inputs, a) {
+      if (Number.isNaN(a.min) || Number.isNaN(a.max)) throw new Error('clamp: min and max must not be NaN');
+      return pointwiseOp<OpAttrs['clamp']>('clamp').forward(inputs, a);
     },
   },
-  affine: unaryOp('affine', (a) => [a.scale, a.shift], 'none', (g, _x, _y, a) => F.mulScalar(g, a.scale)),
-  rdivScalar: unaryOp('rdivScalar', (a) => [a.numerator, 0], 'x', (g, x, _y, a) => {
-    const x2 = F.mul(x, x); const d = K.unary('rdivScalar', x2, -a.numerator); return tmp([x2, d], F.mul(g, d));
-  }),
-  logClamped: unaryOp('logClamped', (a) => [a.min, 0], 'x', (g, x, _y, a) => {
-    // PyTorch's BCE clamps log at -100; below it the clamped log is constant.
-    const m = K.unary('gtScalar', x, Math.exp(a.min)); const q = F.div(g, x); return tmp([m, q], F.mul(q, m));
-  }),
-  sign: { forward([x]) { f32('sign', x); return { out: K.unary('sign', x) }; } },
-  compareScalar: {
-    forward([x], a) {
-      f32(a.op, x);
-      return { out: K.unary(`${a.op}Scalar` as K.UnaryCode, x, a.value) };
-    },
-  },
-  add: binaryOp('add', (g) => [g, g], 'none'),
-  sub: binaryOp('sub', (g) => [g, F.neg(g)], 'none'),
-  mul: binaryOp('mul', (g, a, b) => [F.mul(g, b), F.mul(g, a)]),
-  div: binaryOp('div', (g, a, b) => {
-    const ga = F.div(g, b);
-    const q = F.div(ga, b); const gb = F.mul(q, a); const n = F.neg(gb);
-    return tmp([q, gb], [ga, n]);
-  }),
-  maximum: binaryOp('maximum', (g, a, b) => evenSplit(g, a, b, 'gt')),
-  minimum: binaryOp('minimum', (g, a, b) => evenSplit(g, a, b, 'lt')),
-  pow: binaryOp('pow', (g, a, b, out) => {
-    // d/da a^b = b a^(b-1) = b * out / a (via pow directly, so a = 0 stays finite); d/db = out * log(a)
-    const bm1 = K.unary('affine', b, 1, -1); const p = F.pow(a, bm1); const d = F.mul(p, b); const ga = F.mul(g, d);
-    const la = F.log(a); const ol = F.mul(out, la); const gb = F.mul(g, ol);
-    return tmp([bm1, p, d, la, ol], [ga, gb]);
-  }, 'abo'),
-  compare: {
-    forward([a, b], at) {
-      f32(at.op, a, b);
-      return { out: K.binary(at.op, a, b, broadcastShapes(at.op, a.shape, b.shape)) };
-    },
-  },
-  where: {
-    forward([c, a, b]) {
-      f32('where', c, a, b);
-      const s = broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape);
-      return { out: K.where(c, a, b, s), saved: [c] };
-    },
-    backward(g, ctx) {
-      const [c] = ctx.saved;
-      const [, a, b] = ctx.inputs;
-      const ma = K.unary('neScalar', c, 0); const mb = K.unary('eqScalar', c, 0);
-      const ga = F.mul(g, ma); const gb = F.mul(g, mb);
-      const ra = a.requiresGrad ? sumTo(ga, a.shape) : null;
-      const rb = b.requiresGrad ? sumTo(gb, b.shape) : null;
-      return tmp([ma, mb, ...(ra !== ga ? [ga] : []), ...(rb !== gb ? [gb] : [])], [null, ra, rb]);
-    },
-  },
+  affine: pointwiseOp('affine'),
+  rdivScalar: pointwiseOp('rdivScalar'),
+  logClamped: pointwiseOp('logClamped'),
+  sign: pointwiseOp('sign'),
+  compareScalar: pointwiseOp((a) => `${a.op}Scalar` as PointwiseName),
+  add: pointwiseOp('add'),
+  sub: pointwiseOp('sub'),
+  mul: pointwiseOp('mul'),
+  div: pointwiseOp('div'),
+  maximum: pointwiseOp('maximum'),
+  minimum: pointwiseOp('minimum'),
+  pow: pointwiseOp('pow'),
+  compare: pointwiseOp((a) => a.op),
+  where: pointwiseOp('where'),
   reshape: {
     forward([x], a) {
       const shape = resolveReshape('reshape', x.shape, a.shape);
@@ -520,7 +483,7 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
       const g2 = F.reshapeView(g, [M, O]);
       // Leaky relu with slope >= 0 keeps the sign of its input, so the output decides the slope too.
       const y2 = activation === 'none' ? null : F.reshapeView(y, [M, O]);
-      const gp = y2 ? K.activationBackward(activation as 'relu' | 'leakyRelu', g2, y2, slope) : g2;
+      const gp = y2 ? activationGrad(activation as 'relu' | 'leakyRelu', g2, y2, slope) : g2;
       y2?.dispose();
       const x2 = F.reshapeView(x, [M, I]);
       const gx = x.requiresGrad ? F.reshapeInPlace(K.matmul(gp, w, M, I, O, [], false, false), x.shape) : null;
@@ -692,6 +655,16 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
   },
 };
 
+/** g * act'(·) from the activation's output y: its row's gradient with the operand read from y (for leaky
+ * relu with slope >= 0 the output has the input's sign, which is all the gradient reads). */
+function activationGrad(act: 'relu' | 'leakyRelu', g: Tensor, y: Tensor, slope: number): Tensor {
+  const row = pointwiseTable[act];
+  const expr = row.grad![0]!;
+  const uses = reads(expr);
+  const ops: [string, Tensor][] = [['g', g], ...[...uses].filter((l) => l !== 'g').map((l): [string, Tensor] => [l, y])];
+  return K.elementwise(`${act}_grad`, expr, ops, row.scalars ?? [], [slope], g.shape);
+}
+
 /** Checks F.pad's arguments as PyTorch does and returns the padding before and after each dim. */
 function padGeometry(x: Tensor, a: OpAttrs['pad']): { lo: number[]; hi: number[] } {
   const { pads, mode } = a;
@@ -741,16 +714,6 @@ function fillBits(x: Tensor, value: number): number {
     return value | 0;
   }
   return new Uint32Array(Float32Array.of(value).buffer)[0];
-}
-
-function evenSplit(g: Tensor, a: Tensor, b: Tensor, win: 'gt' | 'lt'): [Tensor, Tensor] {
-  // torch.maximum/minimum: the winner gets the gradient; ties split it evenly.
-  const w = K.binary(win, a, b, broadcastShapes('maximum', a.shape, b.shape));
-  const e = K.binary('eq', a, b, w.shape);
-  const half = F.mulScalar(e, 0.5);
-  const ma = F.add(w, half);
-  const mb = K.unary('affine', ma, -1, 1);
-  return tmp([w, e, half, ma, mb], [F.mul(g, ma), F.mul(g, mb)]);
 }
 
 /** C = op(A) op(B): dA = dC op(B)^T (stored transposed when transA), dB likewise; summed over broadcast batches. */

@@ -5,9 +5,15 @@ import { noGrad } from '../autograd/context.js';
 import * as F from '../ops/functional.js';
 import { ADAM_MULTI_SLOTS, adamMulti, adamMultiFits, adamStep, sgdStep } from '../ops/kernels.js';
 import { onReplay } from '../autograd/compile.js';
+import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
+
+const betasType = {
+  expected: 'a pair of numbers',
+  check: (v: unknown) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number'),
+};
 
 function check(opt: string, name: string, v: number, ok: boolean, expected: string): void {
-  if (typeof v !== 'number' || Number.isNaN(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
 }
 
 export abstract class Optimizer {
@@ -15,10 +21,20 @@ export abstract class Optimizer {
   /** Steps taken (shared by all parameters, as each step updates them all). */
   stepCount = 0;
 
-  constructor(name: string, params: Iterable<Tensor>) {
+  constructor(readonly name: string, params: Iterable<Tensor>) {
+    const iterable = params !== null && typeof params === 'object' && typeof (params as Iterable<Tensor>)[Symbol.iterator] === 'function';
+    if (!iterable) {
+      const hint = params && typeof (params as { parameters?: unknown }).parameters === 'function' ? ' (pass model.parameters(), not the model)' : '';
+      throw new Error(`${name}: params must be an iterable of tensors${hint}, got ${params === null ? 'null' : typeof params}`);
+    }
     this.params = [...params];
     if (this.params.length === 0) throw new Error(`${name}: got an empty parameter list`);
     this.params.forEach((p, i) => {
+      if (!(p instanceof Tensor)) {
+        throw new Error(`${name}: parameter ${i} is not a Tensor (got ${p === null ? 'null' : typeof p}; parameter groups ` +
+          'are not supported: make one optimizer per group)');
+      }
+      if (p.isDisposed) throw new Error(`${name}: parameter ${i} (tensor #${p.id}, shape [${p.shape.join(', ')}]) was disposed`);
       if (!p.requiresGrad) throw new Error(`${name}: parameter ${i} (shape [${p.shape.join(', ')}]) does not require grad`);
       if (!p.isLeaf) throw new Error(`${name}: parameter ${i} is not a leaf tensor`);
     });
@@ -31,6 +47,17 @@ export abstract class Optimizer {
 
   /** Applies one update to every parameter that has a gradient. */
   abstract step(): void;
+
+  /** Throws before any update when a parameter (or its gradient) was disposed: it is never skipped silently. */
+  protected checkParams(): void {
+    this.params.forEach((p, i) => {
+      if (p.isDisposed) {
+        throw new Error(`${this.name}.step: parameter ${i} (tensor #${p.id}, shape [${p.shape.join(', ')}]) was disposed; ` +
+          'build the optimizer again over the live parameters');
+      }
+      if (p.grad?.isDisposed) throw new Error(`${this.name}.step: the gradient of parameter ${i} was disposed`);
+    });
+  }
 
   /** Counts a step, now and on every replay of a compiled step that captured this call. */
   protected countStep(): void {
@@ -47,7 +74,7 @@ export abstract class Optimizer {
   }
 }
 
-export interface AdamOptions { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number }
+export interface AdamOptions { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number; amsgrad?: false }
 
 /** Moments start on 256-byte boundaries inside the flat buffers, so each view can also be bound on its own. */
 const ALIGN_ELEMS = 64;
@@ -64,12 +91,18 @@ export class Adam extends Optimizer {
   /** Parameters that have had a step (PyTorch keeps state only for those). */
   private touched: boolean[];
 
-  constructor(params: Iterable<Tensor>, o: AdamOptions = {}) {
+  /** `new Adam(params, lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0)`, or those as options. */
+  constructor(params: Iterable<Tensor>,
+    ...rest: PyArgs<[lr: number, betas: [number, number], eps: number, weightDecay: number, amsgrad: false], AdamOptions>);
+  constructor(params: Iterable<Tensor>, ...args: unknown[]) {
+    const o = bindArgs<Required<AdamOptions>>('Adam', [arg('lr', T.number(), 1e-3), arg('betas', betasType, [0.9, 0.999]),
+      arg('eps', T.number(), 1e-8), arg('weightDecay', T.number(), 0),
+      arg('amsgrad', T.oneOf(false), false)], args);
     super('Adam', params);
-    this.lr = o.lr ?? 1e-3;
-    this.betas = o.betas ?? [0.9, 0.999];
-    this.eps = o.eps ?? 1e-8;
-    this.weightDecay = o.weightDecay ?? 0;
+    this.lr = o.lr;
+    this.betas = [o.betas[0], o.betas[1]];
+    this.eps = o.eps;
+    this.weightDecay = o.weightDecay;
     check('Adam', 'lr', this.lr, this.lr >= 0, '>= 0');
     check('Adam', 'beta1', this.betas[0], this.betas[0] >= 0 && this.betas[0] < 1, 'in [0, 1)');
     check('Adam', 'beta2', this.betas[1], this.betas[1] >= 0 && this.betas[1] < 1, 'in [0, 1)');
@@ -96,6 +129,7 @@ export class Adam extends Optimizer {
    * buffer per moment), or one dispatch per parameter where the device allows fewer than 10 storage bindings.
    */
   step(): void {
+    this.checkParams();
     this.countStep();
     const hyper = () => ({
       lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,
@@ -162,7 +196,7 @@ function viewOf(flat: Tensor, offset: number, shape: readonly number[]): Tensor 
   return new Tensor(new Storage(flat.storage.backend, flat.storage.buf, flat.byteOffset + offset * 4, true), shape, 'float32').keep();
 }
 
-export interface SGDOptions { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }
+export interface SGDOptions { lr?: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }
 
 export class SGD extends Optimizer {
   lr: number;
@@ -172,14 +206,21 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
   private buf: (Tensor | null)[];
 
-  constructor(params: Iterable<Tensor>, o: SGDOptions) {
+  /**
+   * `new SGD(params, lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false)`, or those as
+   * options (PyTorch's defaults).
+   */
+  constructor(params: Iterable<Tensor>,
+    ...rest: PyArgs<[lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean], SGDOptions>);
+  constructor(params: Iterable<Tensor>, ...args: unknown[]) {
+    const o = bindArgs<Required<SGDOptions>>('SGD', [arg('lr', T.number(), 1e-3), arg('momentum', T.number(), 0),
+      arg('dampening', T.number(), 0), arg('weightDecay', T.number(), 0), arg('nesterov', T.boolean(), false)], args);
     super('SGD', params);
-    if (!o || o.lr === undefined) throw new Error('SGD: lr is required (e.g. new SGD(params, { lr: 0.01 }))');
     this.lr = o.lr;
-    this.momentum = o.momentum ?? 0;
-    this.dampening = o.dampening ?? 0;
-    this.weightDecay = o.weightDecay ?? 0;
-    this.nesterov = o.nesterov ?? false;
+    this.momentum = o.momentum;
+    this.dampening = o.dampening;
+    this.weightDecay = o.weightDecay;
+    this.nesterov = o.nesterov;
     check('SGD', 'lr', this.lr, this.lr >= 0, '>= 0');
     check('SGD', 'momentum', this.momentum, this.momentum >= 0, '>= 0');
     check('SGD', 'weightDecay', this.weightDecay, this.weightDecay >= 0, '>= 0');
@@ -190,6 +231,7 @@ export class SGD extends Optimizer {
   }
 
   step(): void {
+    this.checkParams();
     this.countStep();
     this.params.forEach((p, i) => {
       if (!p.grad) return;

@@ -1,5 +1,5 @@
-// compileStep: a captured and replayed step gives bit-identical results to running it eagerly, memory stays
-// flat, and everything that would break a recording is either handled (recapture) or a clear error.
+// compileStep: a captured and replayed step gives the eager step's results within float32 rounding (its
+// pointwise chains run fused, so a compiler may contract a * b + c into one rounding), memory stays flat, and everything that would break a recording is either handled (recapture) or a clear error.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../../src/index.js';
 import { expectNoGpuErrors, setup } from '../helpers.js';
@@ -29,7 +29,13 @@ async function params(net: k.nn.Module): Promise<number[][]> {
 }
 
 describe('compileStep', () => {
-  it('replays bit-identically to the eager step, with the same host state', async () => {
+  /** The bound compiled-vs-eager results are held to: |a - b| <= 1e-5 (1 + |b|) elementwise, after 12 steps. */
+  const closeTo = (a: number[], b: number[], what: string) => {
+    expect(a.length, what).toBe(b.length);
+    a.forEach((v, i) => expect(Math.abs(v - b[i]), `${what}[${i}]: ${v} vs ${b[i]}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(b[i]))));
+  };
+
+  it('replays the eager step within float32 rounding, with the same host state', async () => {
     const targets = Array.from({ length: 12 }, (_, i) => k.full([16, 1], i / 10).keep());
     const eager = model(7);
     const eagerLosses: number[] = [];
@@ -39,8 +45,9 @@ describe('compileStep', () => {
     const step = k.compileStep(comp.step);
     const losses: number[] = [];
     for (const t of targets) losses.push(await step.run(t).item());
-    expect(losses).toEqual(eagerLosses);
-    expect(await params(comp.net)).toEqual(await params(eager.net));
+    closeTo(losses, eagerLosses, 'loss');
+    const [pc, pe] = [await params(comp.net), await params(eager.net)];
+    pc.forEach((p, i) => closeTo(p, pe[i], `state ${i}`));
     expect(comp.opt.stepCount).toBe(12);
     const bn = comp.net.namedModules().map(([, m]) => m).find((m) => m instanceof k.nn.BatchNorm1d) as k.nn.BatchNorm1d;
     expect(bn.numBatchesTracked).toBe(12);

@@ -1,10 +1,13 @@
-// The demo end to end: build it with Vite, open each page in headless Chromium (SwiftShader), train a few
-// steps, and check that the step counter advances, the losses are finite, the WebGPU canvas is not blank and
-// the console shows no errors; screenshots go to test-artifacts/. Without WebGPU the page explains how to get it.
+// The demo end to end: build it with Vite, open it in headless Chromium (SwiftShader) and use it as people do,
+// in odd orders too: switch tabs while training, reset mid-run, save while paused and switch away, click tabs
+// rapidly, load another tab's checkpoint and bad files, a phone-width viewport. After each: no page error, no
+// number left over from an earlier run, and the right file downloaded. Screenshots go to test-artifacts/.
 import { createServer } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { PNG } from 'pngjs';
+import type { Page } from 'puppeteer';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launch } from '../../scripts/chromium.js';
@@ -12,11 +15,17 @@ import { chromiumPath, launch } from '../../scripts/chromium.js';
 const root = new URL('../..', import.meta.url).pathname;
 const dist = join(root, 'demo/dist');
 const artifacts = join(root, 'test-artifacts');
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.css': 'text/css' };
+const downloads = mkdtempSync(join(tmpdir(), 'kiln-demo-downloads-'));
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
 let server: ReturnType<typeof createServer> | undefined;
 let url = '';
 let env: Awaited<ReturnType<typeof launch>> | undefined;
+
+interface DemoStatus {
+  tab: string; state: string; step: number; stepsPerSecond: number; error: string; ready: boolean; saved: string[]; session: number;
+  losses: { step: number; dLoss: number; gLoss: number; realScore: number; fakeScore: number }[];
+}
 
 beforeAll(async () => {
   await build({ configFile: join(root, 'demo/vite.config.ts'), logLevel: 'error' });
@@ -33,9 +42,9 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
 }, 180_000);
 
-afterAll(async () => { await env?.close(); server?.close(); });
+afterAll(async () => { await env?.close(); server?.close(); rmSync(downloads, { recursive: true, force: true }); });
 
-/** Spread of the canvas's pixels: 0 for a blank (uniform) canvas. */
+/** Spread of the image's colours: 1 for a blank (uniform) image. */
 function pixelSpread(png: Buffer): number {
   const img = PNG.sync.read(png);
   const seen = new Set<number>();
@@ -43,62 +52,239 @@ function pixelSpread(png: Buffer): number {
   return seen.size;
 }
 
-const pages: [string, string, number][] = [
-  ['gaussian', 'tab=gaussian&autostart', 40],
-  ['mnist-mlp', 'tab=mnist-mlp&autostart&batch=8', 3],
-  ['dcgan', 'tab=dcgan&autostart&batch=4&width=4&latent=16', 3],
-  ['app', 'tab=app', 10],
-];
+/** A page that records page errors and console errors, downloading into `downloads`. */
+async function open(query: string, width = 1100): Promise<{ page: Page; errors: string[] }> {
+  env ??= await launch();
+  const page = await env.browser.newPage();
+  await page.setViewport({ width, height: 800 });
+  const cdp = await page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+  const errors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${url}?${query}`);
+  await until(page, 'window.__demo && window.__demo.ready');
+  return { page, errors };
+}
+
+const demo = (page: Page) => page.evaluate('({ ...window.__demo })') as Promise<DemoStatus>;
+
+async function until(page: Page, cond: string, timeout = 120_000): Promise<void> {
+  await page.waitForFunction(cond, { timeout, polling: 100 }).catch(async (e: Error) => {
+    throw new Error(`${e.message} waiting for ${cond}; page state ${await page.evaluate('JSON.stringify({ ...window.__demo, losses: window.__demo.losses.length, stats: document.getElementById("stats").textContent })')}`);
+  });
+}
+
+const click = (page: Page, sel: string) => page.$eval(sel, (b) => (b as HTMLElement).click());
+const text = (page: Page, sel: string) => page.$eval(sel, (e) => e.textContent ?? '');
+
+async function upload(page: Page, sel: string, ...paths: string[]): Promise<void> {
+  const input = await page.$(sel);
+  await (input as unknown as { uploadFile: (...p: string[]) => Promise<void> }).uploadFile(...paths);
+}
+
+/** Waits for a finished download named `name` and returns its bytes. */
+async function downloaded(name: string): Promise<Buffer> {
+  const path = join(downloads, name);
+  for (let i = 0; i < 300 && !(existsSync(path) && !readdirSync(downloads).some((f) => f.endsWith('.crdownload'))); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(path)) throw new Error(`no download ${name}; have ${readdirSync(downloads).join(', ')}`);
+  return readFileSync(path);
+}
+
+/** A safetensors file's metadata. */
+function metadata(bytes: Buffer): Record<string, string> {
+  const n = Number(bytes.readBigUInt64LE(0));
+  return (JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as { __metadata__: Record<string, string> }).__metadata__;
+}
+
+/** A fresh run's page shows nothing from an earlier one. */
+async function expectFresh(page: Page, tab: string): Promise<void> {
+  const s = await demo(page);
+  expect(s.tab).toBe(tab);
+  expect(s.step).toBe(0);
+  expect(s.losses).toEqual([]);
+  expect(s.stepsPerSecond).toBe(0);
+  expect(s.error).toBe('');
+  await until(page, 'document.getElementById("stats").textContent.startsWith("step 0 ")');
+  expect(await text(page, '#stats')).not.toMatch(/D loss/);
+}
+
+const DCGAN_SMALL = 'width=4&batch=4&latent=16';
 
 describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium', () => {
-  for (const [name, query, steps] of pages) {
-    it(`${name}: trains, plots finite losses, draws a non-blank canvas, no console errors`, async () => {
-      env ??= await launch();
-      const page = await env.browser.newPage();
-      await page.setViewport({ width: 1100, height: 760 });
-      const errors: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`${url}?${query}`);
-      await page.waitForFunction(`window.__demo && (window.__demo.error || window.__demo.step >= ${steps})`, { timeout: 200_000, polling: 250 });
-      const s1 = await page.evaluate('({ ...window.__demo })') as { step: number; error: string; losses: { dLoss: number; gLoss: number; realScore: number; fakeScore: number }[] };
-      expect(s1.error).toBe('');
-      // The counter keeps moving.
-      await page.waitForFunction(`window.__demo.step > ${s1.step}`, { timeout: 120_000, polling: 250 });
-      if (name !== 'app') {
-        await page.waitForFunction('window.__demo.losses.length > 0', { timeout: 120_000, polling: 250 });
-        const losses = await page.evaluate('window.__demo.losses') as typeof s1.losses;
-        for (const r of losses) {
-          expect(Number.isFinite(r.dLoss) && Number.isFinite(r.gLoss)).toBe(true);
-          expect(r.realScore).toBeGreaterThanOrEqual(0); expect(r.fakeScore).toBeLessThanOrEqual(1);
-        }
+  for (const [tab, query, steps] of [
+    ['gaussian', 'tab=gaussian&autostart', 40], ['mnist-mlp', 'tab=mnist-mlp&autostart&batch=4', 2],
+    ['dcgan', `tab=dcgan&autostart&${DCGAN_SMALL}`, 3], ['app', 'tab=app', 10],
+  ] as const) {
+    it(`${tab}: trains, draws a non-blank canvas, no console errors`, async () => {
+      const { page, errors } = await open(query);
+      await until(page, `window.__demo.error || window.__demo.step >= ${steps}`, 200_000);
+      const s = await demo(page);
+      expect(s.error).toBe('');
+      expect(s.state).toBe('training');
+      await until(page, `window.__demo.step > ${s.step}`); // the counter keeps moving
+      for (const r of (await demo(page)).losses) {
+        expect(Number.isFinite(r.dLoss) && Number.isFinite(r.gLoss)).toBe(true);
+        expect(r.realScore).toBeGreaterThanOrEqual(0); expect(r.fakeScore).toBeLessThanOrEqual(1);
       }
-      const canvas = await page.$('#gpu');
-      const shot = Buffer.from(await canvas!.screenshot({ type: 'png' }));
-      writeFileSync(join(artifacts, `demo-${name}.png`), shot);
-      writeFileSync(join(artifacts, `demo-${name}-page.png`), Buffer.from(await page.screenshot({ type: 'png' })));
-      expect(pixelSpread(shot)).toBeGreaterThan(2); // a blank canvas has one colour
+      await new Promise((r) => setTimeout(r, 1200)); // one redraw at the software adapter's rate
+      const shot = Buffer.from(await (await page.$('#gpu'))!.screenshot({ type: 'png' }));
+      writeFileSync(join(artifacts, `demo-${tab}.png`), shot);
+      expect(pixelSpread(shot)).toBeGreaterThan(2);
+      expect(await text(page, '#adapter')).not.toBe('');
       expect(errors).toEqual([]);
       await page.close();
-    }, 400_000);
+    }, 300_000);
   }
 
-  it('dcgan: loads a PyTorch-exported generator and samples it; trains on a dropped folder of images', async () => {
-    env ??= await launch();
-    const page = await env.browser.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${url}?tab=dcgan&width=4&batch=4`);
-    await page.waitForFunction('window.__demo && window.__demo.ready', { timeout: 120_000, polling: 250 });
-    const input = await page.$('#torchg');
-    await (input as unknown as { uploadFile: (p: string) => Promise<void> }).uploadFile(join(root, 'tests/fixtures/dcgan_generator.safetensors'));
-    await page.waitForFunction('document.getElementById("stats").textContent.includes("PyTorch generator: latent 16, width 4, 1x32x32")', { timeout: 60_000, polling: 250 });
-    await new Promise((r) => setTimeout(r, 500));
+  it('switching tab while training, then reset mid-run: a fresh run each time, nothing stale', async () => {
+    const { page, errors } = await open('tab=gaussian&autostart');
+    await until(page, 'window.__demo.step > 30 && window.__demo.losses.length > 0 && window.__demo.stepsPerSecond > 0');
+    await click(page, '#tab-dcgan');
+    await until(page, 'window.__demo.tab === "dcgan" && window.__demo.ready');
+    await expectFresh(page, 'dcgan');
+    expect((await demo(page)).state).toBe('idle');
+    await click(page, '#tab-gaussian');
+    await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
+    await expectFresh(page, 'gaussian');
+    await click(page, '#start');
+    await until(page, 'window.__demo.step > 20 && window.__demo.stepsPerSecond > 0');
+    for (let i = 0; i < 3; i++) { await click(page, '#reset'); await new Promise((r) => setTimeout(r, 30 * i)); }
+    await until(page, 'window.__demo.ready && window.__demo.state === "idle"');
+    await expectFresh(page, 'gaussian');
+    // Editing a field while paused rebuilds the run with the new value.
+    await click(page, '#start');
+    await until(page, 'window.__demo.step > 5');
+    await click(page, '#pause');
+    await page.$eval('#f-batch', (e) => { (e as HTMLInputElement).value = '16'; e.dispatchEvent(new Event('change', { bubbles: true })); });
+    await until(page, 'window.__demo.ready && window.__demo.state === "idle"');
+    await expectFresh(page, 'gaussian');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('rapid tab clicks settle on the last tab clicked, with a working run', async () => {
+    const { page, errors } = await open(`tab=dcgan&${DCGAN_SMALL}`);
+    for (const t of ['gaussian', 'mnist-mlp', 'app', 'dcgan', 'gaussian', 'app', 'mnist-mlp', 'gaussian', 'dcgan', 'gaussian']) await click(page, `#tab-${t}`);
+    await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready && window.__demo.state === "idle"');
+    await expectFresh(page, 'gaussian');
+    await click(page, '#start');
+    await until(page, 'window.__demo.step > 20 && window.__demo.losses.length > 0');
+    expect((await demo(page)).error).toBe('');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('save while paused, then switch tab: the paused model is the file written', async () => {
+    const { page, errors } = await open(`tab=dcgan&autostart&${DCGAN_SMALL}`);
+    await until(page, 'window.__demo.step >= 2');
+    await click(page, '#pause');
+    const step = (await demo(page)).step;
+    await click(page, '#save');
+    expect(['saving', 'paused']).toContain((await demo(page)).state);
+    await click(page, '#tab-gaussian');
+    await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
+    await click(page, '#start');
+    const name = `kiln-dcgan-step${step}.safetensors`;
+    const bytes = await downloaded(name);
+    const meta = metadata(bytes);
+    expect(JSON.parse(meta.config).recipe).toBe('dcgan');
+    expect(Number(meta.step)).toBe(step);
+    await until(page, 'window.__demo.step > 10');
+    const s = await demo(page);
+    expect(s.error).toBe('');
+    expect(s.saved).toEqual([name]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('checkpoints: another tab\'s model and bad files give clear errors; a matching one loads', async () => {
+    const { page, errors } = await open('tab=gaussian&autostart');
+    await until(page, 'window.__demo.step >= 100');
+    await click(page, '#pause');
+    const step = (await demo(page)).step;
+    await click(page, '#save');
+    const good = join(downloads, `kiln-gaussian-step${step}.safetensors`);
+    const bytes = await downloaded(`kiln-gaussian-step${step}.safetensors`);
+    await until(page, 'window.__demo.state === "paused"');
+    // Another tab's model.
+    await click(page, '#tab-dcgan');
+    await until(page, 'window.__demo.tab === "dcgan" && window.__demo.ready');
+    await upload(page, '#load', good);
+    await until(page, 'window.__demo.error !== ""');
+    expect((await demo(page)).error).toMatch(/holds a 2-D Gaussian model \(step \d+\).*open the 2-D Gaussian tab/);
+    expect(await text(page, '#error')).toMatch(/2-D Gaussian/);
+    // A Kiln checkpoint is not a PyTorch DCGAN generator.
+    await upload(page, '#torchg', good);
+    await until(page, 'window.__demo.error.includes("DCGAN generator")');
+    // Not a safetensors file; a truncated checkpoint; a flipped tensor byte.
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-demo-bad-'));
+    const bad: [string, Buffer, RegExp][] = [
+      ['notes.safetensors', Buffer.from('hello, not a checkpoint'), /notes\.safetensors/],
+      ['cut.safetensors', bytes.subarray(0, bytes.length - 9), /cut\.safetensors/],
+      ['flip.safetensors', Buffer.concat([bytes.subarray(0, bytes.length - 1), Buffer.from([bytes[bytes.length - 1] ^ 0xff])]), /CRC-32/],
+    ];
+    await click(page, '#tab-gaussian');
+    await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
+    for (const [name, body, want] of bad) {
+      writeFileSync(join(dir, name), body);
+      await upload(page, '#load', join(dir, name));
+      await until(page, `window.__demo.error.includes(${JSON.stringify(name)})`);
+      expect((await demo(page)).error).toMatch(want);
+    }
+    // A folder with no images.
+    await click(page, '#tab-dcgan');
+    await until(page, 'window.__demo.tab === "dcgan" && window.__demo.ready');
+    mkdirSync(join(dir, 'texts'));
+    writeFileSync(join(dir, 'texts', 'readme.txt'), 'no images here');
+    await upload(page, '#folder', join(dir, 'texts'));
+    await until(page, 'window.__demo.error.includes("no PNG or JPEG")');
+    // The matching checkpoint loads at its step, and trains on from there.
+    await click(page, '#tab-gaussian');
+    await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
+    await upload(page, '#load', good);
+    await until(page, `window.__demo.step === ${step} && window.__demo.ready && window.__demo.state === "idle"`);
+    expect((await demo(page)).error).toBe('');
+    expect(await text(page, '#stats')).toContain(`checkpoint kiln-gaussian-step${step}.safetensors`);
+    await click(page, '#start');
+    await until(page, `window.__demo.step > ${step + 10}`);
+    rmSync(dir, { recursive: true, force: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('downloads the sample grid (PNG) and the losses (CSV); copy link holds the settings', async () => {
+    const { page, errors } = await open('tab=gaussian&autostart&lr=0.005');
+    await until(page, 'window.__demo.losses.length >= 32');
+    await click(page, '#pause');
+    await click(page, '#png');
+    await click(page, '#csv');
+    await until(page, 'window.__demo.saved.length === 2');
+    const [pngName, csvName] = (await demo(page)).saved;
+    expect(pngName).toMatch(/^kiln-gaussian-step\d+\.png$/);
+    expect(pixelSpread(await downloaded(pngName))).toBeGreaterThan(20);
+    const csv = (await downloaded(csvName)).toString('utf8').trim().split('\n');
+    expect(csv[0]).toBe('step,d_loss,g_loss,d_real,d_fake');
+    expect(csv.length).toBeGreaterThan(32);
+    expect(csv.slice(1).every((l) => l.split(',').map(Number).every(Number.isFinite))).toBe(true);
+    await click(page, '#copylink');
+    const link = new URL(await page.$eval('#linkout', (e) => (e as HTMLInputElement).value));
+    expect(link.searchParams.get('tab')).toBe('gaussian');
+    expect(link.searchParams.get('lr')).toBe('0.005');
+    expect(link.searchParams.get('batch')).toBe('32');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('a PyTorch-exported generator samples; a small folder trains with the batch fitted to it, and the picker stays', async () => {
+    const { page, errors } = await open('tab=dcgan&batch=16&width=4&latent=16');
+    await upload(page, '#torchg', join(root, 'tests/fixtures/dcgan_generator.safetensors'));
+    await until(page, 'document.getElementById("stats").textContent.includes("PyTorch generator: latent 16, width 4, 1x32x32")');
+    expect(await page.$eval('#save', (b) => (b as HTMLButtonElement).disabled)).toBe(true); // nothing trained to save
+    await new Promise((r) => setTimeout(r, 300));
     const shot = Buffer.from(await (await page.$('#gpu'))!.screenshot({ type: 'png' }));
     writeFileSync(join(artifacts, 'demo-pytorch-generator.png'), shot);
     expect(pixelSpread(shot)).toBeGreaterThan(20);
-    // A "folder" of four small PNGs: the DCGAN switches to 64x64 RGB and trains on them.
     const dir = join(artifacts, 'images');
     mkdirSync(dir, { recursive: true });
     for (const [i, rgb] of [[0, [220, 40, 40]], [1, [40, 60, 220]], [2, [40, 200, 60]], [3, [200, 200, 40]]] as const) {
@@ -106,14 +292,36 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
       for (let k = 0; k < 80 * 70; k++) img.data.set([rgb[0], rgb[1], (k % 80) * 3, 255], k * 4);
       writeFileSync(join(dir, `face${i}.png`), PNG.sync.write(img));
     }
-    const folder = await page.$('#folder');
-    await (folder as unknown as { uploadFile: (...p: string[]) => Promise<void> }).uploadFile(dir);
-    await page.waitForFunction('window.__demo.error || (document.getElementById("drop").textContent.includes("4 images loaded") && window.__demo.step >= 1)', { timeout: 200_000, polling: 250 })
-      .catch(async (e) => { throw new Error(`${(e as Error).message}; page state ${await page.evaluate('JSON.stringify({ ...window.__demo, losses: [], drop: document.getElementById("drop").textContent })')}`); });
-    expect(await page.evaluate('window.__demo.error')).toBe('');
+    await upload(page, '#folder', dir);
+    await until(page, 'window.__demo.error || (window.__demo.step >= 1 && window.__demo.state === "training")', 200_000);
+    expect((await demo(page)).error).toBe('');
+    expect(await text(page, '#stats')).toMatch(/batch lowered from 16 to 4/);
+    expect(await page.$eval('#f-batch', (e) => (e as HTMLInputElement).value)).toBe('4');
+    expect(await text(page, '#droptext')).toMatch(/4 images loaded/);
+    expect(await page.$eval('#folder', (e) => !(e as HTMLInputElement).disabled && (e as HTMLElement).offsetParent !== null)).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
-  }, 400_000);
+  }, 300_000);
+
+  it('at 390 px wide nothing overflows and the controls work by keyboard', async () => {
+    const { page, errors } = await open('tab=gaussian', 390);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    // Labels name every field; Tab reaches Start and Enter presses it.
+    const unlabelled = await page.$$eval('#fields input, #fields select', (els) => els.filter((e) => !(e as HTMLInputElement).labels?.length).length);
+    expect(unlabelled).toBe(0);
+    await page.focus('#start');
+    await page.keyboard.press('Enter');
+    await until(page, 'window.__demo.step > 10');
+    // Arrow keys move between tabs.
+    await page.focus('#tab-gaussian');
+    await page.keyboard.press('ArrowRight');
+    await until(page, 'window.__demo.tab === "mnist-mlp" && window.__demo.ready', 200_000);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    writeFileSync(join(artifacts, 'demo-narrow.png'), Buffer.from(await page.screenshot({ type: 'png', fullPage: true })));
+    expect((await demo(page)).error).toBe('');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
 
   it('without WebGPU the page says how to get it', async () => {
     const plain = await launch({ webgpu: false });
@@ -121,9 +329,9 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
       const page = await plain.browser.newPage();
       await page.goto(url);
       await page.waitForFunction('getComputedStyle(document.getElementById("nogpu")).display === "block"', { timeout: 60_000 });
-      const text = await page.$eval('#nogpu', (e) => e.textContent ?? '');
-      expect(text).toMatch(/needs WebGPU/);
-      expect(text).toMatch(/enable-unsafe-webgpu/);
+      const t = await page.$eval('#nogpu', (e) => e.textContent ?? '');
+      expect(t).toMatch(/needs WebGPU/);
+      expect(t).toMatch(/enable-unsafe-webgpu/);
       writeFileSync(join(artifacts, 'demo-no-webgpu.png'), Buffer.from(await page.screenshot({ type: 'png' })));
     } finally { await plain.close(); }
   }, 120_000);

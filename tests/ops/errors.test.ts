@@ -33,7 +33,7 @@ describe('clear errors before GPU work', () => {
     ['crossEntropy labels dtype', () => k.F.crossEntropy(k.zeros([2, 3]), k.zeros([2])), /crossEntropy: labels must be int32 class indices, got float32/],
     ['crossEntropy label range', () => k.F.crossEntropy(k.zeros([2, 3]), k.tensor([0, 3], undefined, { dtype: 'int32' })), /crossEntropy: label 3 at index 1 is outside \[0, 3\)/],
     ['bce shapes', () => k.F.binaryCrossEntropy(k.zeros([2, 1]), k.zeros([2])), /binaryCrossEntropy: target shape \[2\] differs from input shape \[2, 1\]/],
-    ['mse shapes', () => k.F.mseLoss(k.zeros([2, 1]), k.zeros([2])), /mseLoss: target shape \[2\] differs from input shape \[2, 1\]/],
+    ['mse shapes', () => k.F.mseLoss(k.zeros([2, 3]), k.zeros([4])), /mseLoss: the size of input \[2, 3\] must match the size of target \[4\] or broadcast with it/],
     ['int op', () => k.tensor([1, 2], undefined, { dtype: 'int32' }).exp(), /exp: expected a float32 tensor, got int32/],
     ['ragged', () => k.tensor([[1, 2], [3]]), /tensor: ragged nested array/],
     ['tensor size', () => k.tensor([1, 2, 3], [2, 2]), /tensor: 3 values do not fill shape \[2, 2\] \(4 elements\)/],
@@ -74,6 +74,93 @@ describe('lifetime errors', () => {
     expect(() => k.ones([1]).backward()).toThrow(/backward: this tensor does not require grad/);
     const s = y.sum();
     s.backward();
-    expect(() => s.backward()).toThrow(/already freed by an earlier backward/);
+    expect(() => s.backward()).toThrow(/trying to backward through the graph a second time: tensor #\d+/);
+  });
+});
+
+describe('device-side checks of labels only the GPU knows', () => {
+  const int = { dtype: 'int32' as const };
+  it('crossEntropy with out-of-range labels from arange, full, cat or a long tensor throws at the next readback', async () => {
+    const x = k.randn([6, 3]);
+    const makers: [string, () => InstanceType<typeof k.Tensor>, RegExp][] = [
+      ['arange', () => k.arange(0, 6, 1, int), /crossEntropy: label 3 at index 3 is outside \[0, 3\)/],
+      ['full', () => k.full([6], -2, int), /crossEntropy: label -2 at index \d is outside \[0, 3\)/],
+      ['cat', () => k.cat([k.zeros([5], int), k.full([1], 7, int)]), /crossEntropy: label 7 at index 5 is outside \[0, 3\)/],
+    ];
+    for (const [what, make, re] of makers) {
+      const y = make();
+      const loss = k.F.crossEntropy(x, y);
+      await expect(loss.toArray(), what).rejects.toThrow(re);
+      // Reported once: the next readback is clean.
+      expect((await k.F.crossEntropy(x, k.zeros([6], int)).toArray())[0]).toBeGreaterThan(0);
+      y.dispose(); loss.dispose();
+    }
+    const n = 70_000;
+    const big = k.zeros([n, 2]);
+    const labels = k.tensor(Int32Array.from({ length: n }, (_, i) => (i === n - 1 ? 2 : 0)), [n]);
+    await expect(k.F.crossEntropy(big, labels).item()).rejects.toThrow(/crossEntropy: label 2 at index 69999 is outside \[0, 2\)/);
+    expectNoGpuErrors();
+  });
+
+  it('a compiled step flags bad labels on every replay, and good labels pass', async () => {
+    const x = k.randn([4, 3]);
+    const step = k.compileStep((y: InstanceType<typeof k.Tensor>) => k.F.crossEntropy(x, y));
+    const good = { data: Int32Array.from([0, 1, 2, 0]), shape: [4] };
+    const bad = { data: Int32Array.from([0, 1, 5, 0]), shape: [4] };
+    for (let i = 0; i < 3; i++) expect(Number.isFinite(await step.run(good).item())).toBe(true);
+    await expect(step.run(bad).item()).rejects.toThrow(/crossEntropy: label 5 at index 2 is outside \[0, 3\)/);
+    expect(Number.isFinite(await step.run(good).item())).toBe(true);
+    step.dispose?.();
+    expectNoGpuErrors();
+  });
+
+  it('oneHot with an out-of-range label made on the device throws at the next readback', async () => {
+    const y = k.arange(0, 4, 1, int).reshape([4]);
+    const h = k.F.oneHot(y, 3);
+    await expect(h.toArray()).rejects.toThrow(/oneHot: label 3 at index 3 is outside \[0, 3\)/);
+    expect(Array.from(await k.F.oneHot(k.full([2], 1, int), 3).toArray())).toEqual([0, 1, 0, 0, 1, 0]);
+  });
+});
+
+describe('no half-done work on error', () => {
+  it('optimizers refuse a disposed parameter at step() instead of skipping it', () => {
+    for (const O of [k.optim.Adam, k.optim.SGD]) {
+      const p = k.ones([2], { requiresGrad: true });
+      const opt = new O([p], { lr: 0.1 });
+      p.dispose();
+      expect(() => opt.step()).toThrow(/(Adam|SGD)\.step: parameter 0 \(tensor #\d+, shape \[2\]\) was disposed/);
+      opt.dispose();
+    }
+    expect(() => new k.optim.Adam(new k.nn.Linear(2, 2) as never)).toThrow(/Adam: params must be an iterable of tensors \(pass model.parameters\(\), not the model\)/);
+  });
+
+  it('loadStateDict checks every entry before writing, and leaks nothing with batch norm', async () => {
+    const m = new k.nn.Sequential(new k.nn.Linear(2, 3), new k.nn.BatchNorm1d(3));
+    const before = await m.at(0).parameters()[0].toArray();
+    const sd = new Map([...m.stateDict()].map(([key, t]) => [key, k.full(t.shape, 5, { dtype: t.dtype })]));
+    sd.set('1.running_var', k.zeros([3], { dtype: 'int32' }));
+    expect(() => m.loadStateDict(sd)).toThrow(/loadStateDict: 1.running_var is int32 in the state dict but float32 in the module/);
+    expect(Array.from(await m.at(0).parameters()[0].toArray())).toEqual(Array.from(before));
+    sd.get('1.running_var')!.dispose();
+    sd.set('1.running_var', k.ones([3]));
+    const live = k.memory().liveTensors;
+    for (let i = 0; i < 3; i++) m.loadStateDict(sd);
+    expect(k.memory().liveTensors).toBe(live);
+    expect(Array.from(await m.at(0).parameters()[0].toArray())).toEqual([5, 5, 5, 5, 5, 5]);
+  });
+
+  it('a composite that fails midway frees what it made', () => {
+    const a = k.rand([2, 3]);
+    const mask = k.ones([2, 3]).gt(0);
+    const four = k.ones([4]);
+    const w = k.ones([2, 3]);
+    const live = k.memory().liveTensors;
+    expect(() => k.F.where(mask, a, 0.5)).not.toThrow();
+    expect(() => k.F.where(mask, a, four)).toThrow(/where: shapes/);
+    expect(() => k.F.where(mask, four, 1)).toThrow(/where: shapes/);
+    expect(() => k.F.linear(a, w, null, { precision: 'f64' as never })).toThrow(/linear: precision must be 'f32', 'f16', got "f64"/);
+    expect(() => k.F.mseLoss(a, a, { reduction: 'avg' as never })).toThrow(/mseLoss: reduction must be 'mean', 'sum', 'none', got "avg"/);
+    expect(() => k.tidy(() => { k.ones([3]); throw new Error('user error'); })).toThrow('user error');
+    expect(k.memory().liveTensors).toBe(live + 1); // the one successful where()
   });
 });

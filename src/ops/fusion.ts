@@ -1,0 +1,402 @@
+// compileStep's fusion pass: rewrites a captured step's commands so that chains of pointwise launches
+// (unary, binary, where, activation and loss gradients, expand, scale/shift) become one generated kernel per
+// group. A group writes only the values still alive when it ends (read later by another kernel, a copy, or
+// never released by the capture: outputs, parameters); intermediates released inside the group are never
+// stored, so the liveness planner never sees their buffers and the arena shrinks.
+//
+// Why on the recorded commands rather than on lazy tensors: the capture already is the step's op graph with
+// exact lifetimes (the release commands), so fusion needs no pending state in Tensor and eager execution
+// stays as it is. A group is emitted where it is closed; commands in between that neither read nor write its
+// buffers keep their place, so the move is safe.
+import type { Backend } from '../backend/backend.js';
+import type { Command, RecordedBinding } from '../backend/program.js';
+import type { PointwiseWork, ReduceWork, StoreWork } from './kernels.js';
+import type { ShaderName } from '../backend/wgsl.gen.js';
+import { wgslSources } from '../backend/wgsl.gen.js';
+import { assemble, bakedIndex, coordDecls, renameOperands } from './pointwise.js';
+import { contiguousStrides } from './shape.js';
+
+type Dispatch = Extract<Command, { kind: 'dispatch' }>;
+
+interface Value { member: number; binding: RecordedBinding; dropped: boolean }
+
+class Group {
+  readonly cmds: Dispatch[] = [];
+  readonly lines: string[] = [];
+  readonly loads: { key: string; binding: RecordedBinding; index: string }[] = [];
+  readonly values = new Map<string, Value>();
+  readonly coords = new Set<number>();
+  readonly deferred: Command[] = [];
+  constructor(readonly shape: number[]) {}
+
+  /** Buffers the fused kernel would bind: external inputs and values not yet dropped. */
+  bound(): Set<GPUBuffer> {
+    const s = new Set(this.loads.map((l) => l.binding.buffer));
+    for (const v of this.values.values()) if (!v.dropped) s.add(v.binding.buffer);
+    return s;
+  }
+
+  live(): Value[] { return [...this.values.values()].filter((v) => !v.dropped); }
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const isIdentity = (strides: readonly number[], shape: readonly number[]) => {
+  const c = contiguousStrides(shape);
+  return strides.every((s, d) => s === c[d] || shape[d] === 1);
+};
+
+/** What a capture's fusion pass reports (for tests and statistics). */
+export interface FusionReport { groups: number; fusedLaunches: number; droppedValues: number; epilogues: number; reductions: number }
+
+/** One place a heavy kernel writes its results through: `fn <fn>(i, v)` storing into `<name>[i]`. */
+interface Site { fn: string; name: string; /** binding */ out: number; numel: number; fused: boolean }
+
+/** A heavy kernel's state under rewriting (kept in the command's `fuse` field, so later folds continue it). */
+interface Heavy {
+  base: ShaderName; src: string; constants: Record<string, number>; sites: Site[]; folds: number;
+  rowSum?: StoreWork['rowSum'];
+}
+
+/** Replaces the body of `fn <name>(i: u32, v: f32)` in a kernel's source. */
+function replaceFn(src: string, name: string, body: string[]): string {
+  const re = new RegExp(`fn ${name}\\(i: u32, v: f32\\) \\{[^}]*\\}`);
+  if (!re.test(src)) throw new Error(`fusion: kernel has no fn ${name}(i: u32, v: f32)`);
+  return src.replace(re, () => `fn ${name}(i: u32, v: f32) {\n${body.map((l) => `  ${l}`).join('\n')}\n}`);
+}
+
+/**
+ * Largest value renameSegments moves out of its pool buffer. A renamed value that fusion moves across its
+ * old neighbours needs arena space of its own; for weight-sized values that outweighs a saved dispatch
+ * (measured with scripts/dispatch_counts.ts: renaming everything took the MLP GAN's arena from 9.0 to 15.3 MB
+ * for 3 dispatches; up to 1 MiB it costs 0.5 MB there and nothing on the Gaussian and DCGAN steps).
+ */
+const RENAME_MAX_BYTES = 1 << 20;
+
+/**
+ * Gives every transient value of the capture up to RENAME_MAX_BYTES (written first, released later) a stand-in buffer of its own:
+ * the eager pool hands a released buffer to the next allocation, which makes a value and an unrelated later
+ * one look dependent and blocks folds across them. `resolveSegments` maps the stand-ins back afterwards.
+ */
+export function renameSegments(cmds: Command[]): { cmds: Command[]; origin: Map<GPUBuffer, GPUBuffer> } {
+  const releaseAt = new Map<GPUBuffer, number[]>();
+  cmds.forEach((c, i) => { if (c.kind === 'release') (releaseAt.get(c.buffer) ?? releaseAt.set(c.buffer, []).get(c.buffer)!).push(i); });
+  const origin = new Map<GPUBuffer, GPUBuffer>();
+  const current = new Map<GPUBuffer, GPUBuffer>();
+  const open = new Set<GPUBuffer>();
+  const name = (b: GPUBuffer, i: number, write: boolean): GPUBuffer => {
+    if (!open.has(b)) {
+      open.add(b);
+      // A new segment: renamed when it starts with a write and ends with a release.
+      const ends = write && b.size <= RENAME_MAX_BYTES && (releaseAt.get(b) ?? []).some((r) => r > i);
+      const id = ends ? ({ size: b.size, label: 'stand-in' } as GPUBuffer) : b;
+      if (ends) origin.set(id, b);
+      current.set(b, id);
+    }
+    return current.get(b)!;
+  };
+  const out = cmds.map((c, i): Command => {
+    if (c.kind === 'dispatch') {
+      // Reads first, as the planner orders them.
+      const bindings = c.bindings.map((b) => ({ ...b }));
+      c.bindings.forEach((b, j) => { if (!c.writes[j]) bindings[j].buffer = name(b.buffer, i, false); });
+      c.bindings.forEach((b, j) => { if (c.writes[j]) bindings[j].buffer = name(b.buffer, i, true); });
+      return { ...c, bindings };
+    }
+    if (c.kind === 'copy') {
+      const src = name(c.src, i, false);
+      return { ...c, src, dst: name(c.dst, i, true) };
+    }
+    if (c.kind === 'clear') return { ...c, buffer: name(c.buffer, i, true) };
+    if (c.kind === 'release') {
+      const buffer = open.has(c.buffer) ? current.get(c.buffer)! : c.buffer;
+      open.delete(c.buffer);
+      return { ...c, buffer };
+    }
+    return c;
+  });
+  return { cmds: out, origin };
+}
+
+/**
+ * Puts each stand-in of renameSegments back into its original buffer where the rewritten order still keeps
+ * it apart from that buffer's other values (so the memory plan keeps the sharing the pool found), and into
+ * a fresh pool buffer (`spare`) where fusion moved work across.
+ */
+export function resolveSegments(cmds: Command[], origin: Map<GPUBuffer, GPUBuffer>, spare: (size: number) => GPUBuffer): Command[] {
+  const span = new Map<GPUBuffer, [number, number]>();
+  const see = (b: GPUBuffer, i: number) => {
+    const s = span.get(b);
+    if (s) s[1] = i; else span.set(b, [i, i]);
+  };
+  cmds.forEach((c, i) => {
+    if (c.kind === 'dispatch') c.bindings.forEach((b) => see(b.buffer, i));
+    else if (c.kind === 'copy') { see(c.src, i); see(c.dst, i); }
+    else if (c.kind === 'clear' || c.kind === 'release') see(c.buffer, i);
+  });
+  // Intervals already taken in each original buffer (its own, un-renamed uses first).
+  const taken = new Map<GPUBuffer, [number, number][]>();
+  const takenOf = (b: GPUBuffer) => taken.get(b) ?? taken.set(b, []).get(b)!;
+  for (const [b, s] of span) if (!origin.has(b)) takenOf(b).push(s);
+  const target = new Map<GPUBuffer, GPUBuffer>();
+  const standIns = [...origin.keys()].filter((b) => span.has(b)).sort((x, y) => span.get(x)![0] - span.get(y)![0]);
+  for (const id of standIns) {
+    const [a, z] = span.get(id)!;
+    const o = origin.get(id)!;
+    const t = takenOf(o);
+    if (t.every(([p, q]) => q < a || p > z)) { t.push([a, z]); target.set(id, o); } else target.set(id, spare(o.size));
+  }
+  const map = (b: GPUBuffer) => target.get(b) ?? b;
+  return cmds.map((c): Command => {
+    if (c.kind === 'dispatch') return { ...c, bindings: c.bindings.map((b) => ({ ...b, buffer: map(b.buffer) })) };
+    if (c.kind === 'copy') return { ...c, src: map(c.src), dst: map(c.dst) };
+    if (c.kind === 'clear' || c.kind === 'release') return { ...c, buffer: map(c.buffer) };
+    return c;
+  });
+}
+
+/**
+ * Fuses the pointwise launches of a captured command list (see the file comment). `report`, when given,
+ * receives counts.
+ */
+export function fusePointwise(cmds: Command[], be: Backend, report?: FusionReport): Command[] {
+  const ids = new Map<GPUBuffer, number>();
+  const keyOf = (b: RecordedBinding) => {
+    let id = ids.get(b.buffer);
+    if (id === undefined) { id = ids.size; ids.set(b.buffer, id); }
+    return `${id}@${b.offset ?? 0}`;
+  };
+  const maxBindings = be.limits.maxStorageBuffersPerShaderStage;
+  const out: Command[] = [];
+  let g = null as Group | null;
+
+  const touched = (c: Command): GPUBuffer[] => {
+    if (c.kind === 'dispatch') return c.bindings.map((b) => b.buffer);
+    if (c.kind === 'copy') return [c.src, c.dst];
+    if (c.kind === 'clear') return [c.buffer];
+    return [];
+  };
+
+  const access = (c: Command): { reads: GPUBuffer[]; writes: GPUBuffer[] } => {
+    if (c.kind === 'dispatch') {
+      return { reads: c.bindings.filter((_, j) => !c.writes[j]).map((b) => b.buffer), writes: c.bindings.filter((_, j) => c.writes[j]).map((b) => b.buffer) };
+    }
+    if (c.kind === 'copy') return { reads: [c.src], writes: [c.dst] };
+    if (c.kind === 'clear') return { reads: [], writes: [c.buffer] };
+    return { reads: [], writes: [] };
+  };
+
+  /** Whether the value in `buffer` is released at or after command `from` before anything touches it. */
+  const deadFrom = (buffer: GPUBuffer, from: number): boolean => {
+    for (let j = from; j < cmds.length; j++) {
+      const c = cmds[j];
+      if (c.kind === 'release' && c.buffer === buffer) return true;
+      if (touched(c).includes(buffer)) return false;
+    }
+    return false;
+  };
+  let at = 0;
+
+  const flush = () => {
+    if (!g) return;
+    // Values the rest of the step releases before touching them are never stored either.
+    for (const v of g.values.values()) if (!v.dropped && deadFrom(v.binding.buffer, at)) v.dropped = true;
+    const live = g.live();
+    if (live.length > 0 && foldIntoStore(g, live)) {
+      if (report) { report.epilogues++; report.fusedLaunches += g.cmds.length; }
+    } else if (g.cmds.length === 1 && live.length === 1) {
+      out.push(g.cmds[0]);
+    } else if (live.length > 0) {
+      const n = g.shape.reduce((p, q) => p * q, 1);
+      const body = [
+        ...coordDecls(g.shape, g.coords),
+        ...g.loads.map((l, k) => `let x${k} = in${k}[${l.index}];`),
+        ...g.lines,
+        ...live.map((v, j) => `out${j}[i] = v${v.member};`),
+      ];
+      const src = assemble(g.loads.length, live.length, `${n}u`, body);
+      const [x, y] = be.grid(n, 256);
+      out.push(be.sourceCommand('fused', src, [...g.loads.map((l) => l.binding), ...live.map((v) => v.binding)],
+        new ArrayBuffer(16), [x, y, 1]));
+      if (report) { report.groups++; report.fusedLaunches += g.cmds.length; }
+    }
+    if (report) report.droppedValues += g.values.size - live.length;
+    out.push(...g.deferred);
+    g = null;
+  };
+
+  /** The command at `h` as a heavy kernel whose stores may take epilogues (null for anything else). */
+  const heavyAt = (h: number): Heavy | null => {
+    const c = out[h];
+    if (c.kind !== 'dispatch' || c.dyn || !c.fuse) return null;
+    const f = c.fuse as Partial<Heavy & StoreWork>;
+    if (f.sites) return f as Heavy;
+    if (f.store === undefined || f.out === undefined || f.numel === undefined) return null;
+    const src: string = wgslSources[f.store];
+    const site = (fn: string, at: number, numel: number): Site => {
+      const name = new RegExp(`@binding\\(${at}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
+      if (!name) throw new Error(`fusion: ${f.store} has no writable binding ${at}`);
+      return { fn, name, out: at, numel, fused: false };
+    };
+    return {
+      base: f.store, src, constants: { ...c.constants }, folds: 0, rowSum: f.rowSum,
+      sites: [site('store', f.out, f.numel), ...(f.more ?? []).map((m) => site(m.fn, m.out, m.numel))],
+    };
+  };
+
+  /** Whether moving a write of `writes` (reading `reads`) back to just after out[h] changes no result. */
+  const clearAfter = (h: number, reads: Set<GPUBuffer>, writes: Set<GPUBuffer>): boolean => {
+    for (let j = h + 1; j < out.length; j++) {
+      // A release of a buffer to be written ends an older value of it: writing earlier would land in that one.
+      const c = out[j];
+      if (c.kind === 'release' && writes.has(c.buffer)) return false;
+      const { reads: r, writes: w } = access(c);
+      if (w.some((b) => reads.has(b) || writes.has(b)) || r.some((b) => writes.has(b))) return false;
+    }
+    return true;
+  };
+
+  /** Rebuilds out[h] from its heavy state with `bindings`. */
+  const rebuild = (h: number, hv: Heavy, bindings: RecordedBinding[]) => {
+    const prev = out[h] as Dispatch;
+    const c = be.sourceCommand(`${hv.base}+epilogue`, hv.src, bindings, prev.params, prev.wg, hv.constants) as Dispatch;
+    c.fuse = hv;
+    out[h] = c;
+  };
+
+  /**
+   * Folds the group into a store of the heavy kernel emitted before it, when the group reads that store's
+   * output element for element (so the thread storing element i has everything element i needs).
+   */
+  const foldIntoStore = (grp: Group, live: Value[]): boolean => {
+    const inputs = new Set(grp.loads.map((l) => l.binding.buffer));
+    const outputs = new Set(live.map((v) => v.binding.buffer));
+    const n = grp.shape.reduce((p, q) => p * q, 1);
+    for (let h = out.length - 1; h >= 0 && h >= out.length - 64; h--) {
+      const hv = heavyAt(h);
+      const prev = out[h] as Dispatch;
+      const site = hv?.sites.find((x) => !x.fused && inputs.has(prev.bindings[x.out].buffer));
+      if (hv && site) {
+        // Its output must be read by nothing in between, and the group must be movable back to here.
+        const v = prev.bindings[site.out];
+        if (site.numel !== n || !clearAfter(h, new Set([...inputs, v.buffer]), outputs)) return false;
+        const at = grp.loads.findIndex((l) => l.key === keyOf(v) && l.index === 'i');
+        if (at < 0 || grp.loads.some((l, k) => k !== at && l.binding.buffer === v.buffer)) return false;
+        // Not stored at all when the step releases it with the group and nothing in between reads it.
+        const readBetween = out.slice(h + 1).some((c) => access(c).reads.includes(v.buffer));
+        const released = !readBetween && grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer);
+        const extraIn = grp.loads.filter((_, k) => k !== at);
+        const extraOut = released ? live.slice(1) : live;
+        if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;
+        const bound = new Set(prev.bindings.map((b) => b.buffer));
+        if ([...extraIn.map((l) => l.binding), ...extraOut.map((x) => x.binding)].some((b) => bound.has(b.buffer) && b.buffer !== v.buffer)) return false;
+        const base = prev.bindings.length;
+        const f = hv.folds++;
+        const decls = [
+          ...extraIn.map((_, k) => `@group(0) @binding(${base + k}) var<storage, read> e${f}_in${k}: array<f32>;`),
+          ...extraOut.map((_, j) => `@group(0) @binding(${base + extraIn.length + j}) var<storage, read_write> e${f}_out${j}: array<f32>;`),
+        ];
+        let e = 0;
+        const body = [
+          ...coordDecls(grp.shape, grp.coords),
+          ...grp.loads.map((l, k) => (k === at ? `let x${k} = v;` : `let x${k} = e${f}_in${e++}[${l.index}];`)),
+          ...grp.lines,
+          ...(released ? [`${site.name}[i] = v${live[0].member};`] : [`${site.name}[i] = v;`]),
+          ...extraOut.map((x, j) => `e${f}_out${j}[i] = v${x.member};`),
+        ];
+        site.fused = true;
+        hv.src = replaceFn(hv.src, site.fn, body) + '\n' + decls.join('\n') + '\n';
+        const bindings = [...prev.bindings];
+        if (released) bindings[site.out] = live[0].binding;
+        bindings.push(...extraIn.map((l) => l.binding), ...extraOut.map((x) => x.binding));
+        rebuild(h, hv, bindings);
+        return true;
+      }
+      // Reading the group's inputs is harmless; writing them, or touching what the epilogue would write, is not.
+      const { reads: r, writes: w } = access(out[h]);
+      if (w.some((b) => inputs.has(b) || outputs.has(b)) || r.some((b) => outputs.has(b))) return false;
+    }
+    return false;
+  };
+
+  /**
+   * Folds a one-pass column sum (a bias gradient: g [K, M] summed over K) into the weight-gradient matmul
+   * g^T x emitted before it, which reads the same g: its ROW_SUM threads write the sums.
+   */
+  const foldReduce = (c: Dispatch, rw: ReduceWork): boolean => {
+    if (rw.reduce !== 'sum' || rw.A !== 1) return false;
+    const src = c.bindings[0];
+    const dst = c.bindings[1];
+    for (let h = out.length - 1; h >= 0 && h >= out.length - 64; h--) {
+      const hv = heavyAt(h);
+      const prev = out[h] as Dispatch;
+      const rs = hv?.rowSum;
+      if (hv && rs && hv.constants.ROW_SUM !== 1 && keyOf(prev.bindings[rs.a]) === keyOf(src) && rs.K === rw.R && rs.M === rw.B) {
+        if (!clearAfter(h, new Set([src.buffer]), new Set([dst.buffer]))) return false;
+        if (prev.bindings.some((b) => b.buffer === dst.buffer) || prev.bindings.length + 1 > maxBindings) return false;
+        const f = hv.folds++;
+        const at = prev.bindings.length;
+        hv.constants = { ...hv.constants, ROW_SUM: 1 };
+        hv.sites.push({ fn: 'store_row', name: `e${f}_row`, out: at, numel: rs.M, fused: false });
+        hv.src = replaceFn(hv.src, 'store_row', [`e${f}_row[i] = v;`]) +
+          `\n@group(0) @binding(${at}) var<storage, read_write> e${f}_row: array<f32>;\n`;
+        rebuild(h, hv, [...prev.bindings, dst]);
+        if (report) report.reductions++;
+        return true;
+      }
+      const { reads: r, writes: w } = access(out[h]);
+      if (w.includes(src.buffer) || w.includes(dst.buffer) || r.includes(dst.buffer)) return false;
+    }
+    return false;
+  };
+
+  const add = (c: Dispatch, w: PointwiseWork) => {
+    const outBinding = c.bindings[w.letters.length];
+    if (g) {
+      const bound = g.bound();
+      const fits = sameShape(g.shape, w.shape) && !bound.has(outBinding.buffer) &&
+        w.letters.every((_, k) => {
+          const v = g!.values.get(keyOf(c.bindings[k]));
+          return !v || v.dropped || isIdentity(w.strides[k], w.shape);
+        }) &&
+        g.loads.length + w.letters.length + g.live().length + 1 <= maxBindings;
+      if (!fits) flush();
+    }
+    g ??= new Group(w.shape);
+    const m = g.cmds.length;
+    const names: Record<string, string> = {};
+    w.letters.forEach((l, k) => {
+      const b = c.bindings[k];
+      const key = keyOf(b);
+      const v = g!.values.get(key);
+      if (v && !v.dropped) { names[l] = `v${v.member}`; return; }
+      const index = bakedIndex(w.strides[k], w.shape, g!.coords);
+      let j = g!.loads.findIndex((x) => x.key === key && x.index === index);
+      if (j < 0) { j = g!.loads.length; g!.loads.push({ key, binding: b, index }); }
+      names[l] = `x${j}`;
+    });
+    g.cmds.push(c);
+    g.lines.push(`let v${m} = ${renameOperands(w.expr, names)};`);
+    g.values.set(keyOf(outBinding), { member: m, binding: outBinding, dropped: false });
+  };
+
+  for (; at < cmds.length; at++) {
+    const c = cmds[at];
+    if (c.kind === 'dispatch' && c.fuse && 'expr' in (c.fuse as object) && !c.dyn) { add(c, c.fuse as PointwiseWork); continue; }
+    if (c.kind === 'release') {
+      if (g) {
+        for (const v of g.values.values()) if (v.binding.buffer === c.buffer) v.dropped = true;
+        if (g.bound().has(c.buffer)) { g.deferred.push(c); continue; }
+      }
+      out.push(c);
+      continue;
+    }
+    if (g) {
+      const bound = g.bound();
+      if (touched(c).some((b) => bound.has(b))) flush();
+    }
+    if (c.kind === 'dispatch' && !c.dyn && c.fuse && 'reduce' in (c.fuse as object) && foldReduce(c, c.fuse as ReduceWork)) continue;
+    out.push(c);
+  }
+  flush();
+  return out;
+}

@@ -1,0 +1,138 @@
+// Pointwise rows and compileStep's fused kernels: NaN/inf rules as PyTorch, and fused chains (broadcasting
+// included) against the same ops run eagerly, one kernel per op.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as kiln from '../../src/index.js';
+import { expectNoGpuErrors, setup } from '../helpers.js';
+
+const { F } = kiln;
+beforeAll(async () => { await setup(); });
+
+const NaN_ = Number.NaN;
+const Inf = Number.POSITIVE_INFINITY;
+
+describe('pointwise NaN and inf rules (values from PyTorch 2, noted next to each row)', () => {
+  const x = () => kiln.tensor([NaN_, -1, 0, 2]);
+  const rows: [string, () => kiln.Tensor, number[]][] = [
+    // torch.tensor([nan, -1., 0., 2.]).relu()
+    ['relu', () => x().relu(), [NaN_, 0, 0, 2]],
+    // .clamp(-0.5, 0.5)
+    ['clamp', () => x().clamp(-0.5, 0.5), [NaN_, -0.5, 0, 0.5]],
+    // torch.maximum(x, torch.tensor(1.)) / torch.minimum
+    ['maximum', () => x().maximum(kiln.tensor([1])), [NaN_, 1, 1, 2]],
+    ['minimum', () => x().minimum(kiln.tensor([1])), [NaN_, -1, 0, 1]],
+    ['maximum NaN second', () => kiln.tensor([1, 2]).maximum(kiln.tensor([NaN_, 0])), [NaN_, 2]],
+    // F.leaky_relu(x, 0.2)
+    ['leakyRelu', () => x().leakyRelu(0.2), [NaN_, -0.2, 0, 2]],
+    // torch.tensor([0., -0., 2.]).pow(-1); torch.tensor([0.]).pow(torch.tensor([-1.])); torch.tensor([nan]).pow(0)
+    ['pow scalar -1', () => kiln.tensor([0, -0, 2]).pow(-1), [Inf, -Inf, 0.5]],
+    ['pow scalar -2', () => kiln.tensor([0, -0]).pow(-2), [Inf, Inf]],
+    ['pow tensor', () => kiln.tensor([0]).pow(kiln.tensor([-1])), [Inf]],
+    ['pow NaN^0', () => kiln.tensor([NaN_]).pow(0), [1]],
+    ['tanh', () => x().tanh(), [NaN_, Math.tanh(-1), 0, Math.tanh(2)]],
+    ['sigmoid', () => x().sigmoid(), [NaN_, 1 / (1 + Math.E), 0.5, 1 / (1 + Math.exp(-2))]],
+  ];
+  for (const [name, fn, want] of rows) {
+    it(name, async () => {
+      const got = Array.from(await fn().toArray());
+      got.forEach((v, i) => {
+        if (Number.isNaN(want[i])) expect(v, `${name}[${i}]`).toBeNaN();
+        else expect(v, `${name}[${i}]`).toBeCloseTo(want[i], 6);
+      });
+      expectNoGpuErrors();
+    });
+  }
+});
+
+/** A seeded stream of values in [-2, 2). */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return new Float32Array(n).map(() => { s = (s * 1664525 + 1013904223) >>> 0; return (s / 2 ** 32) * 4 - 2; });
+}
+
+describe('compileStep fuses pointwise chains', () => {
+  // Shapes with broadcasting on either side, a scalar, odd sizes.
+  const shapes: [number[], number[], number[]][] = [
+    [[5, 7], [7], [5, 1]],
+    [[3, 1, 9], [4, 9], [1]],
+    [[257], [257], [257]],
+    [[2, 3, 4, 5], [3, 1, 5], [2, 1, 4, 1]],
+  ];
+  const chain = (a: kiln.Tensor, b: kiln.Tensor, c: kiln.Tensor, w: kiln.Tensor) => {
+    const h = F.leakyRelu(a.mul(b).add(c), 0.2).sub(b.sigmoid()).clamp(-1.5, 1.5);
+    const m = F.where(h.gt(0), h.tanh(), h.exp().mul(0.5)).maximum(c).pow(2);
+    // a matmul whose output the next chain reads element for element (folded into its store)
+    const r = F.matmul(m.reshape([-1, 1]), w).relu().add(1).log();
+    return [m, r.sum()] as const;
+  };
+  shapes.forEach(([sa, sb, sc], k) => {
+    it(`${sa} ⊙ ${sb} ⊙ ${sc}: fused step equals the eager ops`, async () => {
+      const n = (s: number[]) => s.reduce((p, q) => p * q, 1);
+      const a = kiln.tensor(values(n(sa), k + 1), sa);
+      const b = kiln.tensor(values(n(sb), k + 2), sb);
+      const c = kiln.tensor(values(n(sc), k + 3), sc);
+      const w = kiln.tensor(values(3, k + 4), [1, 3]);
+      const eager = chain(a, b, c, w);
+      const want = await Promise.all(eager.map((t) => t.toArray()));
+      const step = kiln.compileStep((x: kiln.Tensor) => chain(x, b, c, w));
+      for (let i = 0; i < 3; i++) step.run(a);
+      const got = await Promise.all(step.run(a).map((t) => t.toArray()));
+      // Same expressions in one kernel: at most float32 rounding apart (lavapipe gives identical bits).
+      got.forEach((g, j) => g.forEach((v, i) => expect(Math.abs(v - want[j][i]), `output ${j}[${i}]`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(want[j][i])))));
+      const st = step.stats;
+      expect(st.kernels.fused ?? 0).toBeGreaterThan(0);
+      // 13 pointwise launches eagerly; fused: b.sigmoid() (b's own shape), the chain, and at most two more.
+      const pointwise = Object.entries(st.kernels).filter(([name]) => !name.startsWith('matmul') && name !== 'reduce' && name !== 'copy').reduce((p, [, v]) => p + v, 0);
+      expect(pointwise).toBeLessThanOrEqual(4);
+      step.dispose();
+      expectNoGpuErrors();
+    });
+  });
+
+  // Bias gradients (a column sum of g) folded into the weight-gradient matmul g^T x, and gradient
+  // accumulation (a layer used twice) folded into the stores: scalar and vec4 matmul kernels.
+  const layers: [string, number, number, number][] = [['scalar matmul', 37, 5, 6], ['vec4 matmul', 32, 8, 12]];
+  for (const [kernel, batch, nin, nout] of layers) {
+    it(`linear layer used twice (${kernel}): bias-gradient reduces folded, gradients equal the eager ones`, async () => {
+      const w = kiln.tensor(values(nout * nin, 21), [nout, nin]).requiresGrad_();
+      const b = kiln.tensor(values(nout, 22), [nout]).requiresGrad_();
+      const body = (x: kiln.Tensor) => {
+        w.grad = null; b.grad = null;
+        const y1 = F.linear(x, w, b).tanh();
+        const y2 = F.linear(x.mul(0.5), w, b).relu();
+        y1.mul(y2).sum().add(y1.sum()).backward();
+        return [w.grad!.clone(), b.grad!.clone()];
+      };
+      const x = kiln.tensor(values(batch * nin, 23), [batch, nin]);
+      const want = await Promise.all(body(x).map((t) => t.toArray()));
+      const step = kiln.compileStep(body);
+      for (let i = 0; i < 3; i++) step.run(x);
+      const got = await Promise.all(step.run(x).map((t) => t.toArray()));
+      got.forEach((g, j) => g.forEach((v, i) => expect(Math.abs(v - want[j][i]), `grad ${j}[${i}]`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[j][i])))));
+      // Eagerly: two bias-gradient reduces and the two loss sums; compiled only the loss sums.
+      expect(step.stats.kernels.reduce ?? 0).toBeLessThanOrEqual(2);
+      expect(Object.keys(step.stats.kernels).some((k) => k.startsWith('matmul') && k.endsWith('+epilogue'))).toBe(true);
+      step.dispose();
+      w.dispose(); b.dispose(); x.dispose();
+      expectNoGpuErrors();
+    });
+  }
+
+  it('intermediates never stored: the arena is smaller than the unfused buffers, and memory stays flat over replays', async () => {
+    const x = kiln.tensor(values(4096, 9), [64, 64]);
+    const step = kiln.compileStep((t: kiln.Tensor) => t.mul(2).add(1).relu().sub(0.5).tanh().mul(t).sum());
+    step.run(x); step.run(x);
+    const plan = step.stats.memory!;
+    // Six 16 KiB intermediates eagerly (two alive at once at least); fused only the last one is stored.
+    expect(plan.arenaBytes).toBeLessThan(2 * 64 * 64 * 4);
+    for (let i = 0; i < 20; i++) step.run(x);
+    await kiln.sync();
+    const before = kiln.memory().totalBytes;
+    const created = kiln.stats().buffersCreated;
+    for (let i = 0; i < 300; i++) step.run(x);
+    await kiln.sync();
+    expect(kiln.memory().totalBytes).toBe(before);
+    expect(kiln.stats().buffersCreated).toBe(created);
+    step.dispose();
+    expectNoGpuErrors();
+  });
+});
