@@ -23,17 +23,20 @@ export class ResnetBlock extends nn.Module {
   readonly convBlock: nn.Sequential;
   constructor(dim: number) {
     super();
-    this.convBlock = new nn.Sequential(
+    const block = new nn.Sequential(
       new nn.ReflectionPad2d(1), new nn.Conv2d(dim, dim, 3), new nn.InstanceNorm2d(dim), new nn.ReLU(),
       new nn.ReflectionPad2d(1), new nn.Conv2d(dim, dim, 3), new nn.InstanceNorm2d(dim));
-    this.registerModule('conv_block', this.convBlock);
+    // Registered under the reference's snake_case name first; the camelCase field then refers to the same
+    // module, which a module registers only once.
+    this.registerModule('conv_block', block);
+    this.convBlock = block;
   }
   forward(x: Tensor): Tensor { return x.add(this.convBlock.forward(x)); }
 }
 
 export interface ResnetGeneratorOptions { inputNc: number; outputNc: number; ngf?: number; nBlocks?: number }
 
-/** The reference's ResnetGenerator: its whole network is one Sequential named `model`. */
+/** The reference's ResnetGenerator: its whole network is one Sequential in the field `model` (registered by assignment). */
 export class ResnetGenerator extends nn.Module {
   readonly model: nn.Sequential;
   constructor(readonly opts: Required<ResnetGeneratorOptions>) {
@@ -52,7 +55,6 @@ export class ResnetGenerator extends nn.Module {
     }
     layers.push(new nn.ReflectionPad2d(3), new nn.Conv2d(ngf, outputNc, 7), new nn.Tanh());
     this.model = new nn.Sequential(...layers);
-    this.registerModule('model', this.model);
   }
   forward(x: Tensor): Tensor { return this.model.forward(x); }
 }
@@ -96,7 +98,6 @@ export class NLayerDiscriminator extends nn.Module {
     layers.push(new nn.Conv2d(ndf * prev, ndf * mult, 4, { stride: 1, padding: 1 }), new nn.InstanceNorm2d(ndf * mult), new nn.LeakyReLU(0.2));
     layers.push(new nn.Conv2d(ndf * mult, 1, 4, { stride: 1, padding: 1 }));
     this.model = new nn.Sequential(...layers);
-    this.registerModule('model', this.model);
   }
   forward(x: Tensor): Tensor { return this.model.forward(x); }
 }

@@ -8,7 +8,7 @@ import { permutation } from '../data/dataset.js';
 import { padImages } from '../data/images.js';
 import { MNIST_PIXELS, type MnistDigits } from '../data/mnist.js';
 import { classifyAll, frechetDistance, meanCov } from './quality.js';
-import { cycleGanSetup, translate, type CycleGanSetup, type DomainData } from './cyclegan.js';
+import { cycleGanSetup, translate, type CycleGanOptions, type CycleGanSetup, type DomainData } from './cyclegan.js';
 import { nLayerDiscriminator, resnetGenerator, toyDiscriminator, toyGenerator } from './cyclegan_nets.js';
 import { checkChoice, checkInt, checkOnly, type OwnRecipe, type RunConfig } from './recipe.js';
 
@@ -234,8 +234,10 @@ export function cycleGenerator(c: RunConfig): nn.Module {
   return resnetGenerator({ inputNc: ch, outputNc: ch, ngf: c.ngf ?? CYCLEGAN_DEFAULTS.ngf, nBlocks: c.blocks ?? CYCLEGAN_DEFAULTS.blocks });
 }
 
-/** Builds a CycleGAN run: the four networks (seeded), optimizers, losses, pools and both domains' data. */
-export function buildCycleGan(c: RunConfig, src: CycleSource): CycleGanSetup {
+/** Builds a CycleGAN run: the four networks (seeded), optimizers, losses, pools and both domains' data.
+ * `extra` sets what the recipe keeps fixed (pool size, loss weights), for experiments and tests. */
+export function buildCycleGan(c: RunConfig, src: CycleSource,
+  extra: Pick<CycleGanOptions, 'poolSize' | 'lambdaA' | 'lambdaB' | 'lambdaIdentity'> = {}): CycleGanSetup {
   cycleganRecipe.check(c);
   const steps = cycleganRecipe.defaultSteps(c);
   const toy = isToy(c);
@@ -265,6 +267,6 @@ export function buildCycleGan(c: RunConfig, src: CycleSource): CycleGanSetup {
   return cycleGanSetup({
     GA, GB, DA, DB, makeG, dataA, dataB, steps, seed: c.seed,
     batch: c.batch ?? (toy ? CYCLEGAN_DEFAULTS.toyBatch : CYCLEGAN_DEFAULTS.batch),
-    lr: c.lr ?? CYCLEGAN_DEFAULTS.lr,
+    lr: c.lr ?? CYCLEGAN_DEFAULTS.lr, ...extra,
   });
 }

@@ -2,7 +2,7 @@
 // hand-computed values, compiled == eager, bit-exact resume, and a short run that lowers the cycle loss.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { F, getRngState, nn, noGrad, optim, tensor } from '../../src/index.js';
+import { F, getRngState, nn, noGrad, optim, setRngState, tensor } from '../../src/index.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { groupTensors } from '../../src/gan/checkpoint.js';
 import { GANLoss } from '../../src/gan/gan_loss.js';
@@ -120,55 +120,89 @@ describe('LSGAN and the image pool', () => {
 
 const images = (n: number, seed: number) => new Float32Array(n * 1024).map((_, i) => Math.tanh(Math.sin(i * 0.37 + seed) * 2));
 const tiny: RunConfig = { recipe: 'cyclegan', seed: 3, ngf: 2, blocks: 1, ndf: 2, batch: 2, steps: 40 };
+// A 3-image pool so that the swap path of the pool runs within a few steps.
 const tinyRun = (compile = true) => new CycleGanTrainer({
-  ...buildCycleGan(tiny, { kind: 'images', a: images(6, 0), b: images(6, 1), channels: 1, side: 32 }), compile,
+  ...buildCycleGan(tiny, { kind: 'images', a: images(6, 0), b: images(6, 1), channels: 1, side: 32 }, { poolSize: 3 }), compile,
 });
 
+async function state(t: CycleGanTrainer): Promise<number[][]> {
+  return [...(await values(t.s.GA)), ...(await values(t.s.GB)), ...(await values(t.s.DA)), ...(await values(t.s.DB)),
+    Array.from(await t.s.poolA.images.toArray()), Array.from(await t.s.poolB.images.toArray())];
+}
+
+/** What the networks compute on a fixed batch, and the pools. Not the raw parameters: a conv bias just before
+ * an instance norm has no effect and a zero gradient up to rounding, which Adam scales up to full-size steps,
+ * so those biases differ by rounding noise (in PyTorch as well) while everything they feed is unchanged. */
+async function outputs(t: CycleGanTrainer): Promise<number[][]> {
+  const x = tensor(images(2, 5), [2, 1, 32, 32]);
+  const out = noGrad(() => [t.s.GA.forward(x), t.s.GB.forward(x), t.s.DA.forward(x), t.s.DB.forward(x)]);
+  const v = await Promise.all([...out, t.s.poolA.images, t.s.poolB.images].map(async (y) => Array.from(await y.toArray())));
+  [x, ...out].forEach((y) => y.dispose());
+  return v;
+}
+
+/** The largest difference of each tensor relative to that tensor's largest magnitude. */
+function worstScaled(a: number[][], b: number[][]): number {
+  let worst = 0;
+  a.forEach((x, i) => {
+    const scale = Math.max(1e-6, ...b[i].map(Math.abs));
+    x.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - b[i][j]) / scale); });
+  });
+  return worst;
+}
+
 describe('CycleGAN training', () => {
-  it('20 compiled steps equal 20 eager steps', async () => {
-    const go = async (compile: boolean) => {
-      const t = tinyRun(compile);
-      for (let i = 0; i < 20; i++) t.trainStep();
-      const rec = await t.metrics();
-      const state = [...(await values(t.s.GA)), ...(await values(t.s.GB)), ...(await values(t.s.DA)), ...(await values(t.s.DB)),
-        Array.from(await t.s.poolA.images.toArray()), Array.from(await t.s.poolB.images.toArray())];
-      const out = { rec, state, rng: getRngState(), stats: t.compileStats };
-      t.dispose();
-      return out;
-    };
-    const eager = await go(false);
-    const comp = await go(true);
-    expect(comp.stats).toMatchObject({ eagerRuns: 1, captures: 1, replays: 18 });
-    expect(comp.rng).toEqual(eager.rng);
-    // Bit for bit, or within 1e-5 relative should the compiled path fuse kernels and change summation order.
-    let worst = 0;
-    comp.state.forEach((a, i) => a.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - eager.state[i][j]) / Math.max(1e-3, Math.abs(eager.state[i][j]))); }));
-    expect(worst).toBeLessThan(1e-5);
-    comp.rec.forEach((r, i) => { for (const k of Object.keys(r) as (keyof typeof r)[]) expect(r[k]).toBeCloseTo(eager.rec[i][k], 5); });
+  it('each of 20 compiled steps equals an eager step from the same state (pools swapping, lr decaying)', async () => {
+    // Step by step rather than 20 steps end to end: the compiled program fuses pointwise chains, whose rounding
+    // may differ in the last bit, and a GAN amplifies such differences over steps. From one shared state, a
+    // replayed step must compute what the eager step computes to 1e-5 relative (capture, inputs, pools, RNG,
+    // lr schedule).
+    const comp = tinyRun(true);
+    const eager = tinyRun(false);
+    for (let i = 0; i < 20; i++) {
+      await comp.metrics();
+      restoreCycleGanCheckpoint(eager, decodeCycleGanCheckpoint(await encodeCycleGanCheckpoint(comp, tiny)));
+      const rng = getRngState();
+      comp.trainStep();
+      const rc = await comp.metrics();
+      const after = getRngState();
+      setRngState(rng);
+      eager.trainStep();
+      const re = await eager.metrics();
+      expect(getRngState()).toEqual(after);
+      for (const k of Object.keys(re[0]) as (keyof typeof re[0])[]) expect(rc[0][k]).toBeCloseTo(re[0][k], 5);
+      expect(worstScaled(await outputs(comp), await outputs(eager))).toBeLessThan(1e-5);
+      expect([comp.s.poolA.count, comp.s.poolA.rng.state]).toEqual([eager.s.poolA.count, eager.s.poolA.rng.state]);
+    }
+    expect(comp.compileStats).toMatchObject({ eagerRuns: 1, captures: 1, replays: 18 });
+    expect(comp.s.poolA.count).toBe(3);
+    comp.dispose();
+    eager.dispose();
     expectNoGpuErrors();
   }, 240_000);
 
   it('resume from a checkpoint continues bit for bit (networks, optimizers, pools, RNG)', async () => {
-    const straight = tinyRun();
-    for (let i = 0; i < 4; i++) straight.trainStep();
+    // Eager steps on both sides: bit for bit. (A compiled run's first step after a restore is its eager warm-up,
+    // so against an uninterrupted compiled run it matches to the fused kernels' rounding; see the test above.)
+    const straight = tinyRun(false);
+    for (let i = 0; i < 6; i++) straight.trainStep();
     await straight.metrics();
-    const want = [...(await values(straight.s.GA)), ...(await values(straight.s.DB)), Array.from(await straight.s.poolA.images.toArray())];
+    const want = await state(straight);
     straight.dispose();
-    const part = tinyRun();
-    for (let i = 0; i < 2; i++) part.trainStep();
+    const part = tinyRun(false);
+    for (let i = 0; i < 3; i++) part.trainStep();
     await part.metrics();
     const bytes = await encodeCycleGanCheckpoint(part, tiny);
     part.dispose();
     const ck = decodeCycleGanCheckpoint(bytes, 'ck');
-    expect(ck.step).toBe(2);
+    expect(ck.step).toBe(3);
     expect([...ck.groups.keys()].sort()).toEqual(['D_A', 'D_B', 'G_A', 'G_B', 'optD_A', 'optD_B', 'optG', 'pool_A', 'pool_B']);
-    const r = tinyRun();
+    const r = tinyRun(false);
     restoreCycleGanCheckpoint(r, ck);
     expect(Buffer.from(await encodeCycleGanCheckpoint(r, tiny)).equals(Buffer.from(bytes))).toBe(true);
-    for (let i = 0; i < 2; i++) r.trainStep();
-    expect((await r.metrics()).map((x) => x.step)).toEqual([3, 4]);
-    const got = [...(await values(r.s.GA)), ...(await values(r.s.DB)), Array.from(await r.s.poolA.images.toArray())];
-    expect(got).toEqual(want);
+    for (let i = 0; i < 3; i++) r.trainStep();
+    expect((await r.metrics()).map((x) => x.step)).toEqual([4, 5, 6]);
+    expect(await state(r)).toEqual(want);
     const flipped = Uint8Array.from(bytes);
     flipped[flipped.length - 5] ^= 0x10;
     expect(() => decodeCycleGanCheckpoint(flipped, 'ck')).toThrow(/CRC-32/);
