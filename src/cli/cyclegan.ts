@@ -7,7 +7,8 @@ import { basename, extname, join } from 'node:path';
 import { adapter, init, memory, nn, tensor, tune } from '../index.js';
 import { splitMnist } from '../data/mnist.js';
 import { CYCLE_LOSSES, CycleGanTrainer, translate, type CycleRecord } from '../gan/cyclegan.js';
-import { decodeCycleGanCheckpoint, encodeCycleGanCheckpoint, isCycleGanCheckpointBytes, loadCycleGenerator, restoreCycleGanCheckpoint } from '../gan/cyclegan_checkpoint.js';
+import type { Checkpoint } from '../gan/checkpoint.js';
+import { decodeCycleGanCheckpoint, encodeCycleGanCheckpoint, loadCycleGenerator, restoreCycleGanCheckpoint } from '../gan/cyclegan_checkpoint.js';
 import { buildCycleGan, cycleGenerator, cycleganRecipe, digitTask, HostDataset, dilatedDigits, directionQuality, type CycleSource, type DigitTask } from '../gan/cyclegan_task.js';
 import { checkConfig, type RunConfig } from '../gan/recipes.js';
 import { mnistClassifier, trainClassifier, classifierAccuracy } from '../gan/quality.js';
@@ -17,15 +18,6 @@ import { stateDictFromSafetensors, stateDictToSafetensors } from '../io/state_di
 import { classifier, defaultClassifierPath } from './common.js';
 import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
 import { Progress } from './progress.js';
-
-export function isCycleGanCheckpoint(path: string): boolean {
-  try {
-    const fd = readFileSync(path);
-    return isCycleGanCheckpointBytes(new Uint8Array(fd.buffer, fd.byteOffset, fd.byteLength));
-  } catch {
-    return false;
-  }
-}
 
 /** Both domains of a run, read from disk where the config names folders. */
 function readSource(c: RunConfig): { source: CycleSource; digits: DigitTask | null } {
@@ -225,12 +217,12 @@ export async function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Re
   return { summary, trainer };
 }
 
-export interface CycleSampleOptions { bytes: Uint8Array; path: string; direction: string; input?: string; out: string }
+export interface CycleSampleOptions { ck: Checkpoint; direction: string; input?: string; out: string }
 
 /** Translates a folder (or, for the digit task, 64 held-out digits) with G_A (a2b) or G_B (b2a); one PNG per image. */
 export async function sampleCycleGan(o: CycleSampleOptions): Promise<void> {
   if (o.direction !== 'a2b' && o.direction !== 'b2a') throw new Error(`kiln sample: --direction must be a2b or b2a, got '${o.direction}'`);
-  const ck = decodeCycleGanCheckpoint(o.bytes, o.path);
+  const ck = o.ck;
   const c = ck.config;
   if (c.task === 'toy') throw new Error('kiln sample: the toy translates points, not images; its samples are in the run\'s samples/ folder');
   const [ch, side] = cycleganRecipe.sampleShape(c);

@@ -7,10 +7,10 @@ import { init, shutdown, tune } from '../index.js';
 import { decodeCheckpoint, loadSampler } from '../gan/checkpoint.js';
 import { gaussianErrors, impliedGaussian } from '../gan/gaussian.js';
 import { digitQuality } from '../gan/quality.js';
-import { makeGenerator, RECIPE_NAMES, RECIPES, type Recipe, type RecipeName, type RunConfig } from '../gan/recipes.js';
+import { makeGenerator, RECIPE_NAMES, RECIPES, recipeOf, type Recipe, type RecipeName, type RunConfig } from '../gan/recipes.js';
 import { int, num, optionLines, parseArgs, str, UsageError, type OptTable, type Parsed } from './args.js';
 import { asDigits, classifier, fixedLatent, generate, samplePng } from './common.js';
-import { isCycleGanCheckpoint, sampleCycleGan, trainCycleGan } from './cyclegan.js';
+import { sampleCycleGan, trainCycleGan } from './cyclegan.js';
 import { readBytes, writeFileAtomic } from './files.js';
 import { train } from './train.js';
 
@@ -132,7 +132,8 @@ async function trainCommand(rest: string[]): Promise<void> {
   const steps = int(p, 'steps', 1);
   const every = int(p, 'every', 1);
   const seeds = int(p, 'seeds', 1);
-  if (recipe?.trainer === 'cyclegan' || (!recipe && isCycleGanCheckpoint(str(p, 'resume')!))) {
+  const resumed = !recipe ? recipeOf(decodeCheckpoint(readBytes(str(p, 'resume')!, 'checkpoint'), str(p, 'resume')).config) : undefined;
+  if ((recipe ?? resumed)?.trainer === 'cyclegan') {
     if (seeds !== undefined) throw new UsageError(`kiln train cyclegan: --seeds is for the gaussian recipe\n\n${usage}`);
     await trainCycleGan({ config, steps, every, out, resume: str(p, 'resume'), tune: p.opts.has('tune'), evaluate: p.opts.has('eval') });
     return;
@@ -175,14 +176,13 @@ async function trainCommand(rest: string[]): Promise<void> {
 async function sampleCommand(p: Parsed): Promise<void> {
   const path = str(p, 'checkpoint');
   if (!path) throw new UsageError(`kiln sample: --checkpoint F is required\n\n${sampleUsage()}`);
-  const bytes = readBytes(path, 'checkpoint');
-  if (isCycleGanCheckpoint(path)) {
+  const ck = decodeCheckpoint(readBytes(path, 'checkpoint'), path);
+  if (recipeOf(ck.config).trainer === 'cyclegan') {
     if (p.opts.has('n') || p.opts.has('seed')) throw new UsageError(`kiln sample: --n and --seed do not apply to a cyclegan checkpoint\n\n${sampleUsage()}`);
-    await sampleCycleGan({ bytes, path, direction: str(p, 'direction') ?? 'a2b', input: str(p, 'input'), out: str(p, 'out') ?? 'translated' });
+    await sampleCycleGan({ ck, direction: str(p, 'direction') ?? 'a2b', input: str(p, 'input'), out: str(p, 'out') ?? 'translated' });
     return;
   }
   for (const k of ['direction', 'input']) if (p.opts.has(k)) throw new UsageError(`kiln sample: --${k} applies to cyclegan checkpoints only\n\n${sampleUsage()}`);
-  const ck = decodeCheckpoint(bytes, path);
   const n = int(p, 'n', 1) ?? 64;
   const out = str(p, 'out') ?? 'grid.png';
   await init();
@@ -195,8 +195,8 @@ async function sampleCommand(p: Parsed): Promise<void> {
 async function evalCommand(p: Parsed): Promise<void> {
   const path = str(p, 'checkpoint');
   if (!path) throw new UsageError(`kiln eval: --checkpoint F is required\n\n${evalUsage()}`);
-  if (isCycleGanCheckpoint(path)) throw new Error('kiln eval: cyclegan runs are scored at the end of training (summary.json) and by scripts/cyclegan_measure.ts');
   const ck = decodeCheckpoint(readBytes(path, 'checkpoint'), path);
+  if (recipeOf(ck.config).trainer === 'cyclegan') throw new Error('kiln eval: cyclegan runs are scored at the end of training (summary.json) and by scripts/cyclegan_measure.ts');
   await init();
   const G = loadSampler(makeGenerator(ck.config), ck);
   if (ck.config.recipe === 'gaussian') {

@@ -10,7 +10,7 @@ import { MNIST_PIXELS, type MnistDigits } from '../data/mnist.js';
 import { classifyAll, frechetDistance, meanCov } from './quality.js';
 import { cycleGanSetup, translate, type CycleGanOptions, type CycleGanSetup, type DomainData } from './cyclegan.js';
 import { nLayerDiscriminator, resnetGenerator, toyDiscriminator, toyGenerator } from './cyclegan_nets.js';
-import { checkChoice, checkInt, checkOnly, type OwnRecipe, type RunConfig } from './recipe.js';
+import { checkChoice, checkInt, checkOnly, type CheckpointLayout, type OwnRecipe, type RunConfig } from './recipe.js';
 
 /** Samples held on the CPU, served in seeded shuffled batches (order depends only on seed and step). */
 export class HostDataset implements DomainData {
@@ -184,9 +184,47 @@ export type CycleSource =
 
 function isToy(c: RunConfig): boolean { return c.task === 'toy'; }
 
+/** The batch size of a run (the recipe's default when unset). */
+export function cycleBatch(c: RunConfig): number { return c.batch ?? (isToy(c) ? CYCLEGAN_DEFAULTS.toyBatch : CYCLEGAN_DEFAULTS.batch); }
+
+/** Each pool's fill count and PRNG state: { A: [count, state], B: [count, state] }. */
+export type PoolStates = Record<'A' | 'B', [number, number]>;
+
+/**
+ * A CycleGAN checkpoint: the four networks under the reference's names, the Adam of both generators and one
+ * per discriminator, both image pools' images, and the pools' fill counts and PRNG states. A pool stores every
+ * fake until it is full, so its count must be min(pool size, step x batch).
+ */
+export const CYCLEGAN_CHECKPOINT: CheckpointLayout = {
+  groups: ['G_A', 'G_B', 'D_A', 'D_B', 'pool_A', 'pool_B'].map((name) => ({ name, required: true }))
+    .concat(['optG', 'optD_A', 'optD_B'].map((name) => ({ name, required: false }))),
+  optimizers: [{ name: 'G', group: 'optG', key: 'optG_step' }, { name: 'D_A', group: 'optD_A', key: 'optD_A_step' }, { name: 'D_B', group: 'optD_B', key: 'optD_B_step' }],
+  extra: [{
+    key: 'pools',
+    check(raw, { config, step, groups }): PoolStates {
+      const v = JSON.parse(raw) as unknown;
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).sort().join() !== 'A,B') {
+        throw new Error(`is ${raw}, expected { A: [count, state], B: [count, state] }`);
+      }
+      for (const d of ['A', 'B'] as const) {
+        const e = (v as Record<string, unknown>)[d];
+        const rows = groups.get(`pool_${d}`)?.get('images')?.shape[0];
+        if (rows === undefined) throw new Error(`pool ${d} has no images tensor`);
+        if (!Array.isArray(e) || e.length !== 2 || !e.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)) {
+          throw new Error(`pool ${d} is ${JSON.stringify(e)}, expected [count, state] of integers in [0, 2^32)`);
+        }
+        const want = Math.min(rows, step * cycleBatch(config));
+        if (e[0] !== want) throw new Error(`pool ${d} holds ${e[0]} images but after ${step} steps of batch ${cycleBatch(config)} a pool of ${rows} holds ${want}`);
+      }
+      return v as PoolStates;
+    },
+  }],
+};
+
 export const cycleganRecipe: OwnRecipe = {
   name: 'cyclegan',
   trainer: 'cyclegan',
+  checkpoint: CYCLEGAN_CHECKPOINT,
   summary: 'CycleGAN: unpaired translation between two folders (default: plain MNIST digits <-> thick inverted digits)',
   options: [
     { name: 'data-a', key: 'dataA', kind: 'string', value: 'DIR', help: "domain A's folder of PNG/JPEG images (with --data-b; default: the built-in digit task)" },
@@ -266,7 +304,7 @@ export function buildCycleGan(c: RunConfig, src: CycleSource,
   const DB = makeD();
   return cycleGanSetup({
     GA, GB, DA, DB, makeG, dataA, dataB, steps, seed: c.seed,
-    batch: c.batch ?? (toy ? CYCLEGAN_DEFAULTS.toyBatch : CYCLEGAN_DEFAULTS.batch),
+    batch: cycleBatch(c),
     lr: c.lr ?? CYCLEGAN_DEFAULTS.lr, ...extra,
   });
 }

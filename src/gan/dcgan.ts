@@ -6,7 +6,7 @@ import { manualSeed, nn, optim } from '../index.js';
 import { ImageDataset, padImages } from '../data/images.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
-import { checkChoice, checkInt, checkOnly, type GanRecipe, GAN_COMMON } from './recipe.js';
+import { checkChoice, checkInt, checkOnly, type GanRecipe, GAN_CHECKPOINT, GAN_COMMON } from './recipe.js';
 
 export interface DcganArch {
   /** Image side: 32 or 64. */
@@ -94,6 +94,7 @@ export function dcganSetup(o: DcganOptions): GanSetup {
 export const dcganRecipe: GanRecipe = {
   name: 'dcgan',
   trainer: 'gan',
+  checkpoint: GAN_CHECKPOINT,
   summary: 'DCGAN (seed 004) on MNIST padded to 32x32, or on a folder of images (--data DIR)',
   options: [
     { name: 'size', key: 'size', kind: 'choice', choices: [32, 64], value: 'S', help: 'image side, 32 or 64 (default 32 on MNIST, 64 on a folder)' },

@@ -5,7 +5,7 @@
 import { manualSeed, nn, optim, randn, tensor, type Tensor } from '../index.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { Dataset, GanSetup } from './trainer.js';
-import { checkChoice, checkOnly, type GanRecipe, GAN_COMMON } from './recipe.js';
+import { checkChoice, checkOnly, type GanRecipe, GAN_CHECKPOINT, GAN_COMMON } from './recipe.js';
 
 export const GAUSSIAN_A = [[1, 2], [-0.2, 0.5]];
 export const GAUSSIAN_MU = [2, 1];
@@ -112,6 +112,7 @@ export function gaussianErrors(mean: number[], cov: number[][]): { meanError: nu
 export const gaussianRecipe: GanRecipe = {
   name: 'gaussian',
   trainer: 'gan',
+  checkpoint: GAN_CHECKPOINT,
   summary: 'a linear G learns a 2-D Gaussian (the CMU lecture\'s and d2l\'s examples)',
   options: [
     { name: 'preset', key: 'preset', kind: 'choice', choices: ['needle', 'd2l'], value: 'P', help: 'needle (SoftmaxLoss D, Adam 0.01, 2000 steps; default) or d2l (BCE, 20 epochs)' },

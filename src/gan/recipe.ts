@@ -69,6 +69,24 @@ export const GAN_COMMON: readonly RecipeOption[] = [
 
 export type GanRun = GanSetup & { config: RunConfig; steps: number };
 
+/**
+ * What a checkpoint of a recipe holds, for the one checkpoint format of checkpoint.ts: its tensor groups (by
+ * name prefix), its optimizers (each stores its step count under `key` and its state in `group`, and steps
+ * exactly once per training step), and further metadata entries with their own checks.
+ */
+export interface CheckpointLayout {
+  groups: readonly { name: string; required?: boolean }[];
+  optimizers: readonly { name: string; group: string; key: string }[];
+  /** Extra metadata: `check` parses the raw string (given the rest of the decoded header) or throws naming the problem. */
+  extra?: readonly { key: string; check(raw: string, ck: { config: RunConfig; step: number; groups: Map<string, Map<string, { shape: number[] }>> }): unknown }[];
+}
+
+/** The layout of every D-then-G recipe: G, D, the optional EMA copy of G, and both Adam states. */
+export const GAN_CHECKPOINT: CheckpointLayout = {
+  groups: [{ name: 'G', required: true }, { name: 'D', required: true }, { name: 'G_ema' }, { name: 'optG' }, { name: 'optD' }],
+  optimizers: [{ name: 'G', group: 'optG', key: 'optG_step' }, { name: 'D', group: 'optD', key: 'optD_step' }],
+};
+
 interface RecipeBase {
   name: RecipeName;
   /** One line for `kiln --help`. */
@@ -83,6 +101,8 @@ interface RecipeBase {
   /** The shape of one generated sample: [2] or [c, h, w]. */
   sampleShape(c: RunConfig): number[];
   data(c: RunConfig): DataNeed;
+  /** What its checkpoints hold. */
+  checkpoint: CheckpointLayout;
 }
 
 /** A D-then-G recipe trained by GanTrainer. */
