@@ -18,6 +18,7 @@ import { stateDictFromSafetensors, stateDictToSafetensors } from '../io/state_di
 import { classifier, defaultClassifierPath } from './common.js';
 import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
 import { Progress } from './progress.js';
+import { withDeviceRecovery, type RecoverableRun } from './train.js';
 
 /** Both domains of a run, read from disk where the config names folders. */
 function readSource(c: RunConfig): { source: CycleSource; digits: DigitTask | null } {
@@ -141,9 +142,18 @@ export async function digitQualityBoth(t: CycleGanTrainer, digits: DigitTask, n 
   };
 }
 
-export interface CycleTrainOptions { config: RunConfig; steps?: number; every?: number; out: string; resume?: string; tune?: boolean; evaluate?: boolean; quiet?: boolean; compile?: boolean }
+export interface CycleTrainOptions extends RecoverableRun {
+  config: RunConfig; steps?: number; every?: number; tune?: boolean; evaluate?: boolean; compile?: boolean;
+  /** Called after every step (progress hooks, tests that disturb a run). */
+  onStep?: (step: number) => void;
+}
 
-export async function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Record<string, unknown>; trainer: CycleGanTrainer }> {
+/** Trains a CycleGAN run, recovering from a lost GPU device as every runner does (withDeviceRecovery). */
+export function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Record<string, unknown>; trainer: CycleGanTrainer }> {
+  return withDeviceRecovery(o, trainCycleGanOnce);
+}
+
+async function trainCycleGanOnce(o: CycleTrainOptions): Promise<{ summary: Record<string, unknown>; trainer: CycleGanTrainer }> {
   let config = o.config;
   let ck = null;
   if (o.resume) {
@@ -187,6 +197,7 @@ export async function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Re
   while (trainer.step < steps) {
     trainer.trainStep();
     const s = trainer.step;
+    o.onStep?.(s);
     if (s % readEvery === 0 || s === steps) {
       rows.push(...(s === steps ? await trainer.metrics() : await trainer.poll()));
       if (rows.length) progress?.update(s, text(rows[rows.length - 1]), s === steps);

@@ -14,7 +14,7 @@ import { asDigits, classifier, fixedLatent, generate, samplePng, trainingImages 
 import { readBytes, writeFileAtomic } from './files.js';
 import { Progress } from './progress.js';
 
-export interface TrainOptions {
+export interface TrainOptions extends RecoverableRun {
   config: RunConfig;
   steps?: number;
   out: string;
@@ -26,8 +26,6 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Called after every step (progress hooks, tests that disturb a run). */
   onStep?: (step: number) => void;
-  /** How many times a run re-initialises the GPU and resumes after losing its device (default 3). */
-  maxRecoveries?: number;
 }
 
 const CSV_HEAD = 'step,d_loss,g_loss,real_score,fake_score';
@@ -80,16 +78,26 @@ function latestCheckpoint(out: string): { path: string; step: number } | null {
   return best;
 }
 
+/** What the device-loss recovery needs of a runner's options. */
+export interface RecoverableRun {
+  out: string;
+  resume?: string;
+  quiet?: boolean;
+  /** How many times a run re-initialises the GPU and resumes after losing its device (default 3). */
+  maxRecoveries?: number;
+}
+
 /**
- * Trains, and when the GPU device is lost mid-run (driver reset, device.destroy()), re-initialises Kiln on a
- * new device and resumes from the run's newest checkpoint by itself, losing only the steps since then.
+ * Runs `once`, and when the GPU device is lost mid-run (driver reset, device.destroy()), re-initialises Kiln on
+ * a new device and runs it again from the run's newest checkpoint in `out`, losing only the steps since then.
+ * Every trainer's runner goes through this loop (checkpoints share one format, so the newest is found the same way).
  */
-export async function train(o: TrainOptions): Promise<TrainResult> {
+export async function withDeviceRecovery<O extends RecoverableRun, R>(o: O, once: (o: O) => Promise<R>): Promise<R> {
   const max = o.maxRecoveries ?? 3;
   let opts = o;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await trainOnce(opts);
+      return await once(opts);
     } catch (e) {
       if (attempt >= max || !(await deviceLost())) throw e;
       const info = currentBackend()?.lost;
@@ -102,6 +110,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }
     }
   }
+}
+
+/** Trains a D-then-G recipe, recovering from a lost GPU device (see withDeviceRecovery). */
+export function train(o: TrainOptions): Promise<TrainResult> {
+  return withDeviceRecovery(o, trainOnce);
 }
 
 async function trainOnce(o: TrainOptions): Promise<TrainResult> {
