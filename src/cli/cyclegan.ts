@@ -15,10 +15,10 @@ import { mnistClassifier, trainClassifier, classifierAccuracy } from '../gan/qua
 import { encodePng, imageGrid } from '../io/png.js';
 import { lineChartSvg, scatterRgba } from '../io/plot.js';
 import { stateDictFromSafetensors, stateDictToSafetensors } from '../io/state_dict.js';
-import { classifier, defaultClassifierPath } from './common.js';
+import { evalEnv } from './common.js';
 import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
 import { Progress } from './progress.js';
-import { withDeviceRecovery, type RecoverableRun } from './train.js';
+import { scoreInto, withDeviceRecovery, type RecoverableRun } from './train.js';
 
 /** Both domains of a run, read from disk where the config names folders. */
 function readSource(c: RunConfig): { source: CycleSource; digits: DigitTask | null } {
@@ -113,35 +113,6 @@ function plot(rows: CycleRecord[]): string {
   return lineChartSvg('cyclegan: losses', r.map((x) => x.step), CYCLE_LOSSES.map((name, i) => ({ name, color: COLORS[i], values: r.map((x) => x[name]) })));
 }
 
-/** Domain B's classifier (dilated digits; fed inverted B images), trained once and cached beside the MNIST one. */
-export async function dilatedClassifier(path = defaultClassifierPath().replace('mnist-classifier', 'mnist-dilated-classifier')): Promise<nn.Sequential> {
-  const model = mnistClassifier();
-  if (existsSync(path)) {
-    const { stateDict: sd } = stateDictFromSafetensors(readBytes(path, 'classifier'), path);
-    model.loadStateDict(sd);
-    for (const t of sd.values()) t.dispose();
-    model.eval();
-    return model;
-  }
-  console.log(`training the dilated-digit classifier (once; cached at ${path})`);
-  const { train, heldOut } = splitMnist(loadMnist());
-  const trained = await trainClassifier(dilatedDigits(train));
-  const accuracy = await classifierAccuracy(trained, dilatedDigits(heldOut));
-  console.log(`  held-out accuracy ${(accuracy * 100).toFixed(2)}%`);
-  writeFileAtomic(path, await stateDictToSafetensors(trained.stateDict(), { heldOutAccuracy: String(accuracy) }));
-  return trained;
-}
-
-/** Label preservation, Fréchet distance and cycle L1 of both directions on held-out digits. */
-export async function digitQualityBoth(t: CycleGanTrainer, digits: DigitTask, n = 500) {
-  const clsA = (await classifier()).model;
-  const clsB = await dilatedClassifier();
-  return {
-    a2b: await directionQuality(t.s.GA, t.s.GB, digits.heldA, digits.heldB, clsB, true, n),
-    b2a: await directionQuality(t.s.GB, t.s.GA, digits.heldB, digits.heldA, clsA, false, n),
-  };
-}
-
 export interface CycleTrainOptions extends RecoverableRun {
   config: RunConfig; steps?: number; every?: number; tune?: boolean; evaluate?: boolean; compile?: boolean;
   /** Called after every step (progress hooks, tests that disturb a run). */
@@ -180,7 +151,7 @@ async function trainCycleGanOnce(o: CycleTrainOptions): Promise<{ summary: Recor
   const fixed = fixedBatches(trainer, toy);
   const csvPath = join(o.out, 'losses.csv');
   const rows = ck ? previousRows(csvPath, trainer.step) : [];
-  const progress = o.quiet ? null : new Progress(`cyclegan${toy ? '/toy' : ''} seed ${config.seed}`, steps, trainer.step);
+  const progress = o.quiet ? null : new Progress(`${cycleganRecipe.label!(config)} seed ${config.seed}`, steps, trainer.step);
   const pad = (s: number) => String(s).padStart(String(steps).length, '0');
   const text = (r: CycleRecord) => `D_A ${r.D_A.toFixed(3)} D_B ${r.D_B.toFixed(3)} G_A ${r.G_A.toFixed(3)} G_B ${r.G_B.toFixed(3)} cyc ${r.cycle_A.toFixed(3)}/${r.cycle_B.toFixed(3)}`;
   const outputs = async (s: number) => {
@@ -219,10 +190,11 @@ async function trainCycleGanOnce(o: CycleTrainOptions): Promise<{ summary: Recor
     stepsPerSecond: Number(((trainer.step - startStep) / wall).toFixed(3)), adapter: adapter().description || adapter().device,
     lastSteps: { steps: tail.length, ...avg }, compiled: trainer.compileStats, gpuMemoryBytes: memory().inUseBytes, finished: new Date().toISOString(),
   };
-  if (o.evaluate && digits) summary.quality = await digitQualityBoth(trainer, digits);
+  const q = cycleganRecipe.quality!;
+  if (o.evaluate) await scoreInto(summary, q.key, () => q.run({ GA: trainer.s.GA, GB: trainer.s.GB }, config, evalEnv(), q.n), o.quiet);
   writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   if (!o.quiet) {
-    if (summary.quality) console.log(`quality: ${JSON.stringify(summary.quality)}`);
+    if (summary.quality) console.log(q.line!(summary.quality as Record<string, unknown>));
     console.log(`${summary.steps} steps in ${summary.wallSeconds} s (${summary.stepsPerSecond} steps/s); outputs in ${o.out}`);
   }
   return { summary, trainer };

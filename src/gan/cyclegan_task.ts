@@ -252,6 +252,25 @@ export const cycleganRecipe: OwnRecipe = {
     }
     if (isToy(c) && (c.ngf !== undefined || c.blocks !== undefined || c.ndf !== undefined)) throw new Error('cyclegan: --ngf, --blocks and --ndf shape the image networks, not the toy');
   },
+  label: (c) => `cyclegan${isToy(c) ? '/toy' : ''}`,
+  quality: {
+    key: 'quality',
+    n: 500,
+    async run({ GA, GB }, c, env, n) {
+      if (isToy(c) || c.dataA) throw new Error('eval: cyclegan runs are scored on the built-in digit task only (its domains are labelled digits)');
+      const held = toDomains(env.mnist().heldOut);
+      const clsA = (await env.classifier('plain')).model;
+      const clsB = (await env.classifier('dilated')).model;
+      return {
+        a2b: await directionQuality(GA, GB, held.a, held.b, clsB, true, n),
+        b2a: await directionQuality(GB, GA, held.b, held.a, clsA, false, n),
+      };
+    },
+    line: (q) => (['a2b', 'b2a'] as const).map((d) => {
+      const x = q[d] as DirectionQuality;
+      return `${d}: label preservation ${(x.labelPreservation * 100).toFixed(1)}%, Fréchet ${x.frechet.toFixed(2)}, cycle L1 ${x.cycleL1.toFixed(4)}`;
+    }).join('; '),
+  },
   defaultSteps: (c) => c.steps ?? (isToy(c) ? CYCLEGAN_DEFAULTS.toySteps : CYCLEGAN_DEFAULTS.steps),
   sampleShape(c) {
     if (isToy(c)) return [2];

@@ -7,6 +7,7 @@ import { ImageDataset, padImages } from '../data/images.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
 import { checkChoice, checkInt, checkOnly, type GanRecipe, GAN_CHECKPOINT, GAN_COMMON } from './recipe.js';
+import { mnistGanQuality } from './samples.js';
 
 export interface DcganArch {
   /** Image side: 32 or 64. */
@@ -115,6 +116,7 @@ export const dcganRecipe: GanRecipe = {
     if (c.data && c.data !== 'mnist' && c.data !== 'none') return { ...c, size: c.size ?? 64, channels: c.channels ?? 3 };
     return c;
   },
+  quality: mnistGanQuality({ latent: (c) => dcganRecipe.latentShape(c), sample: (c) => dcganRecipe.sampleShape(c) }),
   defaultSteps: () => DCGAN_DEFAULTS.steps,
   sampleShape(c) {
     const s = c.size ?? DCGAN_DEFAULTS.size;

@@ -6,6 +6,7 @@ import { MNIST_PIXELS } from '../data/mnist.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
 import { checkInt, checkOnly, type GanRecipe, GAN_CHECKPOINT, GAN_COMMON } from './recipe.js';
+import { mnistGanQuality } from './samples.js';
 
 export interface MnistMlpOptions {
   /** Training digits, [n, 784] with pixels in [0, 1]. */
@@ -71,6 +72,7 @@ export const mnistMlpRecipe: GanRecipe = {
     checkInt(c, 'latent', 1);
     if (c.data !== undefined && c.data !== 'mnist') throw new Error('mnist-mlp: --data DIR is for dcgan; mnist-mlp trains on MNIST');
   },
+  quality: mnistGanQuality({ latent: (c) => mnistMlpRecipe.latentShape(c), sample: (c) => mnistMlpRecipe.sampleShape(c) }),
   defaultSteps: () => MNIST_MLP_DEFAULTS.steps,
   sampleShape: () => [1, 28, 28],
   latentShape: (c) => [c.latent ?? MNIST_MLP_DEFAULTS.latent],
