@@ -14,7 +14,7 @@ import { buildCycleGan, cycleGenerator, digitTask, directionQuality } from '../s
 import { stateDictFromSafetensors } from '../src/io/state_dict.js';
 import { classifier } from '../src/cli/common.js';
 import { dilatedClassifier } from '../src/cli/common.js';
-import { loadMnist } from '../src/cli/files.js';
+import { loadMnist } from '../src/node/mnist.js';
 import type { RunConfig } from '../src/gan/recipes.js';
 
 const { values: a } = parseArgs({ options: {

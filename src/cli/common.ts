@@ -12,7 +12,9 @@ import type { EvalEnv } from '../gan/recipe.js';
 import { asDigits as digitsOf, fixedLatent as latentBatch, generate } from '../gan/samples.js';
 import { classifierAccuracy, mnistClassifier, trainClassifier } from '../gan/quality.js';
 import { latentShape, recipeOf, sampleShape, type ImageSource, type RunConfig } from '../gan/recipes.js';
-import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
+import { readBytes, writeFileAtomic } from '../node/files.js';
+import { loadImageFolder } from '../node/images.js';
+import { loadMnist } from '../node/mnist.js';
 
 /** The training images a recipe asks for: MNIST's training split, or the user's folder. */
 export function trainingImages(c: RunConfig): ImageSource | undefined {
@@ -20,9 +22,18 @@ export function trainingImages(c: RunConfig): ImageSource | undefined {
   if (need.kind === 'none') return undefined;
   if (need.kind === 'mnist') return { images: splitMnist(loadMnist()).train.images, channels: 1, side: 28 };
   if (need.kind !== 'folder') throw new Error(`${c.recipe}: needs two folders; its own runner reads them`);
-  const f = loadImageFolder(need.dir, need.size, need.channels);
+  const f = withFlag('--data', () => loadImageFolder(need.dir, need.size, need.channels));
   console.log(`data: ${f.count} images from ${need.dir} at ${need.size}x${need.size}x${need.channels}` + (f.skipped.length ? `, skipped ${f.skipped.length}: ${f.skipped.slice(0, 3).join('; ')}` : ''));
   return { images: f.images, channels: need.channels, side: need.size };
+}
+
+/** Runs a folder read, naming the command-line option in its error. */
+export function withFlag<T>(flag: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new Error(`${flag} ${(e as Error).message}`);
+  }
 }
 
 /** A fixed latent batch of the run's latent shape from its own CPU generator (never shifts the training RNG). */

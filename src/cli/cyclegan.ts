@@ -15,8 +15,10 @@ import { mnistClassifier, trainClassifier, classifierAccuracy } from '../gan/qua
 import { encodePng, imageGrid } from '../io/png.js';
 import { lineChartSvg, scatterRgba } from '../io/plot.js';
 import { stateDictFromSafetensors, stateDictToSafetensors } from '../io/state_dict.js';
-import { evalEnv } from './common.js';
-import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
+import { evalEnv, withFlag } from './common.js';
+import { readBytes, writeFileAtomic } from '../node/files.js';
+import { loadImageFolder } from '../node/images.js';
+import { loadMnist } from '../node/mnist.js';
 import { Progress } from './progress.js';
 import { scoreInto, withDeviceRecovery, type RecoverableRun } from './train.js';
 
@@ -31,12 +33,7 @@ function readSource(c: RunConfig): { source: CycleSource; digits: DigitTask | nu
   }
   if (need.kind !== 'folders') throw new Error('cyclegan: unexpected data request');
   const read = (flag: string, dir: string) => {
-    let f;
-    try {
-      f = loadImageFolder(dir, need.size, need.channels);
-    } catch (e) {
-      throw new Error((e as Error).message.replace(/^--data /, `${flag} `));
-    }
+    const f = withFlag(flag, () => loadImageFolder(dir, need.size, need.channels));
     console.log(`${flag}: ${f.count} images from ${dir} at ${need.size}x${need.size}x${need.channels}` + (f.skipped.length ? `, skipped ${f.skipped.length}: ${f.skipped.slice(0, 3).join('; ')}` : ''));
     return f.images.map((v) => v * 2 - 1);
   };
@@ -212,10 +209,9 @@ export async function sampleCycleGan(o: CycleSampleOptions): Promise<void> {
   let images: Float32Array;
   let names: string[];
   if (o.input) {
-    const f = loadImageFolder(o.input, side, ch as 1 | 3);
+    const f = withFlag('--input', () => loadImageFolder(o.input!, side, ch as 1 | 3));
     images = f.images.map((v) => v * 2 - 1);
-    names = readdirSync(o.input).filter((n) => ['.png', '.jpg', '.jpeg'].includes(extname(n).toLowerCase())).sort()
-      .filter((n) => !f.skipped.some((s) => s.startsWith(`${n} (`)));
+    names = f.names;
   } else {
     if (c.dataA) throw new Error('kiln sample: --input DIR is required for a run trained on folders');
     const { train, heldOut } = splitMnist(loadMnist());

@@ -11,7 +11,7 @@ import { makeGenerator, RECIPE_NAMES, RECIPES, recipeOf, type Recipe, type Recip
 import { int, num, optionLines, parseArgs, str, UsageError, type OptTable, type Parsed } from './args.js';
 import { classifier, evalEnv, fixedLatent, samplePng } from './common.js';
 import { sampleCycleGan, trainCycleGan } from './cyclegan.js';
-import { readBytes, writeFileAtomic } from './files.js';
+import { readBytes, writeFileAtomic } from '../node/files.js';
 import { train } from './train.js';
 
 const TRAIN_COMMON: OptTable = {

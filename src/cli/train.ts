@@ -9,7 +9,7 @@ import { buildRun, checkConfig, recipeOf, sampleShape, type RunConfig } from '..
 import { GanTrainer, type StepRecord } from '../gan/trainer.js';
 import { lineChartSvg } from '../io/plot.js';
 import { evalEnv, fixedLatent, samplePng, trainingImages } from './common.js';
-import { readBytes, writeFileAtomic } from './files.js';
+import { readBytes, writeFileAtomic } from '../node/files.js';
 import { Progress } from './progress.js';
 
 export interface TrainOptions extends RecoverableRun {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/cli/files.js';
+import { writeFileAtomic } from '../../src/node/files.js';
 import { decodeCheckpoint } from '../../src/gan/checkpoint.js';
 import { mnistClassifier } from '../../src/gan/quality.js';
 import { stateDictToSafetensors } from '../../src/io/state_dict.js';

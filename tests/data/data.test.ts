@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { permutation } from '../../src/data/dataset.js';
 import { ImageDataset, padImages, squareResize } from '../../src/data/images.js';
 import { mnistFromClasses, splitMnist } from '../../src/data/mnist.js';
-import { loadMnist } from '../../src/cli/files.js';
+import { loadMnist } from '../../src/node/mnist.js';
 import { setup } from '../helpers.js';
 
 beforeAll(async () => { await setup(); });

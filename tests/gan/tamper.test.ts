@@ -11,7 +11,7 @@ import { encodeCycleGanCheckpoint, loadCycleGenerator } from '../../src/gan/cycl
 import { buildCycleGan, cycleGenerator } from '../../src/gan/cyclegan_task.js';
 import { buildRun, makeGenerator, type RunConfig } from '../../src/gan/recipes.js';
 import { GanTrainer } from '../../src/gan/trainer.js';
-import { writeFileAtomic } from '../../src/cli/files.js';
+import { writeFileAtomic } from '../../src/node/files.js';
 import { decodeSealed, encodeSealed } from '../../src/io/safetensors.js';
 import { setup } from '../helpers.js';
 
