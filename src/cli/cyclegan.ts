@@ -9,7 +9,7 @@ import { splitMnist } from '../data/mnist.js';
 import { CYCLE_LOSSES, CycleGanTrainer, translate, type CycleRecord } from '../gan/cyclegan.js';
 import type { Checkpoint } from '../gan/checkpoint.js';
 import { decodeCycleGanCheckpoint, encodeCycleGanCheckpoint, loadCycleGenerator, restoreCycleGanCheckpoint } from '../gan/cyclegan_checkpoint.js';
-import { buildCycleGan, cycleGenerator, cycleganRecipe, digitTask, HostDataset, dilatedDigits, directionQuality, type CycleSource, type DigitTask } from '../gan/cyclegan_task.js';
+import { buildCycleGan, cycleGenerator, cycleganRecipe, digitTask, dilatedDigits, directionQuality, type CycleSource, type DigitTask } from '../gan/cyclegan_task.js';
 import { checkConfig, type RunConfig } from '../gan/recipes.js';
 import { mnistClassifier, trainClassifier, classifierAccuracy } from '../gan/quality.js';
 import { encodePng, imageGrid } from '../io/png.js';
@@ -19,6 +19,7 @@ import { evalEnv, withFlag } from './common.js';
 import { readBytes, writeFileAtomic } from '../node/files.js';
 import { loadImageFolder } from '../node/images.js';
 import { loadMnist } from '../node/mnist.js';
+import type { ImageDataset } from '../data/images.js';
 import { Progress } from './progress.js';
 import { scoreInto, withDeviceRecovery, type RecoverableRun } from './train.js';
 
@@ -52,7 +53,7 @@ function fixedBatches(t: CycleGanTrainer, toy: boolean): { a: Float32Array; b: F
   const n = toy ? 512 : 8;
   const take = (d: CycleGanTrainer['s']['dataA']) => {
     const per = d.sampleShape.reduce((x, y) => x * y, 1);
-    const src = (d as HostDataset).values;
+    const src = (d as ImageDataset).images;
     const m = Math.min(n, d.size);
     const out = new Float32Array(m * per);
     for (let i = 0; i < m; i++) {

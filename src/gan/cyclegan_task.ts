@@ -4,44 +4,14 @@
 // the recipe table's entry. Quality of the digit task: label preservation through a classifier per domain,
 // Fréchet distance in that classifier's feature space, and cycle L1 on held-out digits.
 import { manualSeed, tensor, type nn } from '../index.js';
-import { permutation } from '../data/dataset.js';
-import { padImages } from '../data/images.js';
+import { ImageDataset, mapSamples } from '../data/images.js';
+import type { HostArray } from '../data/loader.js';
+import { Compose, Normalize, Pad } from '../data/transforms.js';
 import { MNIST_PIXELS, type MnistDigits } from '../data/mnist.js';
 import { classifyAll, frechetDistance, meanCov } from './quality.js';
 import { cycleGanSetup, translate, type CycleGanOptions, type CycleGanSetup, type DomainData } from './cyclegan.js';
 import { nLayerDiscriminator, resnetGenerator, toyDiscriminator, toyGenerator } from './cyclegan_nets.js';
 import { checkChoice, checkInt, checkOnly, type CheckpointLayout, type OwnRecipe, type RunConfig } from './recipe.js';
-
-/** Samples held on the CPU, served in seeded shuffled batches (order depends only on seed and step). */
-export class HostDataset implements DomainData {
-  readonly size: number;
-  private readonly per: number;
-  private perm: Uint32Array | null = null;
-  private permEpoch = -1;
-  constructor(readonly values: Float32Array, readonly sampleShape: number[], readonly seed: number) {
-    this.per = sampleShape.reduce((a, b) => a * b, 1);
-    if (this.per === 0 || values.length % this.per !== 0 || values.length === 0) {
-      throw new Error(`HostDataset: ${values.length} values do not split into samples of shape [${sampleShape.join(', ')}]`);
-    }
-    this.size = values.length / this.per;
-  }
-  hostBatch(index: number, batchSize: number): Float32Array {
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > this.size) {
-      throw new Error(`HostDataset: batch size ${batchSize} must be an integer in [1, ${this.size}]`);
-    }
-    const per = Math.floor(this.size / batchSize);
-    const epoch = Math.floor(index / per);
-    if (epoch !== this.permEpoch) { this.perm = permutation(this.size, this.seed, epoch); this.permEpoch = epoch; }
-    const out = new Float32Array(batchSize * this.per);
-    const start = (index % per) * batchSize;
-    for (let i = 0; i < batchSize; i++) {
-      const s = this.perm![start + i];
-      out.set(this.values.subarray(s * this.per, (s + 1) * this.per), i * this.per);
-    }
-    return out;
-  }
-  batch(): never { throw new Error('HostDataset: use hostBatch'); }
-}
 
 // ---------------------------------------------------------------- the digit task
 
@@ -59,12 +29,16 @@ export function styleB(img: Float32Array): Float32Array {
   return out;
 }
 
+/** Domain B's style as a transform of a [1, 28, 28] digit in [0, 1] (see styleB). */
+export const StyleB = (x: HostArray): HostArray => ({ data: styleB(x.data as Float32Array), shape: [1, 28, 28] });
+
 /** One domain's digits: [n, 1, 32, 32] in [-1, 1] and their labels. */
 export interface Domain { images: Float32Array; labels: Int32Array }
 
 export interface DigitTask { trainA: Domain; trainB: Domain; heldA: Domain; heldB: Domain }
 
-/** Splits digits alternately between the domains (so A and B are disjoint and class-balanced), styles B, pads to 32. */
+/** Splits digits alternately between the domains (so A and B are disjoint and class-balanced), then through the
+ * transforms: B styled, both padded to 32 (B with its white background) and normalised to [-1, 1]. */
 function toDomains(d: MnistDigits): { a: Domain; b: Domain } {
   const ia: number[] = [];
   const ib: number[] = [];
@@ -72,12 +46,9 @@ function toDomains(d: MnistDigits): { a: Domain; b: Domain } {
   d.labels.forEach((l, i) => { (seen[l]++ % 2 === 0 ? ia : ib).push(i); });
   const make = (idx: number[], styled: boolean): Domain => {
     const px = new Float32Array(idx.length * MNIST_PIXELS);
-    idx.forEach((s, k) => {
-      const img = d.images.subarray(s * MNIST_PIXELS, (s + 1) * MNIST_PIXELS);
-      px.set(styled ? styleB(img) : img, k * MNIST_PIXELS);
-    });
-    const padded = padImages(px, 28, 32, styled ? 1 : 0);
-    return { images: padded.map((v) => v * 2 - 1), labels: Int32Array.from(idx, (s) => d.labels[s]) };
+    idx.forEach((s, k) => px.set(d.images.subarray(s * MNIST_PIXELS, (s + 1) * MNIST_PIXELS), k * MNIST_PIXELS));
+    const prepare = Compose<HostArray, HostArray>([...(styled ? [StyleB] : []), Pad(2, styled ? 1 : 0), Normalize([0.5], [0.5])]);
+    return { images: mapSamples(px, [1, 28, 28], prepare).data, labels: Int32Array.from(idx, (s) => d.labels[s]) };
   };
   return { a: make(ia, false), b: make(ib, true) };
 }
@@ -303,16 +274,16 @@ export function buildCycleGan(c: RunConfig, src: CycleSource,
   let dataB: DomainData;
   if (toy) {
     const t = toyDomains(2048, c.seed);
-    dataA = new HostDataset(t.a, [2], c.seed);
-    dataB = new HostDataset(t.b, [2], c.seed + 1);
+    dataA = new ImageDataset(t.a, [2], c.seed);
+    dataB = new ImageDataset(t.b, [2], c.seed + 1);
   } else {
     if (src.kind !== 'images') throw new Error('cyclegan: needs images for both domains');
     const shape = cycleganRecipe.sampleShape(c);
     if (src.side !== shape[1] || src.channels !== shape[0]) {
       throw new Error(`cyclegan: images are ${src.channels}x${src.side}x${src.side} but the run is ${shape.join('x')}`);
     }
-    dataA = new HostDataset(src.a, shape, c.seed);
-    dataB = new HostDataset(src.b, shape, c.seed + 1);
+    dataA = new ImageDataset(src.a, shape, c.seed);
+    dataB = new ImageDataset(src.b, shape, c.seed + 1);
   }
   const ch = cycleganRecipe.sampleShape(c)[0];
   const makeG = () => cycleGenerator(c);

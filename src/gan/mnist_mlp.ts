@@ -2,6 +2,7 @@
 // D 784 -> 1024 -> 512 -> 256 -> 1 with LeakyReLU(0.01) and Sigmoid; BCE; Adam; images in [-1, 1].
 import { manualSeed, nn, optim } from '../index.js';
 import { ImageDataset } from '../data/images.js';
+import { Normalize } from '../data/transforms.js';
 import { MNIST_PIXELS } from '../data/mnist.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
@@ -44,7 +45,7 @@ export function mnistMlpSetup(o: MnistMlpOptions): GanSetup {
   if (!Number.isInteger(latent) || latent < 1) throw new Error(`mnist-mlp: latent size must be a positive integer, got ${latent}`);
   const seed = o.seed ?? 0;
   manualSeed(seed);
-  const data = new ImageDataset(o.images.map((v) => v * 2 - 1), [1, 28, 28], seed);
+  const data = ImageDataset.from(o.images, [1, 28, 28], Normalize([0.5], [0.5]), seed);
   const makeG = () => mnistMlpGenerator(latent);
   const G = makeG();
   const D = mnistMlpDiscriminator();
