@@ -34,6 +34,16 @@ console.log(`Kiln adapter: ${info.description || info.device}; tfjs ${tf.version
 const t0 = Date.now();
 const rows: Row[] = await runBench({ tf, quick, filter, log: console.log });
 
+/** What bench/torch_bench.py reports about the BLAS PyTorch ran on. */
+interface TorchBlas { kind: string; buildInfo: string; libblas: string; loaded: string[] }
+
+function blasSummary(b: TorchBlas): string {
+  const warn = b.kind === 'reference BLAS'
+    ? ' — the reference BLAS is 30-40x slower on matmul; install libopenblas0-openmp (KILN_WITH_TORCH=1 bash scripts/setup.sh)'
+    : '';
+  return `BLAS: ${b.kind} (libblas.so.3 -> ${b.libblas}; build BLAS_INFO=${b.buildInfo})${warn}`;
+}
+
 let torchInfo = 'PyTorch: not installed (skipped)';
 const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
 if (probe.status === 0) {
@@ -41,8 +51,8 @@ if (probe.status === 0) {
   const r = spawnSync('/usr/bin/python3', [new URL('./torch_bench.py', import.meta.url).pathname, ...(quick ? ['--quick'] : [])],
     { input: JSON.stringify(keys), encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status === 0) {
-    const j = JSON.parse(r.stdout) as { torch: string; threads: number; results: Record<string, { medianMs: number; minMs: number; maxMs: number; samples: number; error?: string }> };
-    torchInfo = `PyTorch ${j.torch} on the CPU, ${j.threads} thread(s)`;
+    const j = JSON.parse(r.stdout) as { torch: string; threads: number; blas: TorchBlas; results: Record<string, { medianMs: number; minMs: number; maxMs: number; samples: number; error?: string }> };
+    torchInfo = `PyTorch ${j.torch} on the CPU, ${j.threads} thread(s) of ${cpus().length}, ${blasSummary(j.blas)}`;
     for (const row of rows) {
       const t = row.torchKey ? j.results[row.torchKey] : undefined;
       row.torch = t && !t.error ? t : null;

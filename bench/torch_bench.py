@@ -1,8 +1,15 @@
 #!/usr/bin/python3
 """PyTorch on the CPU for the benchmark table's cases (the reference a user without a GPU would use).
 Reads case keys (see bench/cases.ts `torch:`) as a JSON list on stdin, prints {key: {medianMs, minMs, maxMs,
-samples}} as JSON. Run by bench/node.ts when Debian's python3-torch is present."""
+samples}} as JSON, with the BLAS library and the thread count it ran with. Run by bench/node.ts when Debian's
+python3-torch is present. On the CPU it uses every core the process may run on (PyTorch's default is the
+physical core count, which can be 1 on a small VM), and it names the BLAS actually loaded: Debian's torch
+links libblas.so.3, which is the slow reference BLAS unless an optimised alternative (libopenblas0-openmp,
+installed by `KILN_WITH_TORCH=1 bash scripts/setup.sh`) is active."""
+import glob
 import json
+import os
+import re
 import statistics
 import sys
 import time
@@ -16,6 +23,35 @@ import torch.nn.functional as F
 CUDA = "--cuda" in sys.argv and torch.cuda.is_available()
 if CUDA:
     torch.set_default_device("cuda")
+else:
+    # --threads N: a fixed count (to compare with a past table); the default is every core.
+    _t = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else None
+    torch.set_num_threads(int(_t) if _t else len(os.sched_getaffinity(0)))
+
+
+def blas_report():
+    """BLAS_INFO from the build, the libblas.so.3 alternative the loader resolves, and the BLAS libraries mapped
+    into this process after a matmul (the one that ran)."""
+    torch.randn(64, 64) @ torch.randn(64, 64)
+    info = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    links = glob.glob("/usr/lib/*-linux-gnu/libblas.so.3") + glob.glob("/usr/lib/libblas.so.3")
+    alternative = os.path.realpath(links[0]) if links else "not found"
+    loaded = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1]
+                if re.search(r"lib(open)?blas|libmkl|libblis", path):
+                    loaded.add(path)
+    except OSError:
+        pass
+    # The library that provides libblas.so.3's symbols is the one mapped under that name (one per process).
+    blas_so = next((p for p in sorted(loaded) if os.path.basename(p).startswith("libblas.so")), alternative)
+    mkl = any("mkl" in p for p in loaded)
+    kind = "MKL" if mkl else "OpenBLAS" if "openblas" in blas_so else "BLIS" if "blis" in blas_so else \
+        "reference BLAS" if "/blas/" in blas_so else "unknown"
+    return {"kind": kind, "buildInfo": info.group(1) if info else "?", "libblas": blas_so, "alternative": alternative,
+            "loaded": sorted(loaded)}
 
 
 def sync():
@@ -160,6 +196,9 @@ def case(key, quick):
 
 def main():
     quick = "--quick" in sys.argv
+    if "--info" in sys.argv:  # what the table header needs, without running cases
+        json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_report()}, sys.stdout)
+        return
     keys = json.load(sys.stdin)
     out = {}
     for k in keys:
@@ -167,8 +206,10 @@ def main():
             out[k] = case(k, quick)
         except Exception as e:  # report, keep going
             out[k] = {"error": str(e)}
-    device = torch.cuda.get_device_name() if CUDA else f"the CPU, {torch.get_num_threads()} thread(s)"
-    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "device": device, "results": out}, sys.stdout)
+    blas = blas_report()
+    device = torch.cuda.get_device_name() if CUDA else f"the CPU, {torch.get_num_threads()} thread(s), {blas['kind']}"
+    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas, "device": device,
+               "results": out}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 # Installs what npm cannot (chromium, libvulkan1, a CPU Vulkan driver, optionally python3-torch) with
 # apt-get when missing, then the npm dependencies. Safe to run again: it skips what is already there.
 #   bash scripts/setup.sh            system packages + npm ci
-#   KILN_WITH_TORCH=1 bash ...       also python3-torch (only needed to regenerate test fixtures)
+#   KILN_WITH_TORCH=1 bash ...       also python3-torch (to regenerate test fixtures, and the benchmark's PyTorch
+#                                    column) with OpenBLAS: without it Debian's torch runs on the reference BLAS,
+#                                    30-40x slower on matmul, which would make the PyTorch column dishonest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,12 @@ if ! command -v apt-get >/dev/null 2>&1; then apt_ok=0; fi
 
 need=()
 for p in libvulkan1 chromium; do have_pkg "$p" || need+=("$p"); done
-if [ "${KILN_WITH_TORCH:-0}" = 1 ] && ! have_pkg python3-torch; then need+=(python3-torch); fi
+if [ "${KILN_WITH_TORCH:-0}" = 1 ]; then
+  have_pkg python3-torch || need+=(python3-torch)
+  # An optimised libblas.so.3 alternative (priority 95 over the reference BLAS's 10), threaded with OpenMP
+  # like torch itself.
+  have_pkg libopenblas0-openmp || need+=(libopenblas0-openmp)
+fi
 
 # lavapipe >= 24: Debian bookworm ships Mesa 22 (too old for Dawn); bookworm-backports has 24+.
 lavapipe_version() {
@@ -93,4 +100,14 @@ else
   PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
 fi
 node scripts/gen-shaders.mjs
+if [ "${KILN_WITH_TORCH:-0}" = 1 ] && command -v update-alternatives >/dev/null 2>&1; then
+  # The alternative is named after the multiarch triplet (libblas.so.3-x86_64-linux-gnu, ...-aarch64-...).
+  alt=$(cd /etc/alternatives 2>/dev/null && ls -d libblas.so.3-* 2>/dev/null | head -n 1 || true)
+  blas=$( [ -n "$alt" ] && update-alternatives --query "$alt" 2>/dev/null | awk '/^Value:/{print $2}' || true)
+  say "libblas.so.3 for PyTorch: ${blas:-unknown}"
+  case "$blas" in
+    *openblas*|*blis*|*mkl*) ;;
+    *) say "warning: PyTorch will use the reference BLAS (matmul 30-40x slower); run: $SUDO update-alternatives --auto ${alt:-libblas.so.3-<triplet>}" ;;
+  esac
+fi
 say "done (log: $LOG)"

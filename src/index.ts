@@ -20,16 +20,22 @@ export * as io from './io/index.js';
 export * as data from './data/index.js';
 export { stateDictToSafetensors, stateDictFromSafetensors } from './io/state_dict.js';
 export type { AdapterReport, MemoryReport, InitOptions };
+export { KilnGpuError, KilnDeviceLostError, KilnStaleTensorError, onDeviceLost } from './backend/errors.js';
 
 /**
  * Sets up WebGPU: the browser's navigator.gpu, Dawn in Node (with a CPU Vulkan driver where there is no GPU),
  * or the app's own device (`init({ device })`, never destroyed by Kiln). Returns what adapter it got.
- * Calling it again without options returns the current adapter.
+ * Calling it again without options (or with the device already in use) returns the current adapter; after a
+ * device loss it gets a new device. Moving to another device closes the old one: tensors made on it raise
+ * KilnStaleTensorError at their next use.
  */
 export async function init(opts: InitOptions = {}): Promise<AdapterReport> {
   const cur = currentBackend();
-  if (cur && !cur.lost && !opts.device && !opts.cpuDriver && !opts.dawnFlags) return cur.adapter;
+  if (cur && cur.state === 'ready' && (opts.device ? opts.device === cur.device : !opts.cpuDriver && !opts.dawnFlags)) {
+    return cur.adapter;
+  }
   const b = await acquire(opts);
+  cur?.close('init() moved Kiln to another device');
   setBackend(b);
   return b.adapter;
 }

@@ -1,26 +1,14 @@
 // The core Tensor: GPU storage (reference counted, shared by views), shape, dtype and its place in the
 // autodiff graph. User-facing methods are added by src/tensor.ts; ops live in src/ops.
-import type { Backend, PooledBuffer } from '../backend/backend.js';
+import { Storage } from '../backend/storage.js';
 import { backend } from './context.js';
+
+export { Storage };
 
 export type DType = 'float32' | 'int32';
 
 /** GPUBufferUsage.STORAGE (the global is absent in Node before Dawn loads). */
 const GPUBufferUsage_STORAGE = 0x80;
-
-/** A GPU buffer shared by a tensor and its views (reshape, detach). */
-export class Storage {
-  refs = 1;
-  constructor(readonly backend: Backend, readonly buf: PooledBuffer, readonly byteOffset = 0,
-    readonly external = false) {}
-
-  retain(): this { this.refs++; return this; }
-
-  release(): void {
-    if (--this.refs > 0) return;
-    if (!this.external) this.backend.release(this.buf);
-  }
-}
 
 /** Frees storage of tensors the program dropped without dispose(): a safety net, not the main mechanism. */
 const finalizer = new FinalizationRegistry<{ storage: Storage; bytes: number }>(({ storage, bytes }) => {
@@ -131,10 +119,13 @@ export class Tensor {
   }
 
   get storage(): Storage {
-    if (!this._storage) {
+    const s = this._storage;
+    if (!s) {
       throw new Error(`kiln: tensor #${this.id} (shape [${this.shape.join(', ')}]) was used after dispose()`);
     }
-    return this._storage;
+    // A device Kiln closed, left or lost: a clear error naming the tensor instead of GPU validation errors.
+    if (s.backend.state !== 'ready') s.backend.checkStorage(`tensor #${this.id} (shape [${this.shape.join(', ')}], ${this.dtype})`);
+    return s;
   }
 
   get buffer(): GPUBuffer { return this.storage.buf.buffer; }

@@ -1,26 +1,36 @@
 // A recorded program: the dispatches, copies and clears of one training step, captured once and replayed
 // by re-encoding prebuilt pipelines and bind groups. Also the liveness planner that gives the step's
-// intermediate buffers a fixed, shared arena.
-import type { ShaderName } from './wgsl.gen.js';
+// intermediate buffers a fixed, shared arena, and build(), which turns a capture's recording into a Program.
+import { KilnGpuError } from './errors.js';
+import type { PipelineCache } from './pipelines.js';
+import type { BufferPool } from './pool.js';
+import type { Recording } from './sink.js';
+import type { StaticUniforms, Uniforms } from './uniforms.js';
 
 /** One binding of a recorded dispatch, normalised to a full range description. */
 export interface RecordedBinding { buffer: GPUBuffer; offset?: number; size?: number }
 
+export interface DispatchCommand {
+  kind: 'dispatch';
+  /** The kernel: a shader in shaders/, or a generated kernel's key (`label#n`, see PipelineCache.source). */
+  shader: string;
+  pipe: GPUComputePipeline;
+  bindings: RecordedBinding[];
+  /** Which bindings the kernel may write (read_write storage). */
+  writes: readonly boolean[];
+  /** The params the capture ran with; `dyn` recomputes them (and any host state) at each replay. */
+  params: ArrayBuffer; dyn?: () => ArrayBuffer;
+  wg: [number, number, number];
+  /** What a rewriting pass may fuse (set by launchers of generated pointwise kernels; opaque here). */
+  fuse?: unknown;
+  /** The pipeline's override constants (a rewriting pass rebuilding the kernel needs them). */
+  constants?: Record<string, number>;
+  /** Filled in when the program is finalised. */
+  group?: GPUBindGroup; slot?: number;
+}
+
 export type Command =
-  | {
-    kind: 'dispatch'; shader: ShaderName; pipe: GPUComputePipeline; bindings: RecordedBinding[];
-    /** Which bindings the kernel may write (read_write storage). */
-    writes: readonly boolean[];
-    /** The params the capture ran with; `dyn` recomputes them (and any host state) at each replay. */
-    params: ArrayBuffer; dyn?: () => ArrayBuffer;
-    wg: [number, number, number];
-    /** What a rewriting pass may fuse (set by launchers of generated pointwise kernels; opaque here). */
-    fuse?: unknown;
-    /** The pipeline's override constants (a rewriting pass rebuilding the kernel needs them). */
-    constants?: Record<string, number>;
-    /** Filled in when the program is finalised. */
-    group?: GPUBindGroup; slot?: number;
-  }
+  | DispatchCommand
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
   | { kind: 'clear'; buffer: GPUBuffer; offset: number; bytes: number }
   /** Host state a replay must advance the way the eager code did (a step counter, an RNG offset). */
@@ -128,4 +138,97 @@ export function planBuffers(cmds: readonly Command[], free: (b: GPUBuffer) => bo
   let eagerTransientBytes = 0;
   for (const b of eager) eagerTransientBytes += size(b);
   return { map, arena, fixed, created, eagerTransientBytes };
+}
+
+/** What a Program needs from the backend that built it. */
+export interface ProgramHost {
+  /** Encodes the commands into the current stream (throws if the device is gone or a capture is open). */
+  replay(fresh: boolean, cmds: readonly Command[], uniform: readonly GPUBindGroup[] | null): void;
+  /** Gives a program's buffers back (see Program.invalidate). */
+  releaseProgram(p: Program, owned: GPUBuffer[], pinned: GPUBuffer[], constants: GPUBuffer[], uniform: StaticUniforms | null): void;
+}
+
+/** A captured step (see compileStep): replay it with run(); it holds its arena until disposed. */
+export class Program {
+  valid = true;
+  invalidReason = '';
+  readonly dispatchCount: number;
+  /** Commands one replay encodes, by kernel (generated kernels by label) and 'copy' / 'clear'. */
+  readonly kernels: Record<string, number> = {};
+
+  constructor(private readonly host: ProgramHost, private readonly cmds: Command[], readonly memory: ProgramMemory,
+    private readonly uniform: StaticUniforms | null, private readonly owned: GPUBuffer[],
+    readonly pinned: GPUBuffer[], private readonly constants: GPUBuffer[]) {
+    this.dispatchCount = cmds.filter((c) => c.kind === 'dispatch').length;
+    for (const c of cmds) {
+      if (c.kind === 'host') continue;
+      const name = c.kind === 'dispatch' ? c.shader.split('#')[0] : c.kind;
+      this.kernels[name] = (this.kernels[name] ?? 0) + 1;
+    }
+  }
+
+  /** Encodes one run of the step. */
+  run(fresh: boolean): void {
+    if (!this.valid) throw new KilnGpuError(`kiln: this captured step is no longer valid (${this.invalidReason}); capture it again`);
+    this.host.replay(fresh, this.cmds, this.uniform?.groups ?? null);
+  }
+
+  /** Gives the arena back to the pool and unpins; later run() calls throw. */
+  invalidate(reason: string): void {
+    if (!this.valid) return;
+    this.valid = false;
+    this.invalidReason = reason;
+    this.host.releaseProgram(this, this.owned, this.pinned, this.constants, this.uniform);
+  }
+}
+
+/**
+ * Turns a capture's recording into a program: intermediate buffers get a planned arena (taken out of the
+ * pool, so nothing else can write them), bind groups and a uniform buffer of the static params are built
+ * once. The caller pins `program.pinned`, the buffers the step uses in place.
+ */
+export function buildProgram(host: ProgramHost, rec: Recording, pool: BufferPool, pipelines: PipelineCache, uniforms: Uniforms): Program {
+  const { commands: all, constants } = rec;
+  const plan = planBuffers(all, (b) => pool.isFree(b), (b) => pool.sizeOf(b), (size) => pool.create(size));
+  const owned = new Set<GPUBuffer>(plan.arena);
+  for (const b of plan.fixed) if (pool.isFree(b)) owned.add(b);
+  const created = new Set(plan.created);
+  for (const b of owned) {
+    if (created.has(b)) pool.inUseBytes += pool.sizeOf(b);
+    else pool.claim(b);
+  }
+  const referenced = new Set<GPUBuffer>();
+  const cmds: Command[] = [];
+  const staticParams: ArrayBuffer[] = [];
+  all.forEach((c, i) => {
+    if (c.kind === 'release') return;
+    if (c.kind === 'dispatch') {
+      const bindings = c.bindings.map((b) => ({ ...b, buffer: plan.map(i, b.buffer) }));
+      bindings.forEach((b) => referenced.add(b.buffer));
+      const slot = c.dyn ? undefined : staticParams.push(c.params) - 1;
+      cmds.push({ ...c, bindings, group: pipelines.bindGroup(c.shader, bindings), slot });
+    } else if (c.kind === 'copy') {
+      const src = plan.map(i, c.src), dst = plan.map(i, c.dst);
+      referenced.add(src).add(dst);
+      cmds.push({ ...c, src, dst });
+    } else if (c.kind === 'clear') {
+      const buffer = plan.map(i, c.buffer);
+      referenced.add(buffer);
+      cmds.push({ ...c, buffer });
+    } else {
+      cmds.push(c);
+    }
+  });
+  const constantSet = new Set(constants);
+  const pinned = [...referenced].filter((b) => !owned.has(b) && !constantSet.has(b));
+  const uniform = staticParams.length > 0 ? uniforms.fixed(staticParams) : null;
+  const bytesOf = (bs: Iterable<GPUBuffer>) => { let n = 0; for (const b of bs) n += pool.sizeOf(b); return n; };
+  const arenaBytes = bytesOf(plan.arena);
+  const persistentBytes = bytesOf(pinned);
+  const constantBytes = bytesOf([...owned].filter((b) => !plan.arena.includes(b))) + bytesOf(constants);
+  const memory: ProgramMemory = {
+    eagerTransientBytes: plan.eagerTransientBytes, arenaBytes, persistentBytes, constantBytes,
+    peakBytes: arenaBytes + persistentBytes + constantBytes,
+  };
+  return new Program(host, cmds, memory, uniform, [...owned], pinned, constants);
 }

@@ -1,6 +1,7 @@
 // Image datasets held on the CPU as NCHW float32 in [-1, 1] (the generator's Tanh range); each batch is a
 // shuffled slice uploaded to the GPU, as a PyTorch DataLoader would. Order depends only on (seed, step).
-import { tensor, type Tensor } from '../index.js';
+import { tensor } from '../ops/functional.js';
+import type { Tensor } from '../tensor.js';
 import { permutation, type Dataset } from './dataset.js';
 
 export class ImageDataset implements Dataset {

@@ -7,14 +7,9 @@ import { Tensor, type DType } from '../autograd/tensor.js';
 import { broadcastStrides, contiguousStrides, MAX_RANK } from './shape.js';
 import { bindScalars, eagerSource, f32Literal, indexMode, OPERANDS, pointwiseTable, SCALAR_SLOTS, type PointwiseName } from './pointwise.js';
 
-/** Small buffers bound where a kernel's optional input is absent (distinct ones: two writable bindings of
- * one buffer in a dispatch are a validation error). */
-let dummies: { buffers: GPUBuffer[]; device: GPUDevice } | null = null;
-function dummyBuffer(k = 0): GPUBuffer {
-  const b = backend();
-  if (!dummies || dummies.device !== b.device) dummies = { buffers: [], device: b.device };
-  while (dummies.buffers.length <= k) dummies.buffers.push(b.acquire(16).buffer);
-  return dummies.buffers[k];
+/** The backend's placeholder for an absent optional input (see Backend.dummy). */
+function dummyBuffer(k = 0) {
+  return backend().dummy(k);
 }
 
 function bind(t: Tensor) {
