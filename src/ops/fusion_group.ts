@@ -13,11 +13,10 @@ import type { Backend } from '../backend/backend.js';
 import { planBuffers, type Command, type RecordedBinding } from '../backend/program.js';
 import type { ShaderName } from '../backend/wgsl.gen.js';
 import { wgslSources } from '../backend/wgsl.gen.js';
+import { PARAMS_BYTES } from '../backend/uniforms.js';
 
 type Dispatch = Extract<Command, { kind: 'dispatch' }>;
 
-/** Bytes of the Params uniform every dispatch binds (the backend's PARAMS_BYTES). */
-const PARAMS_BYTES = 256;
 /** How far back a dispatch may move to join a group (commands). */
 const WINDOW = 96;
 
