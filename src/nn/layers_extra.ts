@@ -3,7 +3,8 @@
 import { Tensor } from '../autograd/tensor.js';
 import * as F from '../ops/functional.js';
 import { onReplay } from '../autograd/compile.js';
-import { Module } from './module.js';
+import { Module, pyRepr } from './module.js';
+import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
 
 type Padding2d = number | readonly [number, number, number, number];
 
@@ -19,11 +20,15 @@ function quadruple(layer: string, p: Padding2d): [number, number, number, number
 abstract class Pad2dBase extends Module {
   readonly padding: [number, number, number, number];
   protected abstract readonly mode: 'constant' | 'reflect' | 'replicate';
-  constructor(padding: Padding2d) {
+  constructor(padding: Padding2d);
+  constructor(...args: unknown[]) {
     super();
-    this.padding = quadruple(new.target.name, padding);
+    const layer = new.target.name;
+    const a = bindArgs<{ padding: Padding2d }>(layer, [arg('padding', { expected: 'an integer or 4 integers', check: () => true })], args);
+    this.padding = quadruple(layer, a.padding);
   }
   forward(x: Tensor): Tensor { return F.pad(x, this.padding, { mode: this.mode }); }
+  override extraRepr(): string { return `(${this.padding.join(', ')})`; }
 }
 
 /** Pads the last two dims by reflection (torch.nn.ReflectionPad2d); each pad must be smaller than its dim. */
@@ -51,19 +56,31 @@ export class InstanceNorm2d extends Module {
   readonly trackRunningStats: boolean;
   numBatchesTracked = 0;
 
-  constructor(readonly numFeatures: number, opts: InstanceNormOptions = {}) {
+  readonly numFeatures: number;
+
+  /** `new InstanceNorm2d(numFeatures, eps = 1e-5, momentum = 0.1, affine = false, trackRunningStats = false)`. */
+  constructor(numFeatures: number,
+    ...rest: PyArgs<[eps: number, momentum: number, affine: boolean, trackRunningStats: boolean], InstanceNormOptions>);
+  constructor(...args: unknown[]) {
     super();
-    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new Error(`InstanceNorm2d: numFeatures must be a positive integer, got ${numFeatures}`);
-    this.eps = opts.eps ?? 1e-5;
-    this.momentum = opts.momentum ?? 0.1;
-    if (!(this.eps > 0)) throw new Error(`InstanceNorm2d: eps must be > 0, got ${this.eps}`);
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`InstanceNorm2d: momentum must be in [0, 1], got ${this.momentum}`);
-    this.affine = opts.affine ?? false;
-    this.trackRunningStats = opts.trackRunningStats ?? false;
+    const a = bindArgs<Required<InstanceNormOptions> & { numFeatures: number }>('InstanceNorm2d', [
+      arg('numFeatures', T.int(1)), arg('eps', T.number((v) => Number.isFinite(v) && v > 0, 'a finite number > 0'), 1e-5),
+      arg('momentum', T.number((v) => v >= 0 && v <= 1, 'a number in [0, 1]'), 0.1),
+      arg('affine', T.boolean(), false), arg('trackRunningStats', T.boolean(), false)], args);
+    const numFeatures = this.numFeatures = a.numFeatures;
+    this.eps = a.eps;
+    this.momentum = a.momentum;
+    this.affine = a.affine;
+    this.trackRunningStats = a.trackRunningStats;
     this.weight = this.registerParameter('weight', this.affine ? F.ones([numFeatures]) : null);
     this.bias = this.registerParameter('bias', this.affine ? F.zeros([numFeatures]) : null);
     this.runningMean = this.registerBuffer('running_mean', this.trackRunningStats ? F.zeros([numFeatures]) : null);
     this.runningVar = this.registerBuffer('running_var', this.trackRunningStats ? F.ones([numFeatures]) : null);
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${pyRepr(this.eps, true)}, momentum=${pyRepr(this.momentum, true)}, affine=${pyRepr(this.affine)}, ` +
+      `track_running_stats=${pyRepr(this.trackRunningStats)}`;
   }
 
   /** x: [N, C, H, W], or [C, H, W] unbatched. */
@@ -103,22 +120,39 @@ export class Upsample extends Module {
   readonly size?: number | readonly number[];
   readonly scaleFactor?: number | readonly number[];
   readonly mode: 'nearest';
-  constructor(opts: F.InterpolateOptions = {}) {
+  /** `new Upsample(size?, scaleFactor?, mode = 'nearest')`, usually `new Upsample({ scaleFactor: 2 })`. */
+  constructor(...args: PyArgs<[size: number | readonly number[] | undefined, scaleFactor: number | readonly number[] | undefined, mode: 'nearest'], F.InterpolateOptions>);
+  constructor(...args: unknown[]) {
     super();
-    if ((opts.size === undefined) === (opts.scaleFactor === undefined)) throw new Error('Upsample: give exactly one of size and scaleFactor');
-    if ((opts.mode ?? 'nearest') !== 'nearest') throw new Error(`Upsample: mode '${String(opts.mode)}' is not supported; Kiln has 'nearest'`);
-    this.size = opts.size;
-    this.scaleFactor = opts.scaleFactor;
+    const sizes = { expected: 'a positive integer or an array of them', check: (v: unknown) => v === undefined || (typeof v === 'number' && v > 0) || (Array.isArray(v) && v.every((x) => typeof x === 'number' && x > 0)) };
+    const a = bindArgs<F.InterpolateOptions>('Upsample', [arg('size', sizes, undefined), arg('scaleFactor', sizes, undefined),
+      arg('mode', { expected: "'nearest' (the only mode Kiln has)", check: (v: unknown) => v === 'nearest' }, 'nearest')], args);
+    if ((a.size === undefined) === (a.scaleFactor === undefined)) throw new Error('Upsample: give exactly one of size and scaleFactor');
+    this.size = a.size;
+    this.scaleFactor = a.scaleFactor;
     this.mode = 'nearest';
+  }
+  override extraRepr(): string {
+    const show = (v: number | readonly number[], asFloat: boolean) =>
+      typeof v === 'number' ? pyRepr(v, asFloat) : `(${v.map((x) => pyRepr(x, asFloat)).join(', ')})`;
+    return this.scaleFactor !== undefined ? `scale_factor=${show(this.scaleFactor, true)}, mode='nearest'` : `size=${show(this.size!, false)}, mode='nearest'`;
   }
   forward(x: Tensor): Tensor { return F.interpolate(x, { size: this.size, scaleFactor: this.scaleFactor, mode: this.mode }); }
 }
 
 /** torch.nn.Dropout: inverted dropout while training, identity in eval mode. */
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) {
+  readonly p: number;
+  readonly inplace: boolean;
+  /** `new Dropout(p = 0.5, inplace = false)`; Kiln never writes in place, so inplace only shows in the printout. */
+  constructor(...args: PyArgs<[p: number, inplace: boolean], { p?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
     super();
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new Error(`Dropout: probability has to be between 0 and 1, but got ${p}`);
+    const a = bindArgs<{ p: number; inplace: boolean }>('Dropout', [
+      arg('p', T.number((v) => v >= 0 && v <= 1, 'a probability between 0 and 1'), 0.5), arg('inplace', T.boolean(), false)], args);
+    this.p = a.p;
+    this.inplace = a.inplace;
   }
+  override extraRepr(): string { return `p=${pyRepr(this.p, true)}, inplace=${pyRepr(this.inplace)}`; }
   forward(x: Tensor): Tensor { return F.dropout(x, { p: this.p, training: this.training }); }
 }

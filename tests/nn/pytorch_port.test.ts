@@ -97,6 +97,30 @@ class Generator extends k_nn_Module() {
 function k_nn_Module() { return kilnNn.Module; }
 import { nn as kilnNn } from '../../src/index.js';
 
+describe('image layers as PyTorch', () => {
+  it('take PyTorch positional arguments, refuse bad ones naming the argument, and print as PyTorch', () => {
+    const { nn } = k;
+    const m = new nn.Sequential(new nn.ReflectionPad2d(3), new nn.InstanceNorm2d(8, 1e-3, 0.1, true),
+      new nn.Upsample({ scaleFactor: 2 }), new nn.Dropout(0.25), new nn.ZeroPad2d([1, 2, 3, 4]));
+    expect(String(m)).toBe([
+      'Sequential(',
+      '  (0): ReflectionPad2d((3, 3, 3, 3))',
+      '  (1): InstanceNorm2d(8, eps=0.001, momentum=0.1, affine=True, track_running_stats=False)',
+      "  (2): Upsample(scale_factor=2.0, mode='nearest')",
+      '  (3): Dropout(p=0.25, inplace=False)',
+      '  (4): ZeroPad2d((1, 2, 3, 4))',
+      ')'].join('\n'));
+    expect([...m.stateDict().keys()]).toEqual(['1.weight', '1.bias']);
+    expect(() => new nn.Dropout(2)).toThrow(/Dropout: argument 'p' must be a probability between 0 and 1, got 2/);
+    expect(() => new nn.InstanceNorm2d(4, { affine: 1 as unknown as boolean })).toThrow(/InstanceNorm2d: argument 'affine' must be true or false/);
+    expect(() => new nn.Upsample({ scale_factor: 2 } as never)).toThrow(/Upsample: unknown option 'scale_factor' \(did you mean 'scaleFactor'\?\)/);
+    expect(() => new (nn.ReflectionPad2d as unknown as new (...a: unknown[]) => unknown)(1, 2)).toThrow(/ReflectionPad2d: takes at most 1 arguments/);
+    expect(() => new nn.Upsample({ mode: 'bilinear' as never, scaleFactor: 2 })).toThrow(/Upsample: argument 'mode' must be 'nearest'/);
+    m.stateDict().forEach((t) => t.dispose());
+    m.parameters().forEach((t) => t.dispose());
+  });
+});
+
 describe('field registration', () => {
   it('a submodule assigned to a field registers under its name (PyTorch keys)', () => {
     const g = new Generator(k.nn);
