@@ -55,9 +55,9 @@ function plot(rows: StepRecord[], recipe: string): string {
 
 export interface TrainResult { summary: Record<string, unknown>; trainer: GanTrainer }
 
-/** Whether the GPU device Kiln was using has been lost (the loss is reported asynchronously, so wait a moment). */
+/** Whether the GPU device Kiln was using has been lost (the loss is reported asynchronously: wait up to 2 s, as a loaded machine may be slow to deliver it). */
 async function deviceLost(): Promise<boolean> {
-  for (let i = 0; i < 20 && !currentBackend()?.lost; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 80 && !currentBackend()?.lost; i++) await new Promise((r) => setTimeout(r, 25));
   return Boolean(currentBackend()?.lost);
 }
 

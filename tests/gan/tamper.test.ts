@@ -55,7 +55,7 @@ beforeAll(async () => {
   await c.metrics();
   files.cyclegan.bytes = await encodeCycleGanCheckpoint(c, cycConfig);
   c.dispose();
-}, 60_000);
+}, 180_000);
 
 describe.each(['gan', 'cyclegan'] as const)('tampered %s checkpoints are refused, naming the problem', (kind) => {
   const f = files[kind];
