@@ -57,6 +57,25 @@ interface Heavy {
   rowSum?: StoreWork['rowSum'];
 }
 
+/**
+ * A zero the WGSL compiler cannot see through: the first u32 field of the kernel's Params shifted right by
+ * 31 (every such field is a size or a count below 2^31; a fused pointwise kernel's Params are all zero).
+ */
+function opaqueZero(src: string): string {
+  const field = /struct Params\s*\{[^}]*?(\w+)\s*:\s*u32/.exec(src)?.[1];
+  if (!field) throw new Error('fusion: kernel has no u32 field in its Params');
+  return `(p.${field} >> 31u)`;
+}
+
+/**
+ * Makes an expression's baked scalars opaque to the compiler. An eager launch reads its scalars from a
+ * uniform, so its compiler cannot fold them; with literals, a fused kernel's compiler would (reassociating
+ * g * c1 * c2 into g * (c1 * c2), for instance) and round differently from the eager ops.
+ */
+function opaqueScalars(line: string, zero: string): string {
+  return line.replace(/bitcast<f32>\(0x([0-9a-f]+)u\)/g, (_, h: string) => `bitcast<f32>(0x${h}u | ${zero})`);
+}
+
 /** Replaces the body of `fn <name>(i: u32, v: f32)` in a kernel's source. */
 function replaceFn(src: string, name: string, body: string[]): string {
   const re = new RegExp(`fn ${name}\\(i: u32, v: f32\\) \\{[^}]*\\}`);
@@ -210,7 +229,7 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
       const body = [
         ...coordDecls(g.shape, g.coords),
         ...g.loads.map((l, k) => `let x${k} = in${k}[${l.index}];`),
-        ...g.lines,
+        ...g.lines.map((l) => opaqueScalars(l, opaqueZero(wgslSources.pointwise))),
         ...live.map((v, j) => `out${j}[i] = v${v.member};`),
       ];
       const src = assemble(g.loads.length, live.length, `${n}u`, body);
@@ -301,7 +320,7 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
         const body = [
           ...coordDecls(grp.shape, grp.coords),
           ...grp.loads.map((l, k) => (k === at ? `let x${k} = v;` : `let x${k} = e${f}_in${e++}[${l.index}];`)),
-          ...grp.lines,
+          ...grp.lines.map((l) => opaqueScalars(l, opaqueZero(hv.src))),
           ...(released ? [`${site.name}[i] = v${live[0].member};`] : [`${site.name}[i] = v;`]),
           ...extraOut.map((x, j) => `e${f}_out${j}[i] = v${x.member};`),
         ];
