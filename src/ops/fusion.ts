@@ -213,12 +213,12 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     }
     return false;
   };
-  let at = 0;
+  let cursor = 0;
 
   const flush = () => {
     if (!g) return;
     // Values the rest of the step releases before touching them are never stored either.
-    for (const v of g.values.values()) if (!v.dropped && deadFrom(v.binding.buffer, at)) v.dropped = true;
+    for (const v of g.values.values()) if (!v.dropped && deadFrom(v.binding.buffer, cursor)) v.dropped = true;
     const live = g.live();
     if (live.length > 0 && foldIntoStore(g, live)) {
       if (report) { report.epilogues++; report.fusedLaunches += g.cmds.length; }
@@ -302,9 +302,11 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
         if (site.numel !== n || !clearAfter(h, new Set([...inputs, v.buffer]), outputs)) return false;
         const at = grp.loads.findIndex((l) => l.key === keyOf(v) && l.index === 'i');
         if (at < 0 || grp.loads.some((l, k) => k !== at && l.binding.buffer === v.buffer)) return false;
-        // Not stored at all when the step releases it with the group and nothing in between reads it.
+        // Not stored at all when the step releases it with the group and nothing in between reads it
         const readBetween = out.slice(h + 1).some((c) => access(c).reads.includes(v.buffer));
-        const released = !readBetween && grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer);
+        // (or releases it later, with nothing reading it before: a value nobody reads, such as a linear layer's
+        // output before its activation, whose tensor lives on until the step ends).
+        const released = !readBetween && (grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer) || deadFrom(v.buffer, cursor));
         const extraIn = grp.loads.filter((_, k) => k !== at);
         const extraOut = released ? live.slice(1) : live;
         if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;
@@ -400,8 +402,8 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     g.values.set(keyOf(outBinding), { member: m, binding: outBinding, dropped: false });
   };
 
-  for (; at < cmds.length; at++) {
-    const c = cmds[at];
+  for (; cursor < cmds.length; cursor++) {
+    const c = cmds[cursor];
     if (c.kind === 'dispatch' && c.fuse && 'expr' in (c.fuse as object) && !c.dyn) { add(c, c.fuse as PointwiseWork); continue; }
     if (c.kind === 'release') {
       if (g) {
