@@ -9,7 +9,6 @@ import {
 import * as K from './kernels.js';
 import { opTable, type CompareOp, type OpAttrs, type OpName } from './table.js';
 import { broadcastShapes, checkShape, fmt, normAxes, normDim, pair } from './shape.js';
-import { checkRange } from './checks.js';
 
 /** Inputs an op may be given as undefined (a conv or linear without bias, batch norm without affine). */
 const OPTIONAL_INPUTS: Partial<Record<OpName, number[]>> = { linear: [2], conv2d: [2], convTranspose2d: [2], batchNorm: [1, 2] };
@@ -523,11 +522,11 @@ export function binaryCrossEntropy(p: Tensor, target: Tensor, o: { reduction?: R
       throw new Error(`binaryCrossEntropy: weight of shape ${fmt(o.weight.shape)} does not broadcast to the input's shape ${fmt(p.shape)}`);
     }
   }
-  // PyTorch raises on probabilities outside [0, 1]; the values are on the GPU, so the error comes at the next
-  // readback (see ops/checks.ts).
-  checkRange('binaryCrossEntropy', p, 0, 1, 'all elements of input should be between 0 and 1 (an input given ' +
-    'since the previous readback held a value outside [0, 1] or NaN; apply sigmoid first, or use ' +
-    'binaryCrossEntropyWithLogits on logits)');
+  // PyTorch raises on probabilities outside [0, 1]: at once for host data; for GPU data the kernel raises the
+  // device-side assert, reported at the next readback.
+  if (p.hostData && p.hostData.some((v) => !(v >= 0 && v <= 1))) {
+    throw new Error('binaryCrossEntropy: all elements of input should be between 0 and 1');
+  }
   if (!o?.weight) return run('binaryCrossEntropy', [p, target], { reduction });
   return composite(() => reduce('binaryCrossEntropy', mul(run('binaryCrossEntropy', [p, target], { reduction: 'none' }), o.weight!), reduction));
 }
