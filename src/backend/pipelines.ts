@@ -118,8 +118,14 @@ export class PipelineCache {
     let g = this.bindGroups.get(key);
     if (g) return g;
     if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+    const k = this.kernel(name);
+    // A launcher binding more or fewer buffers than its shader declares would only surface as an uncaptured
+    // validation error that drops the whole command buffer: refuse it here, naming the kernel.
+    if (buffers.length !== k.writes.length) {
+      throw new KilnGpuError(`kiln: kernel '${name}' declares ${k.writes.length} storage bindings but was given ${buffers.length} buffers`);
+    }
     g = this.device.createBindGroup({
-      layout: this.kernel(name).group0,
+      layout: k.group0,
       entries: buffers.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })),
     });
     this.bindGroupsCreated++;
