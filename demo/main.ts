@@ -162,8 +162,9 @@ function fail(e: unknown): void {
   // A lost device is not the user's error: the page gets a new one and restores the last snapshot.
   if (e instanceof KilnDeviceLostError || lostDevices.has(device)) { deviceLost(); return; }
   const msg = e instanceof Error ? e.message : String(e);
-  // A readback can fail for a lost device just before the device says it is lost: give it a moment.
-  if (/\b(lost|destroyed)\b/i.test(msg) && !recovering) {
+  // A readback fails for a lost device ("Buffer was unmapped before mapping was resolved", an AbortError)
+  // just before the device says it is lost: give it a moment.
+  if ((e instanceof DOMException || /\b(lost|destroyed|unmapped)\b/i.test(msg)) && !recovering) {
     const d = device;
     setTimeout(() => { if (lostDevices.has(d)) { if (d === device) deviceLost(); } else showFailure(msg); }, 300);
     return;
@@ -178,8 +179,13 @@ function showFailure(msg: string): void {
   machine.dispatch('fail');
 }
 
+/** Whether the user has the run training (Start pressed, not since paused or replaced); a failure leaves it. */
+let wantTraining = false;
+
 function act(a: Action): boolean {
   const ok = machine.dispatch(a);
+  if (ok && a === 'start') wantTraining = true;
+  else if (ok && a !== 'fail' && a !== 'save' && a !== 'saved' && a !== 'loaded') wantTraining = false;
   if (ok && a !== 'fail' && a !== 'saved') { status.error = ''; $('error').textContent = ''; }
   return ok;
 }
@@ -907,13 +913,12 @@ function deviceLost(): void {
   handledLosses.add(device);
   recovering = true;
   status.deviceLosses++;
-  void recover().finally(() => { recovering = false; });
+  void recover(wantTraining).finally(() => { recovering = false; });
 }
 
-async function recover(): Promise<void> {
+async function recover(wasTraining: boolean): Promise<void> {
   const s = session;
   const t = tab;
-  const wasTraining = machine.state === 'training' || machine.state === 'saving';
   const snap = s?.snapshot ? { ...s.snapshot, records: s.records.filter((r) => r.step <= s.snapshot!.step) } : null;
   $('notice').textContent = 'GPU device was lost; getting a new one…';
   try {
