@@ -28,10 +28,11 @@ const RECORD_BUDGET_MS = 10;
 const QUEUE_TARGET_MS = 100;
 /**
  * Samples, chart and numbers redraw at most this often while training. On a software adapter drawing and
- * compositing share the CPU with the emulated GPU, and at 4 Hz they cost more than half the step rate; once a
- * second costs ~10%. ?drawms= overrides it.
+ * compositing share the CPU with the emulated GPU: at 4 Hz they cost more than half the Gaussian step rate,
+ * once a second still ~25% (334 against 451 steps/s without drawing, headless Chromium on SwiftShader, 2
+ * shared cores under load), so a software adapter redraws every 2 s. ?drawms= overrides it.
  */
-const drawEvery = (): number => Number(params.get('drawms') ?? (report?.isFallbackAdapter ? 1000 : 250));
+const drawEvery = (): number => Number(params.get('drawms') ?? (report?.isFallbackAdapter ? 2000 : 250));
 
 /** What the end-to-end tests and a curious visitor can read: window.__demo. */
 const status = {
