@@ -1,4 +1,4 @@
-// The benchmark table on a machine with a real GPU but no Node install (the session's lent GPU machine):
+// The benchmark table on a machine with a real GPU but no Node install:
 // bundled by bench/pack-gpu.mjs with tfjs inside, run by the carried Node binary against the carried Dawn.
 // Usage there: node bench.mjs [--quick] [--filter REGEX] [--out DIR] [--torch python3]
 import { spawnSync } from 'node:child_process';
@@ -49,7 +49,7 @@ const header = `### Node on Dawn — ${[a.vendor, a.architecture, a.description]
   `Kiln vs TensorFlow.js ${tf.version_core} (WebGPU backend) on the same adapter in the same run; ${torchInfo} (PyTorch column). ` +
   `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}. Median per step after warm-up. Kiln matmul workgroups from tune(): ` +
   `${tuneReport ? tuneSummary(tuneReport) : 'default'}. Wall ${((Date.now() - t0) / 1000).toFixed(0)} s.`;
-const md = markdown(rows, header);
+const md = markdown(rows, header, 'gpu');
 writeFileSync(join(out, 'gpu.md'), md);
 writeFileSync(join(out, 'gpu.json'), JSON.stringify({ adapter: a, tfjs: tf.version_core, torch: torchInfo, rows }, null, 1));
 console.log(md);

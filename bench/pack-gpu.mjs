@@ -1,6 +1,6 @@
 // Packs what bench/gpu.ts needs onto a GPU machine that has no Node: this machine's node binary (xz), Dawn's
 // binding (xz), the Vulkan loader, the bundled benchmark and the PyTorch script, into .gpu/ (gitignored).
-// Then, with the session's device tool: run with carry [".gpu"] the command printed at the end.
+// Then copy .gpu/ to that machine and run the command printed at the end.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';

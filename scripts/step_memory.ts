@@ -1,4 +1,4 @@
-// Issue 7's memory target, measured: GPU memory Kiln holds (memory().totalBytes) and GPU buffers created so
+// Flat memory, measured: GPU memory Kiln holds (memory().totalBytes) and GPU buffers created so
 // far after 10, 100, 1000 and N (default 10,000) compiled steps of a trainer, metrics read as the CLI reads them.
 // Usage: npx tsx scripts/step_memory.ts [recipe=gaussian] [steps=10000]
 import { init, memory, stats, sync } from '../src/node.js';

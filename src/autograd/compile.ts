@@ -4,6 +4,7 @@ import type { Program } from '../backend/backend.js';
 import type { ProgramMemory } from '../backend/program.js';
 import { backend } from './context.js';
 import { fusePointwise, renameSegments, resolveSegments } from '../ops/fusion.js';
+import { groupDispatches } from '../ops/fusion_group.js';
 import { Storage, Tensor, tidy } from './tensor.js';
 
 /** Host data fed to a compiled step (a data batch read from the CPU): written straight into the step's
@@ -111,7 +112,7 @@ export class CompiledStep<A extends Tensor[], R> {
     outs.forEach((t) => t.keep());
     this.program = be.endRecording((cmds, spare) => {
       const { cmds: renamed, origin } = renameSegments(cmds);
-      return resolveSegments(fusePointwise(renamed, be), origin, spare);
+      return resolveSegments(groupDispatches(fusePointwise(renamed, be), be), origin, spare);
     });
     this.key = key;
     this.outputs = r;

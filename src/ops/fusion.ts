@@ -215,8 +215,10 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
       ];
       const src = assemble(g.loads.length, live.length, `${n}u`, body);
       const [x, y] = be.grid(n, 256);
-      out.push(be.sourceCommand('fused', src, [...g.loads.map((l) => l.binding), ...live.map((v) => v.binding)],
-        new ArrayBuffer(16), [x, y, 1]));
+      const fused = be.sourceCommand('fused', src, [...g.loads.map((l) => l.binding), ...live.map((v) => v.binding)],
+        new ArrayBuffer(16), [x, y, 1]) as Dispatch;
+      fused.fuse = { wgsl: src };
+      out.push(fused);
       if (report) { report.groups++; report.fusedLaunches += g.cmds.length; }
     }
     if (report) report.droppedValues += g.values.size - live.length;

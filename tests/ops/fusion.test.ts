@@ -117,6 +117,39 @@ describe('compileStep fuses pointwise chains', () => {
     });
   }
 
+  // Horizontal grouping: independent matmuls (different transposes, kernels, odd and aligned sizes,
+  // batched) and reductions run as sub-problems of one dispatch, each exactly as it ran alone.
+  it('independent matmuls and reductions share one dispatch and give the eager bits', async () => {
+    const x1 = kiln.tensor(values(37 * 5, 31), [37, 5]);
+    const w1 = kiln.tensor(values(6 * 5, 32), [6, 5]);
+    const x2 = kiln.tensor(values(32 * 8, 33), [32, 8]);
+    const w2 = kiln.tensor(values(8 * 12, 34), [8, 12]);
+    const b3 = kiln.tensor(values(3 * 9 * 7, 35), [3, 9, 7]);
+    const c3 = kiln.tensor(values(3 * 7 * 4, 36), [3, 7, 4]);
+    const body = (t: kiln.Tensor) => {
+      const a = F.linear(t, w1).tanh();
+      const b = x2.matmul(w2).relu();
+      const c = b3.matmul(c3);
+      const d = t.transpose(0, 1).matmul(a);
+      return [a, b, c, d, a.sum(), b.sum()];
+    };
+    const want = await Promise.all(body(x1).map((t) => t.toArray()));
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(x1);
+    const got = await Promise.all(step.run(x1).map((t) => t.toArray()));
+    got.forEach((g, j) => expect(Array.from(g), `output ${j}`).toEqual(Array.from(want[j])));
+    const groups = Object.entries(step.stats.kernels).filter(([k]) => k.startsWith('group('));
+    expect(groups.length).toBeGreaterThan(0);
+    // Six launches eagerly (four matmuls, two sums) are at most three dispatches grouped.
+    expect(step.stats.dispatches).toBeLessThanOrEqual(3);
+    for (let i = 0; i < 50; i++) step.run(x1);
+    const again = await Promise.all(step.run(x1).map((t) => t.toArray()));
+    again.forEach((g, j) => expect(Array.from(g), `replayed output ${j}`).toEqual(Array.from(want[j])));
+    step.dispose();
+    [x1, w1, x2, w2, b3, c3].forEach((t) => t.dispose());
+    expectNoGpuErrors();
+  });
+
   it('intermediates never stored: the arena is smaller than the unfused buffers, and memory stays flat over replays', async () => {
     const x = kiln.tensor(values(4096, 9), [64, 64]);
     const step = kiln.compileStep((t: kiln.Tensor) => t.mul(2).add(1).relu().sub(0.5).tanh().mul(t).sum());
