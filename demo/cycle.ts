@@ -90,7 +90,7 @@ export function cycleTrainer(c: RunConfig, src: CycleSource): CycleGanTrainer {
 
 /** The steps after which the toy's mapping / the digits are recognisable, for the page's expectations. */
 export function recognisable(task: CycleTask): { steps: number; what: string } {
-  if (task === 'toy') return { steps: 1000, what: 'the red points G(x) lie on the green ring and the orange F(y) inside the blue blob' };
+  if (task === 'toy') return { steps: 2000, what: 'the red dots G(x) spread from the blob out to the ring, the orange F(y) gather inside it' };
   if (task === 'digits') return { steps: 250, what: 'G(x) shows the same digit, thick and inverted; 87% of digits kept at step 250 in the README' };
   return { steps: 1000, what: 'depends on your images' };
 }

@@ -894,7 +894,16 @@ async function newDevice(): Promise<GPUDevice> {
   if (!adapter) throw new Error('navigator.gpu is present but no WebGPU adapter is available (blocklisted GPU or WebGPU disabled).');
   gpuAdapter = adapter;
   const l = adapter.limits;
-  const d = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize } });
+  // The limits and features Kiln asks for when it makes its own device (fused kernels bind up to 16 storage
+  // buffers; the defaults are lower), so the page trains with the same kernels as the benchmark.
+  const d = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has('shader-f16') ? ['shader-f16'] : [],
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize,
+      maxStorageBuffersPerShaderStage: Math.min(l.maxStorageBuffersPerShaderStage, 16),
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    },
+  });
   // Registered before Kiln's own handler, so Kiln's onDeviceLost callback sees this device marked lost.
   void d.lost.then(() => { lostDevices.add(d); });
   // The page owns the device, so its validation errors are the page's to show.
