@@ -136,7 +136,10 @@ export const TABS: TabSpec[] = [
       identity 0.5λ, a 50-image pool of fakes for D, Adam 2e-4 with β₁ 0.5, the learning rate falling linearly
       to 0 over the second half of the steps (training stops there). The toy uses small MLPs and no identity
       loss (with it the MLPs stay at the identity map: the red dots never leave the blob).</p>
-      <p id="cyclespeed" class="note"></p>`,
+      <p class="note"><b>On a CPU (software) adapter</b>, measured in headless Chromium on SwiftShader, 2 shared
+      cores under load: the toy ~30 steps/s (its 2000 steps in about 70 s); the digit task 0.1–0.2 steps/s, so
+      the ~250 steps to a recognisable translation take 20–45 min. A GPU runs both far faster; the box under
+      the numbers gives the rate measured in your browser.</p>`,
   },
   {
     kind: 'app', id: 'app', label: 'Kiln in an app',
