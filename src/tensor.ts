@@ -5,6 +5,7 @@ import { Tensor } from './autograd/tensor.js';
 import * as F from './ops/functional.js';
 import * as I from './ops/inplace.js';
 import { readPendingChecks } from './ops/checks.js';
+import { optsArg, tensorArg } from './ops/args.js';
 import type { DType } from './autograd/tensor.js';
 import type { BackwardOptions } from './autograd/graph.js';
 
@@ -187,6 +188,8 @@ P.requiresGrad_ = function (flag = true) {
   return this;
 };
 P.toArray = function (opts = {}) {
+  tensorArg('toArray', 'tensor', this);
+  optsArg('toArray', opts, ['flush']);
   const b = backend();
   // Thrown here rather than from the promise, so a readback inside a captured step stops the capture.
   b.checkReadable();
@@ -209,6 +212,7 @@ P.toNested = async function () {
   return build(0, 0);
 };
 P.item = async function () {
+  tensorArg('item', 'tensor', this);
   if (this.numel !== 1) throw new Error(`item: only a single-element tensor converts to a number, got shape [${this.shape.join(', ')}]`);
   return (await this.toArray())[0];
 };

@@ -1,7 +1,7 @@
 // The layers: PyTorch names, weight layouts and default initialisations.
 import { Tensor } from '../autograd/tensor.js';
 import * as F from '../ops/functional.js';
-import { Module, pyRepr } from './module.js';
+import { batchCounter, Module, newBatchCounter, pyRepr } from './module.js';
 import { onReplay } from '../autograd/compile.js';
 import { uniform_ } from './init.js';
 import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
@@ -144,6 +144,8 @@ abstract class BatchNormBase extends Module {
   readonly momentum: number;
   /** Training batches seen (PyTorch's num_batches_tracked). */
   numBatchesTracked = 0;
+  /** num_batches_tracked as stateDict() hands it out (see batchCounter). */
+  private counter: Tensor | null = null;
   readonly numFeatures: number;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
@@ -168,6 +170,7 @@ abstract class BatchNormBase extends Module {
     this.bias = this.registerParameter('bias', affine ? F.zeros([numFeatures]) : null);
     this.runningMean = this.registerBuffer('running_mean', track ? F.zeros([numFeatures]) : null);
     this.runningVar = this.registerBuffer('running_var', track ? F.ones([numFeatures]) : null);
+    if (this.runningMean) this.counter = newBatchCounter();
   }
 
   forward(x: Tensor): Tensor {
@@ -193,7 +196,7 @@ abstract class BatchNormBase extends Module {
   }
 
   protected override extraState(prefix: string, out: Map<string, Tensor>): void {
-    if (this.runningMean) out.set(`${prefix}num_batches_tracked`, F.tensor([this.numBatchesTracked], [], { dtype: 'int32' }));
+    if (this.runningMean) out.set(`${prefix}num_batches_tracked`, batchCounter(this.counter ??= newBatchCounter(), this.numBatchesTracked));
   }
 
   protected override loadExtraState(prefix: string, sd: Map<string, Tensor>): void {
