@@ -64,6 +64,7 @@ const RENAMED: Record<string, string> = {
   padding_mode: "Kiln's convolutions pad with zeros: pad first with F.pad(x, pads, { mode: 'reflect' }) or nn.ReflectionPad2d",
   paddingMode: "Kiln's convolutions pad with zeros: pad first with F.pad(x, pads, { mode: 'reflect' }) or nn.ReflectionPad2d",
   create_graph: 'higher-order gradients are not supported',
+  use_lsgan: "the CycleGAN reference's use_lsgan is loss: 'lsgan' in Kiln",
   createGraph: 'higher-order gradients are not supported',
 };
 

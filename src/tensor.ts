@@ -45,6 +45,10 @@ declare module './autograd/tensor.js' {
     reshape(...shape: number[] | [readonly number[]]): Tensor;
     view(...shape: number[] | [readonly number[]]): Tensor;
     expand(...shape: number[] | [readonly number[]]): Tensor;
+    /** expand(other.shape) (PyTorch's expand_as). */
+    expandAs(other: Tensor): Tensor;
+    /** view(other.shape) (PyTorch's view_as). */
+    viewAs(other: Tensor): Tensor;
     transpose(dim0?: number, dim1?: number): Tensor;
     permute(...dims: number[] | [readonly number[]]): Tensor;
     flatten(startDim?: number, endDim?: number): Tensor;
@@ -143,6 +147,8 @@ P.logSoftmax = function (d = -1) { return F.logSoftmax(this, d); };
 P.reshape = function (...s) { return F.reshape(this, dims(s)); };
 P.view = P.reshape;
 P.expand = function (...s) { return F.expand(this, dims(s)); };
+P.expandAs = function (o) { return F.expand(this, tensorArg('expandAs', 'other', o).shape); };
+P.viewAs = function (o) { return F.reshape(this, tensorArg('viewAs', 'other', o).shape); };
 P.transpose = function (a, b) { return F.transpose(this, a, b); };
 P.permute = function (...p) { return F.permute(this, dims(p)); };
 P.flatten = function (s, e) { return F.flattenDims(this, s, e); };

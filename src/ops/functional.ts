@@ -731,6 +731,41 @@ export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction
   return composite(() => reduce('l1Loss', abs(sub(input, target)), reduction));
 }
 
+// ---------------------------------------------------------------- pooling
+
+function poolPair(v: unknown, name: string): [number, number] {
+  return pair('maxPool2d', name, v as number | [number, number], 1, 1);
+}
+
+/**
+ * Max pooling over non-overlapping windows (torch.nn.functional.max_pool2d with stride = kernel size, no
+ * padding): a reshape into windows and a max over them, so its gradient goes to each window's maximum.
+ * H and W must be multiples of the kernel (PyTorch would drop the remainder; Kiln refuses it).
+ */
+export function maxPool2d(x: Tensor, kernelSize: number | [number, number], stride?: number | [number, number] | null): Tensor {
+  const [kh, kw] = maxPool2d.check(kernelSize, stride ?? kernelSize);
+  tensorArg('maxPool2d', 'input', x);
+  if (x.ndim !== 4 && x.ndim !== 3) throw new Error(`maxPool2d: input must be [N, C, H, W] or [C, H, W], got ${fmt(x.shape)}`);
+  const [H, W] = x.shape.slice(-2);
+  if (H % kh !== 0 || W % kw !== 0) {
+    throw new Error(`maxPool2d: input ${fmt(x.shape)} is not a whole number of ${kh}x${kw} windows; Kiln pools H and W that ` +
+      'the kernel divides (crop or pad the input first)');
+  }
+  const lead = x.shape.slice(0, -2);
+  const r = lead.length;
+  return composite(() => reshape(max(reshape(x, [...lead, H / kh, kh, W / kw, kw]), [r + 1, r + 3]), [...lead, H / kh, W / kw]));
+}
+/** The kernel and stride maxPool2d accepts (non-overlapping windows), checked; returns the kernel. */
+maxPool2d.check = (kernelSize: unknown, stride: unknown): [number, number] => {
+  const k = poolPair(kernelSize, 'kernelSize');
+  const s = poolPair(stride, 'stride');
+  if (k[0] !== s[0] || k[1] !== s[1]) {
+    throw new Error(`maxPool2d: stride ${JSON.stringify(stride)} differs from kernelSize ${JSON.stringify(kernelSize)}; Kiln pools ` +
+      'non-overlapping windows only (stride = kernel size)');
+  }
+  return k;
+};
+
 // ---------------------------------------------------------------- autograd entry
 
 /**
