@@ -109,7 +109,7 @@ export class InstanceNorm2d extends Module {
   }
 
   protected override extraState(prefix: string, out: Map<string, Tensor>): void {
-    if (this.runningMean) out.set(`${prefix}num_batches_tracked`, batchCounter(this.counter ??= newBatchCounter(), this.numBatchesTracked));
+    if (this.runningMean) out.set(`${prefix}num_batches_tracked`, this.counter = batchCounter(this.counter, this.numBatchesTracked));
   }
 
   protected override loadExtraState(prefix: string, sd: Map<string, Tensor>): void {

@@ -276,7 +276,9 @@ export abstract class Module {
  * only when the host-side count moved. stateDict() hands out this tensor rather than a fresh one, so saving a
  * checkpoint leaves nothing to dispose and memory() counts exactly what the module holds.
  */
-export function batchCounter(t: Tensor, count: number): Tensor {
+export function batchCounter(t: Tensor | null, count: number): Tensor {
+  // Code written when stateDict() made a fresh tensor here may have disposed it: a new one replaces it.
+  if (!t || t.isDisposed) t = newBatchCounter();
   if (t.hostData?.[0] !== count) {
     noGrad(() => fill_(t, count));
     t.hostData = Int32Array.of(count);
