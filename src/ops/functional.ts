@@ -804,8 +804,8 @@ export interface PadOptions { mode?: 'constant' | 'reflect' | 'replicate'; value
  */
 export function pad(x: Tensor, pads: readonly number[], ...args: PyArgs<[mode: PadOptions['mode'], value: number], PadOptions>): Tensor {
   if (!Array.isArray(pads)) throw new Error(`pad: pads must be an array of integers, got ${JSON.stringify(pads)}`);
-  const o = bindArgs<PadOptions>('pad', [arg('mode', T.oneOf('constant', 'reflect', 'replicate'), 'constant'),
-    arg('value', T.number(), 0)], args);
+  const o = bindArgs<PadOptions>('pad', [arg('mode', anyValue, 'constant'), arg('value', anyValue, 0)], args);
+  numberArg('pad', 'value', o.value);
   if (o.value !== undefined) numberArg('pad', 'value', o.value);
   return run('pad', [x], { pads: [...pads], mode: o.mode ?? 'constant', value: o.value ?? 0 });
 }

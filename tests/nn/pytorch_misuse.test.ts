@@ -68,7 +68,7 @@ describe('strict options: every F function and factory', () => {
     ['interpolate scale_factor', () => k.F.interpolate(k.zeros([1, 1, 2, 2]), { scale_factor: 2 } as never), /interpolate: unknown option 'scale_factor' \(did you mean 'scaleFactor'\?\)/],
     ['instanceNorm use_input_stats', () => k.F.instanceNorm(k.zeros([1, 1, 2, 2]), { use_input_stats: true } as never), /did you mean 'useInputStats'/],
     ['matmul transpose', () => k.F.matmul(k.zeros([2, 2]), k.zeros([2, 2]), { transpose: true } as never), /matmul: unknown option 'transpose'; its options are transA, transB/],
-    ['pad circular', () => k.F.pad(k.zeros([1, 2, 2]), [1, 1], 'circular' as never), /pad: argument 'mode' must be "constant" or "reflect" or "replicate", got "circular"/],
+    ['pad circular', () => k.F.pad(k.zeros([1, 2, 2]), [1, 1], 'circular' as never), /pad: mode must be/],
     ['backward create_graph', () => { const x = k.ones([1], { requiresGrad: true }); const y = x.mul(2); try { y.backward({ create_graph: true } as never); } finally { y.dispose(); x.dispose(); } }, /backward: unknown option 'create_graph' \(higher-order gradients are not supported\)/],
     ['tensor requires_grad', () => k.tensor([1, 2], undefined, { requires_grad: true } as never), /tensor: unknown option 'requires_grad' \(did you mean 'requiresGrad'\?\); its options are dtype, requiresGrad/],
     ['zeros device', () => k.zeros([2], { device: 'cuda' } as never), /zeros: unknown option 'device'/],
