@@ -672,7 +672,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor, o: CrossEntropyOpti
   const op = 'crossEntropy';
   const reduction = lossArgs(op, logits, labels, o, ['weight', 'ignoreIndex', 'labelSmoothing']);
   o = o ?? {};
-  if (o.weight == null && o.ignoreIndex === undefined && !o.labelSmoothing) return run('crossEntropy', [logits, labels], { reduction });
+  const plain = o.weight == null && o.ignoreIndex === undefined && (o.labelSmoothing === undefined || o.labelSmoothing === 0);
+  if (plain) return run('crossEntropy', [logits, labels], { reduction });
   classLossArgs(op, logits, labels, o, true);
   return composite(() => nllComposite(logSoftmax(logits, 1), labels, reduction, o));
 }

@@ -412,9 +412,9 @@ export function kinds(k: K): [string, (r: Rng) => BadCall][] {
       return mk('class loss options bad', f, [x, y, w3], () => k.F[f](x, y, o));
     }],
     ['maxPool2d bad', (r) => {
-      const x = k.zeros([1, 1, 5, 4]);
-      return mk('maxPool2d bad', 'maxPool2d|MaxPool2d', [x], () => r.pick([() => k.F.maxPool2d(x, 2), () => k.F.maxPool2d(x, 3, 1), () => k.F.maxPool2d(x, 0),
-        () => new k.nn.MaxPool2d(2, 2, 1), () => new k.nn.MaxPool2d(2, { ceilMode: true } as never), () => k.F.maxPool2d(k.zeros([4]), 2)])());
+      const x = k.zeros([1, 1, 5, 4]); const flat = k.zeros([4]);
+      return mk('maxPool2d bad', 'maxPool2d|MaxPool2d', [x, flat], () => r.pick([() => k.F.maxPool2d(x, 2), () => k.F.maxPool2d(x, 3, 1), () => k.F.maxPool2d(x, 0),
+        () => new k.nn.MaxPool2d(2, 2, 1), () => new k.nn.MaxPool2d(2, { ceilMode: true } as never), () => k.F.maxPool2d(flat, 2)])());
     }],
     ['lr scheduler bad', (r) => {
       const p = k.ones([1], { requiresGrad: true }); const opt = new k.optim.SGD([p], 0.1);
