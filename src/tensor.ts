@@ -6,6 +6,7 @@ import * as F from './ops/functional.js';
 import * as I from './ops/inplace.js';
 import { readPendingChecks } from './ops/checks.js';
 import { optsArg, tensorArg } from './ops/args.js';
+import { KilnGpuError } from './backend/errors.js';
 import type { DType } from './autograd/tensor.js';
 import type { BackwardOptions } from './autograd/graph.js';
 
@@ -205,9 +206,26 @@ P.toArray = function (opts = {}) {
   return b.read(this.buffer, this.byteOffset, this.numel * 4, opts.flush ?? true)
     .then(async (data) => {
       if (checks) await checks;
+      throwNewGpuErrors(b);
       return int ? new Int32Array(data) : new Float32Array(data);
     });
 };
+
+/** GPU validation errors already raised by a readback, per backend. */
+const reportedGpuErrors = new WeakMap<object, number>();
+
+/**
+ * A validation error Dawn reports outside an error scope drops its whole command buffer: every result queued
+ * with it is stale. The first readback after one fails with it, so it cannot pass unnoticed.
+ */
+function throwNewGpuErrors(b: ReturnType<typeof backend>): void {
+  // A list the app cleared starts the count again.
+  const seen = Math.min(reportedGpuErrors.get(b) ?? 0, b.gpuErrors.length);
+  if (b.gpuErrors.length <= seen) return;
+  reportedGpuErrors.set(b, b.gpuErrors.length);
+  throw new KilnGpuError(`kiln: the GPU reported ${b.gpuErrors.length - seen === 1 ? 'a validation error' : `${b.gpuErrors.length - seen} validation errors`} ` +
+    `since the previous readback, so the work submitted with it was discarded and this readback's values cannot be trusted: ${b.gpuErrors[seen]}`);
+}
 P.toNested = async function () {
   const flat = Array.from(await this.toArray());
   const build = (d: number, off: number): unknown => {
