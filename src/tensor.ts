@@ -4,7 +4,6 @@ import { backend } from './autograd/context.js';
 import { Tensor } from './autograd/tensor.js';
 import * as F from './ops/functional.js';
 import * as I from './ops/inplace.js';
-import { readPendingChecks } from './ops/checks.js';
 import { optsArg, tensorArg } from './ops/args.js';
 import { KilnGpuError } from './backend/errors.js';
 import type { DType } from './autograd/tensor.js';
@@ -201,11 +200,8 @@ P.toArray = function (opts = {}) {
   // Thrown here rather than from the promise, so a readback inside a captured step stops the capture.
   b.checkReadable();
   const int = this.dtype === 'int32';
-  // Device-side input checks of ops since the last readback ride along with this one and fail it.
-  const checks = readPendingChecks();
   return b.read(this.buffer, this.byteOffset, this.numel * 4, opts.flush ?? true)
-    .then(async (data) => {
-      if (checks) await checks;
+    .then((data) => {
       throwNewGpuErrors(b);
       return int ? new Int32Array(data) : new Float32Array(data);
     });

@@ -145,12 +145,10 @@ export class Backend {
     return this.pool.acquire(bytes);
   }
 
-  /** A storage buffer holding `data` (written at creation, so it cannot race recorded work). */
+  /** A storage buffer holding `data`, written in order with the recorded work (it cannot race it). */
   upload(data: ArrayBufferView): PooledBuffer {
     this.check();
-    const b = this.pool.upload(data);
-    this.sink.uploaded(b.buffer, data);
-    return b;
+    return this.sink.upload(data);
   }
 
   /** Returns a buffer to the pool. Recorded work that still reads it stays correct: the queue is ordered. */
@@ -163,7 +161,7 @@ export class Backend {
     const pinned = this.pins.get(b.buffer);
     if (pinned) [...pinned].forEach((p) => p.invalidate(`a buffer it uses in place (${b.size} bytes) was released`));
     this.sink.released(b.buffer);
-    this.pool.release(b, this.sink.keepsBuffers);
+    this.pool.release(b);
   }
 
   /** A small buffer bound where a kernel's optional input is absent (`k` distinguishes several in one dispatch). */

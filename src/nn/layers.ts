@@ -298,26 +298,11 @@ export class Sequential extends Module {
     this.layers = named.map(([, m]) => m);
     named.forEach(([n, m]) => this.registerModule(n, m));
   }
-  /**
-   * Runs the layers in order. A Linear directly followed by a ReLU, or by a LeakyReLU with a slope >= 0, runs
-   * as one fused op (same values and gradients, one kernel instead of three).
-   */
+  /** Runs the layers in order (a compiled step fuses what follows a matmul into its store). */
   forward(x: Tensor): Tensor {
     return F.composite(() => {
       let h = x;
-      for (let i = 0; i < this.layers.length; i++) {
-        const m = this.layers[i];
-        const next: Module | undefined = this.layers[i + 1];
-        const kind: unknown = next?.constructor;
-        const slope = kind === LeakyReLU ? (next as LeakyReLU).negativeSlope : null;
-        if (m.constructor === Linear && (kind === ReLU || (slope !== null && slope >= 0))) {
-          const lin = m as Linear;
-          h = F.linear(h, lin.weight, lin.bias, { activation: slope === null ? 'relu' : 'leakyRelu', slope: slope ?? 0 });
-          i++;
-        } else {
-          h = m.forward(h);
-        }
-      }
+      for (const m of this.layers) h = m.forward(h);
       return h;
     });
   }

@@ -9,7 +9,6 @@ import {
 import * as K from './kernels.js';
 import { opTable, type CompareOp, type OpAttrs, type OpName } from './table.js';
 import { broadcastShapes, checkShape, fmt, normAxes, normDim, pair } from './shape.js';
-import { checkRange } from './checks.js';
 import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
 
 /** Inputs an op may be given as undefined (a conv or linear without bias, batch norm without affine). */
@@ -566,11 +565,11 @@ export function binaryCrossEntropy(p: Tensor, target: Tensor, o: BCEOptions = {}
   const reduction = lossArgs('binaryCrossEntropy', p, target, o, ['weight']);
   sameShape('binaryCrossEntropy', p, target);
   const weight = o?.weight == null ? null : weightArg('binaryCrossEntropy', 'weight', o.weight, p.shape);
-  // PyTorch raises on probabilities outside [0, 1]; the values are on the GPU, so the error comes at the next
-  // readback (see ops/checks.ts).
-  checkRange('binaryCrossEntropy', p, 0, 1, 'all elements of input should be between 0 and 1 (an input given ' +
-    'since the previous readback held a value outside [0, 1] or NaN; apply sigmoid first, or use ' +
-    'binaryCrossEntropyWithLogits on logits)');
+  // PyTorch raises on probabilities outside [0, 1]: at once for host data; for GPU data the kernel raises the
+  // device-side assert, reported at the next readback.
+  if (p.hostData && p.hostData.some((v) => !(v >= 0 && v <= 1))) {
+    throw new Error('binaryCrossEntropy: all elements of input should be between 0 and 1');
+  }
   if (!weight) return run('binaryCrossEntropy', [p, target], { reduction });
   return composite(() => reduce('binaryCrossEntropy', mul(run('binaryCrossEntropy', [p, target], { reduction: 'none' }), weight), reduction));
 }

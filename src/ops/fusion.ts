@@ -57,6 +57,25 @@ interface Heavy {
   rowSum?: StoreWork['rowSum'];
 }
 
+/**
+ * A zero the WGSL compiler cannot see through: the first u32 field of the kernel's Params shifted right by
+ * 31 (every such field is a size or a count below 2^31; a fused pointwise kernel's Params are all zero).
+ */
+function opaqueZero(src: string): string {
+  const field = /struct Params\s*\{[^}]*?(\w+)\s*:\s*u32/.exec(src)?.[1];
+  if (!field) throw new Error('fusion: kernel has no u32 field in its Params');
+  return `(p.${field} >> 31u)`;
+}
+
+/**
+ * Makes an expression's baked scalars opaque to the compiler. An eager launch reads its scalars from a
+ * uniform, so its compiler cannot fold them; with literals, a fused kernel's compiler would (reassociating
+ * g * c1 * c2 into g * (c1 * c2), for instance) and round differently from the eager ops.
+ */
+function opaqueScalars(line: string, zero: string): string {
+  return line.replace(/bitcast<f32>\(0x([0-9a-f]+)u\)/g, (_, h: string) => `bitcast<f32>(0x${h}u | ${zero})`);
+}
+
 /** Replaces the body of `fn <name>(i: u32, v: f32)` in a kernel's source. */
 function replaceFn(src: string, name: string, body: string[]): string {
   const re = new RegExp(`fn ${name}\\(i: u32, v: f32\\) \\{[^}]*\\}`);
@@ -194,12 +213,12 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     }
     return false;
   };
-  let at = 0;
+  let cursor = 0;
 
   const flush = () => {
     if (!g) return;
     // Values the rest of the step releases before touching them are never stored either.
-    for (const v of g.values.values()) if (!v.dropped && deadFrom(v.binding.buffer, at)) v.dropped = true;
+    for (const v of g.values.values()) if (!v.dropped && deadFrom(v.binding.buffer, cursor)) v.dropped = true;
     const live = g.live();
     if (live.length > 0 && foldIntoStore(g, live)) {
       if (report) { report.epilogues++; report.fusedLaunches += g.cmds.length; }
@@ -210,7 +229,7 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
       const body = [
         ...coordDecls(g.shape, g.coords),
         ...g.loads.map((l, k) => `let x${k} = in${k}[${l.index}];`),
-        ...g.lines,
+        ...g.lines.map((l) => opaqueScalars(l, opaqueZero(wgslSources.pointwise))),
         ...live.map((v, j) => `out${j}[i] = v${v.member};`),
       ];
       const src = assemble(g.loads.length, live.length, `${n}u`, body);
@@ -283,9 +302,11 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
         if (site.numel !== n || !clearAfter(h, new Set([...inputs, v.buffer]), outputs)) return false;
         const at = grp.loads.findIndex((l) => l.key === keyOf(v) && l.index === 'i');
         if (at < 0 || grp.loads.some((l, k) => k !== at && l.binding.buffer === v.buffer)) return false;
-        // Not stored at all when the step releases it with the group and nothing in between reads it.
+        // Not stored at all when the step releases it with the group and nothing in between reads it
         const readBetween = out.slice(h + 1).some((c) => access(c).reads.includes(v.buffer));
-        const released = !readBetween && grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer);
+        // (or releases it later, with nothing reading it before: a value nobody reads, such as a linear layer's
+        // output before its activation, whose tensor lives on until the step ends).
+        const released = !readBetween && (grp.deferred.some((r) => r.kind === 'release' && r.buffer === v.buffer) || deadFrom(v.buffer, cursor));
         const extraIn = grp.loads.filter((_, k) => k !== at);
         const extraOut = released ? live.slice(1) : live;
         if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;
@@ -301,7 +322,7 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
         const body = [
           ...coordDecls(grp.shape, grp.coords),
           ...grp.loads.map((l, k) => (k === at ? `let x${k} = v;` : `let x${k} = e${f}_in${e++}[${l.index}];`)),
-          ...grp.lines,
+          ...grp.lines.map((l) => opaqueScalars(l, opaqueZero(hv.src))),
           ...(released ? [`${site.name}[i] = v${live[0].member};`] : [`${site.name}[i] = v;`]),
           ...extraOut.map((x, j) => `e${f}_out${j}[i] = v${x.member};`),
         ];
@@ -381,8 +402,8 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     g.values.set(keyOf(outBinding), { member: m, binding: outBinding, dropped: false });
   };
 
-  for (; at < cmds.length; at++) {
-    const c = cmds[at];
+  for (; cursor < cmds.length; cursor++) {
+    const c = cmds[cursor];
     if (c.kind === 'dispatch' && c.fuse && 'expr' in (c.fuse as object) && !c.dyn) { add(c, c.fuse as PointwiseWork); continue; }
     if (c.kind === 'release') {
       if (g) {

@@ -169,7 +169,11 @@ function readKey(b: RecordedBinding, type: string): string {
   return `${id}@${b.offset ?? 0}+${b.size ?? -1}:${type}`;
 }
 
-function assembleGroup(subs: Sub[]): { src: string; bindings: RecordedBinding[]; writes: boolean[]; constants: Record<string, number>; offsets: number[] } {
+/**
+ * `shared`: a writable buffer every sub-problem may bind, bound once (the device-assert flags: atomic,
+ * written only on a violation, so sub-problems never depend on each other through it).
+ */
+function assembleGroup(subs: Sub[], shared: GPUBuffer): { src: string; bindings: RecordedBinding[]; writes: boolean[]; constants: Record<string, number>; offsets: number[] } {
   const bindings: RecordedBinding[] = [];
   const writes: boolean[] = [];
   const readOnlyAt = new Map<string, string>();
@@ -193,7 +197,7 @@ function assembleGroup(subs: Sub[]): { src: string; bindings: RecordedBinding[];
       (_, j: string, mode: string, name: string, type: string) => {
         const b = s.bindings[Number(j)];
         const key = readKey(b, type.replace(/\s+/g, ''));
-        if (mode === 'read') {
+        if (mode === 'read' || b.buffer === shared) {
           const prev = readOnlyAt.get(key);
           if (prev) { rename.set(name, prev); return ''; }
           readOnlyAt.set(key, pre + name);
@@ -265,13 +269,15 @@ export interface GroupReport { groups: number; grouped: number }
  */
 export function groupDispatches(cmds: Command[], be: Backend, report?: GroupReport): Command[] {
   const maxBindings = be.limits.maxStorageBuffersPerShaderStage;
+  const asserts = be.asserts.buffer;
   const out: Command[] = [];
   /** Sub-problems of each grouped (or groupable) command in `out`, by index. */
   const subsAt = new Map<number, Sub[]>();
 
   const access = (c: Command): { reads: GPUBuffer[]; writes: GPUBuffer[] } => {
     if (c.kind === 'dispatch') {
-      return { reads: c.bindings.filter((_, j) => !c.writes[j]).map((b) => b.buffer), writes: c.bindings.filter((_, j) => c.writes[j]).map((b) => b.buffer) };
+      const bs = c.bindings.filter((b) => b.buffer !== asserts);
+      return { reads: bs.filter((_, j) => !c.writes[c.bindings.indexOf(bs[j])]).map((b) => b.buffer), writes: bs.filter((b) => c.writes[c.bindings.indexOf(b)]).map((b) => b.buffer) };
     }
     if (c.kind === 'copy') return { reads: [c.src], writes: [c.dst] };
     if (c.kind === 'clear') return { reads: [], writes: [c.buffer] };
@@ -282,7 +288,7 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
   const usageClash = (subs: Sub[]): boolean => {
     const ro = new Set<GPUBuffer>();
     const rw = new Set<GPUBuffer>();
-    for (const s of subs) s.bindings.forEach((b, j) => (s.writes[j] ? rw : ro).add(b.buffer));
+    for (const s of subs) s.bindings.forEach((b, j) => { if (b.buffer !== asserts) (s.writes[j] ? rw : ro).add(b.buffer); });
     for (const b of rw) if (ro.has(b)) return true;
     return false;
   };
@@ -300,7 +306,7 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     let n = 0;
     for (const s of subs) {
       s.bindings.forEach((b, j) => {
-        if (s.writes[j]) { n++; return; }
+        if (s.writes[j] && b.buffer !== asserts) { n++; return; }
         const k = readKey(b, s.types[j]);
         if (!keys.has(k)) { keys.add(k); n++; }
       });
@@ -348,7 +354,7 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     const best = same >= 0 ? same : any;
     if (best >= 0) {
       const subs = [...subsAt.get(best)!, sub];
-      const g = assembleGroup(subs);
+      const g = assembleGroup(subs, asserts);
       const probe = { ...(out[best] as Dispatch), bindings: g.bindings, writes: g.writes };
       if (arenaOf([...out.slice(0, best), probe, ...out.slice(best + 1), ...cmds.slice(i + 1)]) > baseline) {
         subsAt.set(out.length, [sub]);

@@ -487,8 +487,10 @@ export function binaryCrossEntropy(p: Tensor, t: Tensor, reduction: LossReductio
   const n = p.numel;
   const out = Tensor.empty(reduction === 'none' ? p.shape : []);
   const wg = reduction === 'none' ? 64 : lossWg(n);
-  be.dispatch('binary_cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(p), bind(t), bind(out)],
-    new ParamWriter().u32(n).bytes(), reduction === 'none' ? be.grid(n, wg) : [1]);
+  const code = be.asserts.code('binaryCrossEntropy.range', (r) => `binaryCrossEntropy: all elements of input should be ` +
+    `between 0 and 1, got ${r.float} at index ${r.index} (apply sigmoid first, or use binaryCrossEntropyWithLogits on logits)`);
+  be.dispatch('binary_cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(p), bind(t), bind(out), be.asserts.buffer],
+    new ParamWriter().u32(n, code).bytes(), reduction === 'none' ? be.grid(n, wg) : [1]);
   return out;
 }
 

@@ -18,7 +18,7 @@ export interface PointwiseRow {
 }
 
 export type PointwiseName =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'powScalar' | 'clamp'
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'leakyRelu' | 'leakyReluNonNeg' | 'tanh' | 'sigmoid' | 'powScalar' | 'clamp'
   | 'affine' | 'rdivScalar' | 'logClamped' | 'sign' | 'copy'
   | 'gtScalar' | 'geScalar' | 'ltScalar' | 'leScalar' | 'eqScalar' | 'neScalar'
   | 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow' | 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne'
@@ -39,6 +39,9 @@ export const pointwiseTable: { readonly [N in PointwiseName]: PointwiseRow } = {
   // select, not max(a, 0): WGSL leaves max with NaN open; PyTorch keeps NaN.
   relu: { arity: 1, wgsl: 'select(a, 0.0, a < 0.0)', grad: ['select(0.0, g, y > 0.0)'] },
   leakyRelu: { arity: 1, wgsl: 'select(a * $slope, a, a > 0.0)', scalars: ['slope'], grad: ['g * select($slope, 1.0, a > 0.0)'] },
+  // The same for a slope >= 0, whose output has the input's sign: the gradient reads the output, so the input
+  // (a linear layer's pre-activation, say) need not be kept for backward.
+  leakyReluNonNeg: { arity: 1, wgsl: 'select(a * $slope, a, a > 0.0)', scalars: ['slope'], grad: ['g * select($slope, 1.0, y > 0.0)'] },
   // tanh of large |a| is NaN on some drivers (inf/inf); tanh(±15) is ±1 in f32 already.
   tanh: { arity: 1, wgsl: 'select(tanh(clamp(a, -15.0, 15.0)), a, is_nan(a))', grad: ['g * (1.0 - y * y)'] },
   sigmoid: { arity: 1, wgsl: '1.0 / (1.0 + exp(-a))', grad: ['g * (y * (1.0 - y))'] },

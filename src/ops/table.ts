@@ -269,7 +269,7 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
   relu: pointwiseOp('relu'),
   tanh: pointwiseOp('tanh'),
   sigmoid: pointwiseOp('sigmoid'),
-  leakyRelu: pointwiseOp('leakyRelu'),
+  leakyRelu: pointwiseOp((a) => (a.slope >= 0 ? 'leakyReluNonNeg' : 'leakyRelu')),
   powScalar: pointwiseOp('powScalar'),
   clamp: {
     ...pointwiseOp('clamp'),

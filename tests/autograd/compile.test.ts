@@ -147,6 +147,21 @@ describe('compileStep', () => {
     step.dispose();
   });
 
+  it('checks BCE\'s input range on every replay (device-side assert, reported at the next readback)', async () => {
+    const t = k.tensor([1, 0, 1]);
+    const step = k.compileStep((x: k.Tensor) => k.F.binaryCrossEntropy(x.mul(1), t));
+    const feed = (v: number[]) => ({ data: new Float32Array(v), shape: [3] });
+    for (let i = 0; i < 3; i++) step.run(feed([0.5, 0.25, 0.75]));
+    expect(step.stats.replays).toBe(1);
+    await step.run(feed([0.5, 0.25, 0.75])).item();
+    step.run(feed([0.5, 1.25, 0.75]));
+    await expect(k.ones([1]).toArray()).rejects.toThrow(/binaryCrossEntropy: all elements of input should be between 0 and 1, got 1.25 at index 1/);
+    // Reported once; a good replay reads back cleanly.
+    expect(await step.run(feed([0.5, 0.25, 0.75])).item()).toBeCloseTo(-(Math.log(0.5) + Math.log(0.75) + Math.log(0.75)) / 3, 5);
+    step.dispose();
+    expectNoGpuErrors();
+  });
+
   it('reads back without flushing when asked, resolving at the next submission', async () => {
     const t = k.full([4], 3);
     let done = false;
