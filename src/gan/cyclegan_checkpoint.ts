@@ -4,6 +4,7 @@
 // and the pools' fill counts and PRNG states. Restoring one continues the run bit for bit.
 import { io, setRngState, type Tensor } from '../index.js';
 import type { Module } from '../nn/module.js';
+import { decodeSafetensors } from '../io/safetensors.js';
 import { checkState, decodeCheckpoint, encodeRunCheckpoint, loadModule, loadOptimizer, type Checkpoint } from './checkpoint.js';
 import type { CycleGanTrainer } from './cyclegan.js';
 import type { PoolStates } from './cyclegan_task.js';
@@ -25,6 +26,19 @@ export async function encodeCycleGanCheckpoint(trainer: CycleGanTrainer, config:
   const pools: PoolStates = { A: [s.poolA.count, s.poolA.rng.state], B: [s.poolB.count, s.poolB.rng.state] };
   return encodeRunCheckpoint(parts(trainer), config, trainer.step,
     { G: s.optG.stepCount, D_A: s.optDA.stepCount, D_B: s.optDB.stepCount }, { pools: JSON.stringify(pools) });
+}
+
+/** A CycleGAN checkpoint: the one checkpoint format (groups G_A ... pool_B, optSteps G / D_A / D_B, extra.pools). */
+export type CycleGanCheckpoint = Checkpoint;
+
+/** True when the bytes are a checkpoint of a CycleGAN run (reads the header only; decode it to check it). */
+export function isCycleGanCheckpointBytes(bytes: Uint8Array): boolean {
+  try {
+    const config = JSON.parse(decodeSafetensors(bytes).metadata.config ?? 'null') as RunConfig | null;
+    return config !== null && typeof config === 'object' && recipeOf(config).trainer === 'cyclegan';
+  } catch {
+    return false;
+  }
 }
 
 /** Parses and validates a CycleGAN checkpoint (decodeCheckpoint, then a check that the run is a CycleGAN one). */

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../src/node/files.js';
-import { decodeCheckpoint } from '../../src/gan/checkpoint.js';
 import { mnistClassifier } from '../../src/gan/quality.js';
 import { stateDictToSafetensors } from '../../src/io/state_dict.js';
 import { setup } from '../helpers.js';
@@ -135,7 +134,7 @@ describe('kiln CLI', () => {
     expect(s.err).toMatch(/--direction must be a2b or b2a, got 'sideways'/);
   }, 300_000);
 
-  it('train cyclegan (digit task, tiny nets) resumes (bit for bit up to fused rounding); kiln eval scores its checkpoint through the recipe table', async () => {
+  it('train cyclegan (digit task, tiny nets) resumes bit for bit; kiln eval scores its checkpoint through the recipe table', async () => {
     // Classifiers with random weights in a private cache: eval's pipeline runs end to end without training them.
     await setup();
     const cache = join(dir, 'cache');
@@ -153,27 +152,11 @@ describe('kiln CLI', () => {
     const r2 = kiln(env, 'train', '--resume', join(a, 'checkpoints', 'step-3.safetensors'), '--out', b);
     expect(r2.code).toBe(0);
     // The resumed run's first step is the compiled step's eager warm-up where the uninterrupted run replayed the
-    // fused program; they agree bit for bit once fused kernels round as eager ones do (the eager resume is checked
-    // bit for bit in tests/gan/cyclegan.test.ts). Here: the pools' state equal, the resumed steps'
-    // losses within 1e-3 and every tensor within a few Adam steps (lr 2e-4) of the uninterrupted run's. (The convs
-    // before instance norm have a gradient of pure rounding noise, which Adam turns into steps of about lr.)
-    const fa = decodeCheckpoint(readFileSync(join(a, 'checkpoints', 'final.safetensors')));
-    const fb = decodeCheckpoint(readFileSync(join(b, 'checkpoints', 'final.safetensors')));
-    expect(fb.step).toBe(6);
-    expect(fb.extra).toEqual(fa.extra);
-    for (const [g, group] of fa.groups) for (const [k, t] of group) {
-      const u = fb.groups.get(g)!.get(k)!;
-      const worst = Math.max(0, ...Array.from(t.data, (v, i) => Math.abs(v - u.data[i]) / (1 + Math.abs(v))));
-      expect(worst, `${g}.${k}`).toBeLessThan(2e-3);
-    }
+    // fused program: fused kernels round as the eager ones do, so the final checkpoints are byte-identical.
+    expect(readFileSync(join(b, 'checkpoints', 'final.safetensors')).equals(readFileSync(join(a, 'checkpoints', 'final.safetensors')))).toBe(true);
+    // A resume into a new folder writes the resumed steps' rows only, the same as the uninterrupted run's.
     const rowsOf = (d: string) => readFileSync(join(d, 'losses.csv'), 'utf8').trim().split('\n');
-    const [csvA, csvB] = [rowsOf(a), rowsOf(b)];
-    // A resume into a new folder writes the resumed steps' rows only.
-    expect(csvB.map((l) => l.split(',')[0])).toEqual(['step', '4', '5', '6']);
-    for (let i = 4; i < 7; i++) {
-      const [x, y] = [csvA[i].split(',').map(Number), csvB[i - 3].split(',').map(Number)];
-      x.forEach((v, j) => expect(Math.abs(v - y[j]), `losses.csv row ${i} column ${j}`).toBeLessThan(1e-3 * (1 + Math.abs(v))));
-    }
+    expect(rowsOf(b)).toEqual([rowsOf(a)[0], ...rowsOf(a).slice(4)]);
     const e = kiln(env, 'eval', '--checkpoint', join(a, 'checkpoints', 'final.safetensors'), '--n', '20');
     expect(e.err).toBe('');
     expect(e.code).toBe(0);

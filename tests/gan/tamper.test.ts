@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, loadSampler, restoreCheckpoint } from '../../src/gan/checkpoint.js';
 import { CycleGanTrainer } from '../../src/gan/cyclegan.js';
-import { encodeCycleGanCheckpoint, loadCycleGenerator } from '../../src/gan/cyclegan_checkpoint.js';
+import { encodeCycleGanCheckpoint, isCycleGanCheckpointBytes, loadCycleGenerator } from '../../src/gan/cyclegan_checkpoint.js';
 import { buildCycleGan, cycleGenerator } from '../../src/gan/cyclegan_task.js';
 import { buildRun, makeGenerator, type RunConfig } from '../../src/gan/recipes.js';
 import { GanTrainer } from '../../src/gan/trainer.js';
@@ -66,6 +66,7 @@ describe.each(['gan', 'cyclegan'] as const)('tampered %s checkpoints are refused
     const ck = decodeCheckpoint(bytes, 'ck');
     expect(ck.step).toBe(3);
     expect(ck.optSteps).toEqual(kind === 'gan' ? { G: 3, D: 3 } : { G: 3, D_A: 3, D_B: 3 });
+    expect(isCycleGanCheckpointBytes(bytes)).toBe(kind === 'cyclegan');
   });
 
   const cases: [string, () => Uint8Array, RegExp][] = [
