@@ -151,6 +151,25 @@ describe('compileStep fuses pointwise chains', () => {
     expectNoGpuErrors();
   });
 
+  // A reduced loss over a small batch runs on one thread; it joins a wider independent kernel on the first
+  // thread of a workgroup (its barriers dropped), still with the eager bits.
+  it('a one-thread loss and an independent wider kernel share one dispatch and give the eager bits', async () => {
+    const logits = kiln.tensor(values(13 * 5, 41), [13, 5]);
+    const labels = kiln.tensor(Int32Array.from({ length: 13 }, (_, i) => (i * 3) % 5), [13], { dtype: 'int32' });
+    const other = kiln.tensor(values(13 * 5, 42), [13, 5]);
+    const body = (x: kiln.Tensor) => [F.crossEntropy(x, labels), F.crossEntropy(other, labels, { reduction: 'none' })];
+    const want = await Promise.all(body(logits).map((t) => t.toArray()));
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(logits);
+    const got = await Promise.all(step.run(logits).map((t) => t.toArray()));
+    got.forEach((g, j) => expect(Array.from(g), `output ${j}`).toEqual(Array.from(want[j])));
+    expect(step.stats.dispatches).toBe(1);
+    expect(Object.keys(step.stats.kernels)).toEqual(['group(cross_entropy,cross_entropy)']);
+    step.dispose();
+    [logits, labels, other].forEach((t) => t.dispose());
+    expectNoGpuErrors();
+  });
+
   it('intermediates never stored: the arena is smaller than the unfused buffers, and memory stays flat over replays', async () => {
     const x = kiln.tensor(values(4096, 9), [64, 64]);
     const step = kiln.compileStep((t: kiln.Tensor) => t.mul(2).add(1).relu().sub(0.5).tanh().mul(t).sum());
