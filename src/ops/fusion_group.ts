@@ -20,6 +20,8 @@ type Dispatch = Extract<Command, { kind: 'dispatch' }>;
 
 /** How far back a dispatch may move to join a group (commands). */
 const WINDOW = 96;
+/** Groups a dispatch may try to join, at most (each try plans the arena once). */
+const ARENA_TRIALS = 8;
 
 /** One kernel inside a grouped dispatch. */
 interface Sub {
@@ -202,12 +204,10 @@ function assembleGroup(subs: Sub[], shared: GPUBuffer): { src: string; bindings:
     src = src.replace(/@group\(0\)\s*@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>\s*(\w+)\s*:\s*([^;]+);/g,
       (_, j: string, mode: string, name: string, type: string) => {
         const b = s.bindings[Number(j)];
-        const key = readKey(b, type.replace(/\s+/g, ''));
-        if (mode === 'read' || b.buffer === shared) {
-          const prev = readOnlyAt.get(key);
-          if (prev) { rename.set(name, prev); return ''; }
-          readOnlyAt.set(key, pre + name);
-        }
+        const key = `${mode}:${readKey(b, type.replace(/\s+/g, ''))}`;
+        const prev = readOnlyAt.get(key);
+        if (prev) { rename.set(name, prev); return ''; }
+        readOnlyAt.set(key, pre + name);
         const at = bindings.length;
         bindings.push(b);
         writes.push(mode !== 'read');
@@ -294,7 +294,14 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     if (c.kind === 'dispatch') {
       const reads: Range[] = [];
       const writes: Range[] = [];
-      c.bindings.forEach((b, j) => { if (b.buffer !== asserts) (c.writes[j] ? writes : reads).push(rangeOf(b)); });
+      // A kernel may say which bytes of each binding it touches (null: none, an unused slot).
+      const touched = (c.fuse as { touched?: ([number, number] | null)[] } | undefined)?.touched;
+      c.bindings.forEach((b, j) => {
+        if (b.buffer === asserts) return;
+        const t = touched?.[j];
+        if (t === null) return;
+        (c.writes[j] ? writes : reads).push(t ? [b.buffer, t[0], t[1]] : rangeOf(b));
+      });
       return { reads, writes };
     }
     if (c.kind === 'copy') return { reads: [[c.src, c.srcOffset, c.srcOffset + c.bytes]], writes: [[c.dst, c.dstOffset, c.dstOffset + c.bytes]] };
@@ -325,8 +332,7 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     let n = 0;
     for (const s of subs) {
       s.bindings.forEach((b, j) => {
-        if (s.writes[j] && b.buffer !== asserts) { n++; return; }
-        const k = readKey(b, s.types[j]);
+        const k = `${s.writes[j]}:${readKey(b, s.types[j])}`;
         if (!keys.has(k)) { keys.add(k); n++; }
       });
     }
@@ -353,8 +359,8 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     if (c.kind !== 'dispatch' || !sub) { out.push(c); continue; }
     const { reads: r, writes: w } = access(c);
     // The earliest group holding the same kernel (the matching layer of the other half), else the earliest.
-    let same = -1;
-    let any = -1;
+    const same: number[] = [];
+    const other: number[] = [];
     for (let h = out.length - 1; h >= 0 && h >= out.length - WINDOW; h--) {
       const o = out[h];
       if (o.kind === 'host' && c.dyn) break;
@@ -364,26 +370,22 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
         a.reads.some((x) => w.some((y) => overlap(x, y)));
       if (blocks) break;
       const subs = subsAt.get(h);
-      if (subs && fits([...subs, sub])) {
-        any = h;
-        if (subs.some((s) => s.label === sub.label)) same = h;
-      }
+      if (subs && fits([...subs, sub])) (subs.some((s) => s.label === sub.label) ? same : other).unshift(h);
     }
-    const best = same >= 0 ? same : any;
-    if (best >= 0) {
+    // Earliest first; a group the arena cannot afford gives way to the next candidate.
+    let joined = false;
+    for (const best of [...same, ...other].slice(0, ARENA_TRIALS)) {
       const subs = [...subsAt.get(best)!, sub];
       const g = assembleGroup(subs, asserts);
       const probe = { ...(out[best] as Dispatch), bindings: g.bindings, writes: g.writes };
-      if (arenaOf([...out.slice(0, best), probe, ...out.slice(best + 1), ...cmds.slice(i + 1)]) > baseline) {
-        subsAt.set(out.length, [sub]);
-        out.push(c);
-        continue;
-      }
+      if (arenaOf([...out.slice(0, best), probe, ...out.slice(best + 1), ...cmds.slice(i + 1)]) > baseline) continue;
       out[best] = build(subs, g);
       subsAt.set(best, subs);
       if (report) { report.grouped++; if (subs.length === 2) report.groups++; }
-      continue;
+      joined = true;
+      break;
     }
+    if (joined) continue;
     subsAt.set(out.length, [sub]);
     out.push(c);
   }
