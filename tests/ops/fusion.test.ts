@@ -170,6 +170,31 @@ describe('compileStep fuses pointwise chains', () => {
     expectNoGpuErrors();
   });
 
+  // The gradient of a sum passes the upstream gradient on unchanged: such a copy is never stored, its
+  // readers read the upstream gradient itself (so each loss's backward no longer waits on the copy).
+  it('a pass-through gradient is not copied, and the gradients keep the eager bits', async () => {
+    const a = kiln.tensor(values(9 * 4, 51), [9, 4]).requiresGrad_();
+    const b = kiln.tensor(values(9 * 4, 52), [9, 4]).requiresGrad_();
+    const labels = kiln.tensor(Int32Array.from({ length: 9 }, (_, i) => i % 4), [9], { dtype: 'int32' });
+    const body = (x: kiln.Tensor) => {
+      a.grad = null; b.grad = null;
+      const loss = F.crossEntropy(a.mul(x), labels).add(F.crossEntropy(b.mul(x), labels));
+      loss.backward();
+      return [loss, a.grad!.clone(), b.grad!.clone()];
+    };
+    const x = kiln.tensor([1.5]);
+    const want = await Promise.all(body(x).map((t) => t.toArray()));
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(x);
+    const got = await Promise.all(step.run(x).map((t) => t.toArray()));
+    got.forEach((g, j) => expect(Array.from(g), `output ${j}`).toEqual(Array.from(want[j])));
+    // Unforwarded, both backwards wait on the fused copy; forwarded, one joins its forward's dispatch.
+    expect(Object.keys(step.stats.kernels)).toContain('group(cross_entropy,cross_entropy_backward)');
+    step.dispose();
+    [a, b, labels, x].forEach((t) => t.dispose());
+    expectNoGpuErrors();
+  });
+
   it('intermediates never stored: the arena is smaller than the unfused buffers, and memory stays flat over replays', async () => {
     const x = kiln.tensor(values(4096, 9), [64, 64]);
     const step = kiln.compileStep((t: kiln.Tensor) => t.mul(2).add(1).relu().sub(0.5).tanh().mul(t).sum());
