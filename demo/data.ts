@@ -6,7 +6,9 @@ import { squareResize, type ImageSource } from 'kiln/gan';
 export type Progress = (loaded: number, total: number) => void;
 
 const MNIST_URL = `${import.meta.env.BASE_URL}mnist-digits.bin.gz`;
-let mnist: Promise<ImageSource> | null = null;
+/** The digits and their labels (0-9). */
+export type LabelledDigits = ImageSource & { labels: Int32Array };
+let mnist: Promise<LabelledDigits> | null = null;
 const listeners = new Set<Progress>();
 
 /**
@@ -14,14 +16,14 @@ const listeners = new Set<Progress>();
  * that arrive while it is in flight share it, and `onProgress` hears about it until the returned promise
  * settles (or `stop()` is called by a caller that lost interest).
  */
-export function mnistDigits(onProgress?: Progress): { done: Promise<ImageSource>; stop: () => void } {
+export function mnistDigits(onProgress?: Progress): { done: Promise<LabelledDigits>; stop: () => void } {
   if (onProgress) listeners.add(onProgress);
   mnist ??= fetchMnist().catch((e: unknown) => { mnist = null; throw e; });
   const stop = () => { if (onProgress) listeners.delete(onProgress); };
   return { done: mnist.finally(stop), stop };
 }
 
-async function fetchMnist(): Promise<ImageSource> {
+async function fetchMnist(): Promise<LabelledDigits> {
   const res = await fetch(MNIST_URL);
   if (!res.ok || !res.body) throw new Error(`MNIST digits: ${MNIST_URL} answered ${res.status}`);
   const total = Number(res.headers.get('content-length') ?? 0);
@@ -37,15 +39,15 @@ async function fetchMnist(): Promise<ImageSource> {
   }
   const raw = new Uint8Array(await new Response(new Blob(chunks as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
   const dv = new DataView(raw.buffer);
-  if (String.fromCharCode(...raw.subarray(0, 4)) !== 'KMN1') throw new Error('MNIST digits: not a KMN1 file');
+  if (String.fromCharCode(...raw.subarray(0, 4)) !== 'KMN2') throw new Error('MNIST digits: not a KMN2 file');
   const n = dv.getUint32(4, true);
   const table = new Float32Array(256);
   for (let i = 0; i < 256; i++) table[i] = dv.getFloat32(8 + 4 * i, true);
-  const px = raw.subarray(8 + 1024);
-  if (px.length !== n * 784) throw new Error(`MNIST digits: expected ${n * 784} pixels, got ${px.length}`);
+  if (raw.length !== 8 + 1024 + n * 785) throw new Error(`MNIST digits: expected ${n} digits (${8 + 1024 + n * 785} bytes), got ${raw.length} bytes`);
+  const px = raw.subarray(8 + 1024, 8 + 1024 + n * 784);
   const images = new Float32Array(px.length);
   for (let i = 0; i < px.length; i++) images[i] = table[px[i]];
-  return { images, channels: 1, side: 28 };
+  return { images, channels: 1, side: 28, labels: Int32Array.from(raw.subarray(8 + 1024 + n * 784)) };
 }
 
 /** Decodes dropped or picked image files to planar RGB 64x64 in [0, 1]; undecodable files are counted. */

@@ -4,18 +4,20 @@
 // GPUDevice and shares it with Kiln; samples are drawn from the tensors' GPU buffers (no copy back). Each
 // animation frame records as many compiled steps as a time budget allows, with at most two frames of work
 // queued on the GPU; metrics arrive lagged and drawing runs a few times a second, apart from stepping.
-import { F, flush, init, memory, noGrad, stateDictFromSafetensors, tensor, tidy, type AdapterReport, type Tensor } from 'kiln';
+import { F, flush, init, KilnDeviceLostError, memory, noGrad, onDeviceLost, stateDictFromSafetensors, tensor, tidy, type AdapterReport, type Tensor } from 'kiln';
 import {
-  buildRun, decodeCheckpoint, encodeCheckpoint, GanTrainer, makeGenerator, restoreCheckpoint, sampleGenerator,
-  type Checkpoint, type GaussianData, type ImageSource, type RunConfig, type StepRecord,
+  buildRun, CYCLE_LOSSES, decodeCheckpoint, decodeCycleGanCheckpoint, encodeCheckpoint, encodeCycleGanCheckpoint, GanTrainer,
+  isCycleGanCheckpointBytes, makeGenerator, restoreCheckpoint, restoreCycleGanCheckpoint, sampleGenerator,
+  type Checkpoint, type CycleGanCheckpoint, type CycleGanTrainer, type CycleRecord, type GaussianData, type ImageSource, type RunConfig, type StepRecord,
 } from 'kiln/gan';
 import type { nn } from 'kiln';
 import { AppScene } from './app_scene.js';
 import { drawChart } from './chart.js';
-import { imageFiles, mnistDigits } from './data.js';
+import { cycleConfig, cyclePanels, cycleSource, cycleTrainer, CycleView, fitFolders, FOLDER_SIDE, recognisable, taskOf, TASK_DEFAULTS, type CycleTask, type Folders } from './cycle.js';
+import { imageFiles, mnistDigits, type LabelledDigits } from './data.js';
 import { Canvas2Gpu } from './render.js';
 import { PageMachine, type Action, type PageState } from './state.js';
-import { tabById, TABS, type GanTab, type TabSpec } from './tabs.js';
+import { tabById, TABS, type GanTab, type TabSpec, type TrainTab } from './tabs.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -26,15 +28,18 @@ const RECORD_BUDGET_MS = 10;
 const QUEUE_TARGET_MS = 100;
 /**
  * Samples, chart and numbers redraw at most this often while training. On a software adapter drawing and
- * compositing share the CPU with the emulated GPU, and at 4 Hz they cost more than half the step rate; once a
- * second costs ~10%. ?drawms= overrides it.
+ * compositing share the CPU with the emulated GPU: at 4 Hz they cost more than half the Gaussian step rate,
+ * once a second still ~25% (334 against 451 steps/s without drawing, headless Chromium on SwiftShader, 2
+ * shared cores under load), so a software adapter redraws every 2 s. ?drawms= overrides it.
  */
-const drawEvery = (): number => Number(params.get('drawms') ?? (report?.isFallbackAdapter ? 1000 : 250));
+const drawEvery = (): number => Number(params.get('drawms') ?? (report?.isFallbackAdapter ? 2000 : 250));
 
 /** What the end-to-end tests and a curious visitor can read: window.__demo. */
 const status = {
-  tab: '', state: 'loading' as PageState, step: 0, stepsPerSecond: 0, losses: [] as StepRecord[], ready: false, error: '',
+  tab: '', state: 'loading' as PageState, step: 0, stepsPerSecond: 0, losses: [] as Rec[], ready: false, error: '',
   frames: 0, saved: [] as string[], adapter: '', software: false, session: 0,
+  /** Device losses seen, the step of the latest in-memory snapshot (-1: none) and the step restored from. */
+  deviceLosses: 0, snapshotStep: -1, restoredFrom: -1, notice: '',
   /** Loop internals: steps per frame, frame work in ms (mean of the last frames). */
   chunk: 0, frameMs: 0,
 };
@@ -52,14 +57,23 @@ let session: Session | null = null;
 /** Bumped whenever a new session is asked for: older async work compares and drops its result. */
 let epoch = 0;
 let userImages: (ImageSource & { count: number }) | null = null;
+/** The CycleGAN tab's two folders. */
+const cycleFolders: Folders = { a: null, b: null };
+
+type Rec = StepRecord | CycleRecord;
+/** What a session's trainer offers the frame loop: GanTrainer and CycleGanTrainer both. */
+interface Trainer { step: number; trainStep(): void; poll(): Promise<Rec[]>; metrics(): Promise<Rec[]>; dispose(): void }
+/** A run's state as bytes in host memory (its checkpoint encoding), and its metrics up to then. */
+interface Snapshot { bytes: Uint8Array; step: number; records: Rec[]; config: RunConfig }
 /** Per tab, the settings last used (from the URL at first). */
 const settings = new Map<string, RunConfig>();
 
 /** One tab's run: models, trainer, the tensors drawn, the metrics, and async work that must finish first. */
 class Session {
   readonly id = ++sessionCount;
-  trainer: GanTrainer;
-  z: Tensor;
+  trainer: Trainer;
+  z: Tensor | null = null;
+  cycle: CycleView | null = null;
   sample: Tensor | null = null;
   heat: Tensor | null = null;
   gEllipse: Tensor | null = null;
@@ -67,7 +81,10 @@ class Session {
   trueEllipse: Tensor | null = null;
   strip: Tensor[] = [];
   lastSnap = 0;
-  records: StepRecord[] = [];
+  records: Rec[] = [];
+  /** The latest in-memory snapshot, and whether one is being taken (stepping waits meanwhile). */
+  snapshot: Snapshot | null = null;
+  snapping = false;
   note: string;
   scene: AppScene | null = null;
   /** Steps whose GPU work has completed, and when: the steps/s window. */
@@ -80,15 +97,31 @@ class Session {
   disposed = false;
   private holds = new Set<Promise<unknown>>();
 
-  constructor(readonly spec: TabSpec, readonly config: RunConfig, readonly run: ReturnType<typeof buildRun>,
-    readonly loadedG: nn.Module | null = null, note = '') {
-    this.trainer = new GanTrainer(run);
+  constructor(readonly spec: TabSpec, readonly config: RunConfig, readonly run: ReturnType<typeof buildRun> | null,
+    readonly loadedG: nn.Module | null = null, note = '', cycle: CycleGanTrainer | null = null) {
     this.note = note;
-    const n = spec.kind === 'gan' ? spec.samples : 1;
-    this.z = tidy(() => F.randn([n, ...run.latent])).keep();
+    if (cycle) {
+      this.trainer = cycle;
+      this.cycle = new CycleView(cycle);
+    } else {
+      this.trainer = new GanTrainer(run!);
+      const n = spec.kind === 'gan' ? spec.samples : 1;
+      this.z = tidy(() => F.randn([n, ...run!.latent])).keep();
+    }
   }
 
-  get canSave(): boolean { return this.spec.kind === 'gan' && !this.loadedG; }
+  /** The D-then-G trainer (GAN and app tabs). */
+  get gan(): GanTrainer { return this.trainer as GanTrainer; }
+  get cyc(): CycleGanTrainer { return this.trainer as CycleGanTrainer; }
+  get canSave(): boolean { return (this.spec.kind === 'gan' || this.spec.kind === 'cycle') && !this.loadedG; }
+  /** CycleGAN runs stop at their step count (the learning rate has decayed to 0 there). */
+  get stepLimit(): number { return this.spec.kind === 'cycle' ? this.config.steps ?? Infinity : Infinity; }
+  /** Steps between in-memory snapshots. */
+  get snapshotEvery(): number {
+    const q = Number(params.get('snapshot'));
+    if (q > 0) return q;
+    return this.spec.kind === 'gan' ? this.spec.snapshotEvery : this.spec.kind === 'cycle' ? this.spec.snapshotEvery[taskOf(this.config)] : Infinity;
+  }
 
   /** Keeps the session alive until `p` settles, even if the page has moved on. */
   hold<T>(p: Promise<T>): Promise<T> {
@@ -98,7 +131,7 @@ class Session {
     return p;
   }
 
-  addRecords(r: StepRecord[]): void {
+  addRecords(r: Rec[]): void {
     if (!r.length) return;
     this.records.push(...r);
     if (this.records.length > 1 && r[0].step < this.records[this.records.length - r.length - 1]?.step) this.records.sort((a, b) => a.step - b.step);
@@ -117,6 +150,7 @@ class Session {
     while (this.holds.size) await Promise.allSettled([...this.holds]);
     for (const t of [this.z, this.sample, this.heat, this.gEllipse, this.grid, this.trueEllipse, ...this.strip]) t?.dispose();
     this.strip = [];
+    this.cycle?.dispose();
     this.trainer.dispose();
     if (this.scene) { this.scene.target.dispose(); this.scene.points.destroy(); }
   }
@@ -126,15 +160,33 @@ let sessionCount = 0;
 // ---------------------------------------------------------------------------------------------- state and UI
 
 function fail(e: unknown): void {
+  // A lost device is not the user's error: the page gets a new one and restores the last snapshot.
+  if (e instanceof KilnDeviceLostError || lostDevices.has(device)) { deviceLost(); return; }
   const msg = e instanceof Error ? e.message : String(e);
+  // A readback fails for a lost device ("Buffer was unmapped before mapping was resolved", an AbortError)
+  // just before the device says it is lost: give it a moment.
+  if ((e instanceof DOMException || /\b(lost|destroyed|unmapped)\b/i.test(msg)) && !recovering) {
+    const d = device;
+    setTimeout(() => { if (lostDevices.has(d)) { if (d === device) deviceLost(); } else showFailure(msg); }, 300);
+    return;
+  }
+  showFailure(msg);
+}
+
+function showFailure(msg: string): void {
   console.warn(`[demo] ${msg}`);
   status.error = msg;
   $('error').textContent = msg;
   machine.dispatch('fail');
 }
 
+/** Whether the user has the run training (Start pressed, not since paused or replaced); a failure leaves it. */
+let wantTraining = false;
+
 function act(a: Action): boolean {
   const ok = machine.dispatch(a);
+  if (ok && a === 'start') wantTraining = true;
+  else if (ok && a !== 'fail' && a !== 'save' && a !== 'saved' && a !== 'loaded') wantTraining = false;
   if (ok && a !== 'fail' && a !== 'saved') { status.error = ''; $('error').textContent = ''; }
   return ok;
 }
@@ -147,7 +199,7 @@ function syncControls(): void {
   const st = machine.state;
   status.state = st;
   const s = session;
-  const gan = tab.kind === 'gan';
+  const gan = tab.kind === 'gan' || tab.kind === 'cycle';
   const set = (id: string, on: boolean) => { const el = $(id) as HTMLButtonElement | HTMLInputElement; if (el.disabled === on) el.disabled = !on; };
   set('start', machine.can('start') && !!s);
   set('pause', machine.can('pause'));
@@ -156,6 +208,8 @@ function syncControls(): void {
   set('png', !!s && st !== 'loading');
   set('csv', !!s && gan && !!s.records.length);
   set('load', gan && machine.can('load'));
+  set('foldera', tab.kind === 'cycle' && machine.can('files'));
+  set('folderb', tab.kind === 'cycle' && machine.can('files'));
   set('torchg', tab.id === 'dcgan' && machine.can('load'));
   set('folder', tab.kind === 'gan' && tab.data === 'mnist-or-folder' && machine.can('files'));
   $('fields').querySelectorAll('input, select').forEach((el) => { (el as HTMLInputElement).disabled = !machine.can('edit'); });
@@ -191,16 +245,17 @@ function markTab(): void {
 }
 
 /** A tab's settings: the last used, else the URL's (for the tab the URL names), else its defaults. */
-function settingsOf(t: GanTab): RunConfig {
+function settingsOf(t: TrainTab): RunConfig {
   let c = settings.get(t.id);
   if (!c) {
-    c = { ...t.defaults };
+    const form: Record<string, unknown> = {};
     if ((params.get('tab') ?? TABS[0].id) === t.id) {
       for (const f of t.fields) {
         const v = params.get(f.key);
-        if (v !== null && v !== '') (c as unknown as Record<string, unknown>)[f.key] = f.kind === 'number' ? Number(v) : v;
+        if (v !== null && v !== '') form[f.key] = f.kind === 'number' ? Number(v) : v;
       }
     }
+    c = t.kind === 'cycle' ? cycleConfig(form) : { ...t.defaults, ...form } as RunConfig;
     settings.set(t.id, c);
   }
   return { ...c };
@@ -209,13 +264,16 @@ function settingsOf(t: GanTab): RunConfig {
 function renderFields(t: TabSpec, c: RunConfig | null): void {
   const box = $('fields');
   box.innerHTML = '';
-  if (t.kind !== 'gan' || !c) return;
+  if ((t.kind !== 'gan' && t.kind !== 'cycle') || !c) return;
+  const toy = t.kind === 'cycle' && taskOf(c) === 'toy';
   for (const f of t.fields) {
+    // The toy's MLPs have no widths or blocks to set.
+    if (toy && ['ngf', 'blocks', 'ndf'].includes(f.key)) continue;
     const label = document.createElement('label');
     const id = `f-${f.key}`;
     label.htmlFor = id;
     label.textContent = f.label;
-    const value = String((c as unknown as Record<string, unknown>)[f.key] ?? '');
+    const value = t.kind === 'cycle' && f.key === 'task' ? taskOf(c) : String((c as unknown as Record<string, unknown>)[f.key] ?? '');
     let el: HTMLInputElement | HTMLSelectElement;
     if (f.kind === 'select') {
       el = document.createElement('select');
@@ -233,7 +291,25 @@ function renderFields(t: TabSpec, c: RunConfig | null): void {
 }
 
 /** The settings in the fields (the folder's image size and a batch no larger than the folder when one is loaded). */
-function configFromFields(t: GanTab): { config: RunConfig; note: string } {
+function configFromFields(t: TrainTab): { config: RunConfig; note: string } {
+  if (t.kind === 'cycle') {
+    const form: Record<string, unknown> = {};
+    const task = ((document.getElementById('f-task') as HTMLSelectElement | null)?.value ?? 'toy') as CycleTask;
+    const prev = settings.get(t.id);
+    // A new task starts from that task's settings; otherwise the fields as edited.
+    if (!prev || taskOf(prev) === task) {
+      for (const f of t.fields) {
+        const el = document.getElementById(`f-${f.key}`) as HTMLInputElement | HTMLSelectElement | null;
+        if (el && el.value !== '') form[f.key] = f.kind === 'number' ? Number(el.value) : el.value;
+      }
+    }
+    form.task = task;
+    const c = cycleConfig(form);
+    settings.set(t.id, { ...c });
+    const fit = fitFolders(c, cycleFolders);
+    if (fit.config.batch !== c.batch) { const el = document.getElementById('f-batch') as HTMLInputElement | null; if (el) el.value = String(fit.config.batch); }
+    return fit;
+  }
   const c = { ...t.defaults };
   for (const f of t.fields) {
     const el = document.getElementById(`f-${f.key}`) as HTMLInputElement | HTMLSelectElement | null;
@@ -268,7 +344,10 @@ function showProgress(text: string | null, loaded = 0, total = 0): void {
 
 // ------------------------------------------------------------------------------------------------ sessions
 
-type How = { kind: 'fresh' } | { kind: 'checkpoint'; ck: Checkpoint; file: string } | { kind: 'torch'; G: nn.Module; arch: RunConfig };
+type How = { kind: 'fresh' } | { kind: 'checkpoint'; ck: Checkpoint; file: string } | { kind: 'torch'; G: nn.Module; arch: RunConfig }
+  | { kind: 'cycle-checkpoint'; ck: CycleGanCheckpoint; file: string }
+  /** After a device loss: the last in-memory snapshot of the run (or none: a fresh run with the same settings). */
+  | { kind: 'snapshot'; snap: Snapshot | null; config: RunConfig };
 
 /** Replaces the running session with a new one for `t`; every control that rebuilds comes through here. */
 async function openSession(t: TabSpec, action: Action, how: How = { kind: 'fresh' }, autostart = false): Promise<void> {
@@ -286,9 +365,19 @@ async function openSession(t: TabSpec, action: Action, how: How = { kind: 'fresh
     if (t.kind === 'app') {
       s = new Session(t, { recipe: 'gaussian', seed: 0 }, buildRun({ recipe: 'gaussian', seed: 0 }));
       s.scene = new AppScene(device, $<HTMLCanvasElement>('gpu'));
+    } else if (t.kind === 'cycle') {
+      const r = await cycleSession(t, how, mine);
+      if (!r) return;
+      s = r;
     } else {
       let config: RunConfig;
       let note = '';
+      if (how.kind === 'snapshot') {
+        if (how.snap) {
+          const ck = decodeCheckpoint(how.snap.bytes, 'snapshot');
+          how = { kind: 'checkpoint', ck, file: 'snapshot' };
+        } else how = { kind: 'fresh' };
+      }
       if (how.kind === 'checkpoint') {
         config = how.ck.config;
         note = `checkpoint ${how.file} (step ${how.ck.step})`;
@@ -306,23 +395,27 @@ async function openSession(t: TabSpec, action: Action, how: How = { kind: 'fresh
       } else if (config.data === 'browser-files') {
         images = userImages!;
       } else if (t.data !== 'none') {
-        showProgress('loading MNIST digits…');
-        const m = mnistDigits((loaded, total) => {
-          if (mine === epoch) showProgress(`loading MNIST digits: ${(loaded / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ''} MB`, loaded, total);
-        });
-        try { images = await m.done; } finally { m.stop(); }
-        if (mine !== epoch) return;
-        showProgress(null);
+        const d = await loadDigits(mine);
+        if (!d) return;
+        images = d;
       }
       const run = buildRun(how.kind === 'torch' ? { ...how.arch, data: 'none' } : config, images);
       s = new Session(t, config, run, how.kind === 'torch' ? how.G : null,
         how.kind === 'torch' ? `PyTorch generator: latent ${how.arch.latent}, width ${how.arch.width}, ${how.arch.channels}x${how.arch.size}x${how.arch.size} (sampling only)` : note);
-      if (how.kind === 'checkpoint') restoreCheckpoint(s.trainer, how.ck);
+      if (how.kind === 'checkpoint') restoreCheckpoint(s.gan, how.ck);
       if (t.view === 'scatter') gaussianTensors(s);
       refreshSample(s);
     }
     if (mine !== epoch) { void s.dispose(); return; }
+    if (restoring) {
+      s.note = restoring.note;
+      if (restoring.snap) { s.records = restoring.snap.records.filter((r) => r.step <= restoring!.snap!.step); s.snapshot = restoring.snap; }
+      status.restoredFrom = restoring.snap?.step ?? 0;
+      status.notice = restoring.note;
+      restoring = null;
+    }
     session = s;
+    status.snapshotStep = s.snapshot?.step ?? -1;
     status.session = s.id; status.step = s.trainer.step; status.ready = true;
     act('loaded');
     if (autostart) act('start');
@@ -331,6 +424,52 @@ async function openSession(t: TabSpec, action: Action, how: How = { kind: 'fresh
   } catch (e) {
     if (mine === epoch) { showProgress(null); fail(e); }
   }
+}
+
+/** The MNIST digits with a progress bar; null when the page moved on meanwhile. */
+async function loadDigits(mine: number): Promise<LabelledDigits | null> {
+  showProgress('loading MNIST digits…');
+  const m = mnistDigits((loaded, total) => {
+    if (mine === epoch) showProgress(`loading MNIST digits: ${(loaded / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ''} MB`, loaded, total);
+  });
+  let d: LabelledDigits;
+  try { d = await m.done; } finally { m.stop(); }
+  if (mine !== epoch) return null;
+  showProgress(null);
+  return d;
+}
+
+/** A CycleGAN session: fresh from the fields, from a checkpoint, or from a snapshot after a device loss.
+ * Null when the page moved on while the digits loaded. */
+async function cycleSession(t: TrainTab, how: How, mine: number): Promise<Session | null> {
+  let config: RunConfig;
+  let note = '';
+  let ck: CycleGanCheckpoint | null = null;
+  if (how.kind === 'snapshot' && how.snap) ck = decodeCycleGanCheckpoint(how.snap.bytes, 'snapshot');
+  else if (how.kind === 'cycle-checkpoint') { ck = how.ck; note = `checkpoint ${how.file} (step ${ck.step})`; }
+  if (ck) {
+    config = ck.config;
+    const { a, b } = cycleFolders;
+    if (taskOf(config) === 'folders' && (!a || !b || (config.batch ?? 1) > Math.min(a.count, b.count))) {
+      throw new Error(`${how.kind === 'cycle-checkpoint' ? how.file : 'the snapshot'} was trained on two folders of images: choose a folder for each domain (at least ${config.batch} images each) first, then load the checkpoint`);
+    }
+  } else if (how.kind === 'snapshot') {
+    ({ config, note } = fitFolders(how.config, cycleFolders));
+  } else ({ config, note } = configFromFields(t));
+  renderFields(t, config);
+  syncControls();
+  let digits: LabelledDigits | null = null;
+  if (taskOf(config) === 'digits') {
+    digits = await loadDigits(mine);
+    if (!digits) return null;
+  }
+  const trainer = cycleTrainer(config, cycleSource(config, digits, cycleFolders));
+  try {
+    if (ck) restoreCycleGanCheckpoint(trainer, ck);
+  } catch (e) { trainer.dispose(); throw e; }
+  const s = new Session(t, config, null, null, note, trainer);
+  s.cycle!.refresh();
+  return s;
 }
 
 function useCanvas(owner: 'kiln' | 'app'): void {
@@ -353,13 +492,14 @@ function gaussianTensors(s: Session): void {
 }
 
 function refreshSample(s: Session): void {
+  if (s.spec.kind === 'cycle') { s.cycle!.refresh(); return; }
   if (s.spec.kind !== 'gan') return;
-  const G = s.loadedG ?? s.trainer.sampler;
-  const next = tidy(() => sampleGenerator(G, s.z)).keep();
+  const G = s.loadedG ?? s.gan.sampler;
+  const next = tidy(() => sampleGenerator(G, s.z!)).keep();
   s.sample?.dispose();
   s.sample = next;
   if (s.spec.view === 'scatter') {
-    const D = s.run.D;
+    const D = s.run!.D;
     const softmax = s.config.preset !== 'd2l';
     const heat = tidy(() => noGrad(() => { const o = D.forward(s.grid!); return softmax ? F.softmax(o, 1).narrow(1, 1, 1).reshape([-1]) : o.reshape([-1]); })).keep();
     s.heat?.dispose(); s.heat = heat;
@@ -372,7 +512,7 @@ function refreshSample(s: Session): void {
 /** Sample views by kind (a tab's `view`): each draws a session's tensors onto the WebGPU canvas. */
 const VIEWS: Record<'scatter' | 'grid', (s: Session, v: Canvas2Gpu) => void> = {
   scatter: (s, v) => {
-    const real = (s.run.data as GaussianData).x;
+    const real = (s.run!.data as GaussianData).x;
     const n = Math.min(1000, real.shape[0]);
     v.drawScene([
       { kind: 'heat', data: s.heat!.gpuBuffer(), grid: 64 },
@@ -391,7 +531,8 @@ const VIEWS: Record<'scatter' | 'grid', (s: Session, v: Canvas2Gpu) => void> = {
 };
 
 function draw(s: Session): void {
-  if (s.spec.kind === 'app') { s.scene?.frame(s.trainer.s.G, performance.now() / 1000 * 0.6, 1); return; }
+  if (s.spec.kind === 'app') { s.scene?.frame(s.gan.s.G, performance.now() / 1000 * 0.6, 1); return; }
+  if (s.spec.kind === 'cycle') { if (view) s.cycle!.draw(view); return; }
   if (!view || !s.sample) return;
   VIEWS[s.spec.view](s, view);
 }
@@ -403,6 +544,7 @@ function frame(): void {
   status.frames++;
   const s = session;
   const now = performance.now();
+  if (recovering) return;
   if (!s) { if (now - lastPaint > drawEvery()) { stats(null); lastPaint = now; } return; }
   try {
     const training = machine.state === 'training';
@@ -412,10 +554,17 @@ function frame(): void {
     const paint = now - lastPaint > drawEvery();
     let n = 0;
     // At most two frames of work queued on the GPU: the page stays responsive and drawing stays current.
-    if (training && s.inflight < 2) {
+    // Stepping waits while a snapshot reads the model, so the snapshot is of one step.
+    if (training && s.inflight < 2 && !s.snapping) {
       const t0 = performance.now();
-      while (n < s.chunk && (n === 0 || performance.now() - t0 < RECORD_BUDGET_MS)) { s.trainer.trainStep(); n++; }
+      const limit = s.stepLimit;
+      while (n < s.chunk && s.trainer.step < limit && (n === 0 || performance.now() - t0 < RECORD_BUDGET_MS)) { s.trainer.trainStep(); n++; }
       status.step = s.trainer.step;
+      if (s.canSave && s.trainer.step - (s.snapshot?.step ?? 0) >= s.snapshotEvery) void takeSnapshot(s);
+      if (s.trainer.step >= limit) {
+        s.note = `finished: ${limit} steps, the learning rate has decayed to 0. Raise "steps" or Reset to train again.`;
+        act('pause');
+      }
     }
     const drawNow = app ? s.inflight < 2 : (training && paint) || s.lastDraw < 0;
     if (drawNow) { refreshSample(s); if (training) snapStrip(s); draw(s); s.lastDraw = now; }
@@ -459,6 +608,28 @@ function snapStrip(s: Session): void {
   $('stripbox').classList.remove('hidden');
 }
 
+/** Keeps the run's state (its checkpoint encoding) in host memory, to restore after a device loss. */
+async function takeSnapshot(s: Session): Promise<void> {
+  s.snapping = true;
+  try {
+    const step = s.trainer.step;
+    const bytes = await s.hold((async () => {
+      s.addRecords(await s.trainer.metrics());
+      return encodeRun(s);
+    })());
+    if (s.disposed) return;
+    s.snapshot = { bytes, step, records: [], config: s.config };
+    if (session === s) status.snapshotStep = step;
+  } catch (e) {
+    if (session === s) fail(e);
+  } finally { s.snapping = false; }
+}
+
+/** The session's checkpoint bytes (the caller has read its pending metrics). */
+function encodeRun(s: Session): Promise<Uint8Array> {
+  return s.spec.kind === 'cycle' ? encodeCycleGanCheckpoint(s.cyc, s.config) : encodeCheckpoint(s.gan, s.config);
+}
+
 function pollMetrics(s: Session): void {
   if (s.polling) return;
   s.polling = true;
@@ -471,11 +642,17 @@ function chart(s: Session): void {
   status.losses = s.records.slice(-200);
   // At most ~1500 points per series: every k-th record.
   const k = Math.max(1, Math.ceil(s.records.length / 1500));
-  const r = k === 1 ? s.records : s.records.filter((_, i) => i % k === 0 || i === s.records.length - 1);
-  drawChart($('chart'), r.map((x) => x.step), [
+  const all = s.records.filter((x) => x.step <= s.trainer.step);
+  const r = k === 1 ? all : all.filter((_, i) => i % k === 0 || i === all.length - 1);
+  drawChart($('chart'), r.map((x) => x.step), s.spec.kind === 'cycle' ? cyclePanels(r as CycleRecord[]) : ganPanels(r as StepRecord[]),
+    machine.state === 'loading' ? 'loading…' : 'no steps yet: press Start');
+}
+
+function ganPanels(r: StepRecord[]) {
+  return [
     { title: 'loss', series: [{ name: 'D', color: '#d62728', values: r.map((x) => x.dLoss) }, { name: 'G', color: '#1f77b4', values: r.map((x) => x.gLoss) }] },
-    { title: 'D score', range: [0, 1], series: [{ name: 'D(x) real', color: '#2ca02c', values: r.map((x) => x.realScore) }, { name: 'D(G(z)) fake', color: '#ff7f0e', values: r.map((x) => x.fakeScore) }] },
-  ], machine.state === 'loading' ? 'loading…' : 'no steps yet: press Start');
+    { title: 'D score', range: [0, 1] as [number, number], series: [{ name: 'D(x) real', color: '#2ca02c', values: r.map((x) => x.realScore) }, { name: 'D(G(z)) fake', color: '#ff7f0e', values: r.map((x) => x.fakeScore) }] },
+  ];
 }
 
 function stats(s: Session | null): void {
@@ -489,18 +666,29 @@ function stats(s: Session | null): void {
   $('stats').textContent = [
     `step ${s.trainer.step}   ${rate}`,
     `GPU memory ${(m.inUseBytes / 2 ** 20).toFixed(1)} MiB held, ${(m.pooledBytes / 2 ** 20).toFixed(1)} MiB pooled`,
-    last && s.spec.kind === 'gan' ? `D loss ${last.dLoss.toFixed(3)}  G loss ${last.gLoss.toFixed(3)}  (step ${last.step})\nD(x) ${last.realScore.toFixed(2)}  D(G(z)) ${last.fakeScore.toFixed(2)}` : '',
+    last ? lossLine(s, last) : '',
     s.note,
   ].filter(Boolean).join('\n');
   softwareNote(s, sps);
 }
 
+function lossLine(s: Session, last: Rec): string {
+  if (s.spec.kind === 'cycle') {
+    const c = last as CycleRecord;
+    return `D_A ${c.D_A.toFixed(3)}  D_B ${c.D_B.toFixed(3)}  G_A ${c.G_A.toFixed(3)}  G_B ${c.G_B.toFixed(3)}\ncycle A ${c.cycle_A.toFixed(3)}  cycle B ${c.cycle_B.toFixed(3)}  (step ${c.step})`;
+  }
+  if (s.spec.kind !== 'gan') return '';
+  const g = last as StepRecord;
+  return `D loss ${g.dLoss.toFixed(3)}  G loss ${g.gLoss.toFixed(3)}  (step ${g.step})\nD(x) ${g.realScore.toFixed(2)}  D(G(z)) ${g.fakeScore.toFixed(2)}`;
+}
+
 function softwareNote(s: Session, sps: number): void {
   const el = $('swnote');
-  if (!report?.isFallbackAdapter || s.spec.kind !== 'gan') { el.classList.add('hidden'); return; }
-  const r = s.spec.recognisable;
-  const speed = Number.isFinite(sps) && machine.state === 'training' ? sps : lastRate.get(s.spec.id);
-  if (Number.isFinite(sps) && machine.state === 'training') lastRate.set(s.spec.id, sps);
+  if (!report?.isFallbackAdapter || (s.spec.kind !== 'gan' && s.spec.kind !== 'cycle')) { el.classList.add('hidden'); return; }
+  const r = s.spec.kind === 'cycle' ? recognisable(taskOf(s.config)) : s.spec.recognisable;
+  const key = s.spec.kind === 'cycle' ? `${s.spec.id}/${taskOf(s.config)}` : s.spec.id;
+  const speed = Number.isFinite(sps) && machine.state === 'training' ? sps : lastRate.get(key);
+  if (Number.isFinite(sps) && machine.state === 'training') lastRate.set(key, sps);
   const when = speed ? `${speed.toFixed(speed < 10 ? 1 : 0)} steps/s measured here, so about ${fmtDuration(r.steps / speed)}` : 'press Start to measure how long that takes here';
   el.textContent = `Software adapter (${adapterName()}): the GPU is emulated on the CPU. A recognisable result (${r.what}) needs about ${r.steps} steps: ${when}.`;
   el.classList.remove('hidden');
@@ -526,11 +714,14 @@ function selectTab(t: TabSpec): void {
   markTab();
   $('explain').innerHTML = t.explain;
   $('drop').classList.toggle('hidden', !(t.kind === 'gan' && t.data === 'mnist-or-folder'));
+  $('cycledrop').classList.toggle('hidden', t.kind !== 'cycle');
   $('torchbox').classList.toggle('hidden', t.id !== 'dcgan');
-  $('chartbox').classList.toggle('hidden', t.kind !== 'gan');
-  $('filebox').classList.toggle('hidden', t.kind !== 'gan');
-  renderFields(t, t.kind === 'gan' ? settingsOf(t) : null);
-  drawChart($('chart'), [], [{ title: 'loss', series: [] }, { title: 'D score', range: [0, 1], series: [] }], 'loading…');
+  const train = t.kind === 'gan' || t.kind === 'cycle';
+  $('chartbox').classList.toggle('hidden', !train);
+  $('filebox').classList.toggle('hidden', !train);
+  $('notice').textContent = ''; status.notice = '';
+  renderFields(t, train ? settingsOf(t) : null);
+  drawChart($('chart'), [], [{ title: t.kind === 'cycle' ? 'cycle L1' : 'loss', series: [] }, { title: t.kind === 'cycle' ? 'LSGAN losses' : 'D score', range: [0, 1], series: [] }], 'loading…');
   void openSession(t, 'tab', { kind: 'fresh' }, t.kind === 'app');
 }
 
@@ -549,12 +740,12 @@ async function save(): Promise<void> {
   const s = session;
   if (!s || !s.canSave || !act('save')) return;
   // Everything that names the file is fixed now: the model on screen when Save was clicked.
-  const name = `kiln-${s.config.recipe}-step${s.trainer.step}.safetensors`;
+  const name = `kiln-${s.config.recipe}${s.spec.kind === 'cycle' ? `-${taskOf(s.config)}` : ''}-step${s.trainer.step}.safetensors`;
   $('savenote').textContent = `saving ${name}…`;
   try {
     const bytes = await s.hold((async () => {
       s.addRecords(await s.trainer.metrics());
-      return encodeCheckpoint(s.trainer, s.config);
+      return encodeRun(s);
     })());
     download(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), name);
     $('savenote').textContent = `saved ${name} (${(bytes.length / 2 ** 20).toFixed(2)} MB)`;
@@ -576,7 +767,9 @@ function savePng(): void {
 function saveCsv(): void {
   const s = session;
   if (!s) return;
-  const rows = ['step,d_loss,g_loss,d_real,d_fake', ...s.records.map((r) => `${r.step},${r.dLoss},${r.gLoss},${r.realScore},${r.fakeScore}`)];
+  const rows = s.spec.kind === 'cycle'
+    ? [['step', ...CYCLE_LOSSES].join(','), ...(s.records as CycleRecord[]).map((r) => [r.step, ...CYCLE_LOSSES.map((k) => r[k])].join(','))]
+    : ['step,d_loss,g_loss,d_real,d_fake', ...(s.records as StepRecord[]).map((r) => `${r.step},${r.dLoss},${r.gLoss},${r.realScore},${r.fakeScore}`)];
   download(new Blob([rows.join('\n') + '\n'], { type: 'text/csv' }), `kiln-${s.spec.id}-losses-step${s.records.at(-1)?.step ?? 0}.csv`);
 }
 
@@ -585,7 +778,12 @@ function copyLink(): void {
   u.search = '';
   u.searchParams.set('tab', tab.id);
   const c = session?.config;
-  if (tab.kind === 'gan' && c) for (const f of tab.fields) { const v = (c as unknown as Record<string, unknown>)[f.key]; if (v !== undefined) u.searchParams.set(f.key, String(v)); }
+  if ((tab.kind === 'gan' || tab.kind === 'cycle') && c) {
+    for (const f of tab.fields) {
+      const v = tab.kind === 'cycle' && f.key === 'task' ? taskOf(c) : (c as unknown as Record<string, unknown>)[f.key];
+      if (v !== undefined) u.searchParams.set(f.key, String(v));
+    }
+  }
   const link = u.toString();
   const out = $<HTMLInputElement>('linkout');
   out.value = link;
@@ -617,10 +815,19 @@ async function readFile(ev: Event): Promise<{ f: File; bytes: Uint8Array; t: Tab
 async function loadCheckpoint(ev: Event): Promise<void> {
   try {
     const got = await readFile(ev);
-    if (!got || got.t.kind !== 'gan') return;
+    if (!got || (got.t.kind !== 'gan' && got.t.kind !== 'cycle')) return;
+    const cycle = isCycleGanCheckpointBytes(got.bytes);
+    if (got.t.kind === 'cycle' && cycle) {
+      const ck = decodeCycleGanCheckpoint(got.bytes, got.f.name);
+      await openSession(got.t, 'load', { kind: 'cycle-checkpoint', ck, file: got.f.name });
+      return;
+    }
+    if (cycle) {
+      throw new Error(`${got.f.name} holds a CycleGAN model, not a ${got.t.label} one: open the CycleGAN tab and load it there`);
+    }
     const ck = decodeCheckpoint(got.bytes, got.f.name);
     if (ck.config.recipe !== got.t.recipe) {
-      const other = TABS.find((x) => x.kind === 'gan' && x.recipe === ck.config.recipe);
+      const other = TABS.find((x) => (x.kind === 'gan' || x.kind === 'cycle') && x.recipe === ck.config.recipe);
       throw new Error(`${got.f.name} holds a ${other?.label ?? ck.config.recipe} model (step ${ck.step}), not a ${got.t.label} one: open the ${other?.label ?? ck.config.recipe} tab and load it there`);
     }
     await openSession(got.t, 'load', { kind: 'checkpoint', ck, file: got.f.name });
@@ -659,6 +866,87 @@ async function takeFiles(files: File[]): Promise<void> {
   }
 }
 
+/** A folder for one CycleGAN domain: decoded, then a fresh run on the folders task (which says what is
+ * still missing when only one folder is there). */
+async function takeCycleFolder(which: 'a' | 'b', files: File[]): Promise<void> {
+  if (!machine.can('files') || tab.kind !== 'cycle') return;
+  const t = tab; const mine = epoch;
+  const label = $(`cycle${which}text`);
+  try {
+    label.textContent = `decoding ${files.length} file(s)…`;
+    const f = await imageFiles(files, FOLDER_SIDE);
+    if (mine !== epoch || t !== tab) return;
+    cycleFolders[which] = f;
+    label.textContent = `${f.count} images${f.skipped ? ` (${f.skipped} could not be decoded)` : ''}`;
+    const task = document.getElementById('f-task') as HTMLSelectElement | null;
+    if (task) task.value = 'folders';
+    await openSession(t, 'files', { kind: 'fresh' }, !!(cycleFolders.a && cycleFolders.b));
+  } catch (e) {
+    if (mine !== epoch) return;
+    label.textContent = cycleFolders[which] ? `${cycleFolders[which]!.count} images (kept)` : 'no folder yet';
+    fail(e);
+  }
+}
+
+/** The page's GPUDevice (Kiln shares it), from a fresh adapter: after a device loss the old adapter is spent. */
+async function newDevice(): Promise<GPUDevice> {
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('navigator.gpu is present but no WebGPU adapter is available (blocklisted GPU or WebGPU disabled).');
+  gpuAdapter = adapter;
+  const l = adapter.limits;
+  // The limits and features Kiln asks for when it makes its own device (fused kernels bind up to 16 storage
+  // buffers; the defaults are lower), so the page trains with the same kernels as the benchmark.
+  const d = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has('shader-f16') ? ['shader-f16'] : [],
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize,
+      maxStorageBuffersPerShaderStage: Math.min(l.maxStorageBuffersPerShaderStage, 16),
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    },
+  });
+  // Registered before Kiln's own handler, so Kiln's onDeviceLost callback sees this device marked lost.
+  void d.lost.then(() => { lostDevices.add(d); });
+  // The page owns the device, so its validation errors are the page's to show.
+  d.addEventListener('uncapturederror', (e) => { if (d === device) fail(new Error(`WebGPU: ${(e as GPUUncapturedErrorEvent).error.message}`)); });
+  return d;
+}
+const lostDevices = new WeakSet<GPUDevice>();
+const handledLosses = new WeakSet<GPUDevice>();
+let recovering = false;
+/** Set while a session is rebuilt after a device loss: the note to show and the snapshot it came from. */
+let restoring: { note: string; snap: Snapshot | null } | null = null;
+
+/** The device was lost: get a new one, re-initialise Kiln on it and restore the run from its last in-memory
+ * snapshot (a fresh run with the same settings when there is none yet), training on if it was. */
+function deviceLost(): void {
+  if (handledLosses.has(device)) return;
+  handledLosses.add(device);
+  recovering = true;
+  status.deviceLosses++;
+  void recover(wantTraining).finally(() => { recovering = false; });
+}
+
+async function recover(wasTraining: boolean): Promise<void> {
+  const s = session;
+  const t = tab;
+  const snap = s?.snapshot ? { ...s.snapshot, records: s.records.filter((r) => r.step <= s.snapshot!.step) } : null;
+  $('notice').textContent = 'GPU device was lost; getting a new one…';
+  try {
+    device = await newDevice();
+    report = await init({ device });
+    view = null;
+    const note = snap ? `GPU device was lost; restored from step ${snap.step}` : s && s.trainer.step > 0 ? 'GPU device was lost before the first snapshot; started the run again' : 'GPU device was lost; started again';
+    restoring = { note, snap };
+    $('notice').textContent = note;
+    if (t.kind === 'app' || !s) await openSession(t, 'reset', { kind: 'fresh' }, t.kind === 'app');
+    else await openSession(t, 'load', { kind: 'snapshot', snap, config: s.config }, wasTraining);
+  } catch (e) {
+    restoring = null;
+    $('notice').textContent = '';
+    fail(new Error(`the GPU device was lost and could not be restored: ${e instanceof Error ? e.message : String(e)}; reload the page`));
+  }
+}
+
 async function main(): Promise<void> {
   const noGpu = (why: string) => {
     $('nogpu-why').textContent = why;
@@ -667,13 +955,13 @@ async function main(): Promise<void> {
   if (!('gpu' in navigator) || !navigator.gpu) { noGpu('This browser does not expose navigator.gpu.'); return; }
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) { noGpu('navigator.gpu is present but no WebGPU adapter is available (blocklisted GPU or WebGPU disabled).'); return; }
-  gpuAdapter = adapter;
-  const l = adapter.limits;
-  device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize } });
-  device.lost.then((i) => { if (i.reason !== 'destroyed') fail(new Error(`the WebGPU device was lost (${i.message}); reload the page`)); });
-  // The page owns the device, so its validation errors are the page's to show.
-  device.addEventListener('uncapturederror', (e) => fail(new Error(`WebGPU: ${(e as GPUUncapturedErrorEvent).error.message}`)));
+  device = await newDevice();
   report = await init({ device }); // Kiln shares the page's device and queue
+  onDeviceLost(() => { if (lostDevices.has(device)) deviceLost(); });
+  if (import.meta.env.DEV || params.has('testhooks')) {
+    // For the end-to-end tests: lose the device as a driver reset would.
+    (window as unknown as { __kilnDestroyDevice: () => void }).__kilnDestroyDevice = () => device.destroy();
+  }
   status.adapter = adapterName(); status.software = report.isFallbackAdapter;
   $('adapter').textContent = `${adapterName()}${report.isFallbackAdapter ? ' (software)' : ''}`;
 
@@ -691,6 +979,14 @@ async function main(): Promise<void> {
   $('copylink').addEventListener('click', copyLink);
   $('load').addEventListener('change', (ev) => { void loadCheckpoint(ev); });
   $('torchg').addEventListener('change', (ev) => { void loadTorch(ev); });
+  for (const w of ['a', 'b'] as const) {
+    $(`folder${w}`).addEventListener('change', (ev) => {
+      const input = ev.target as HTMLInputElement;
+      const files = [...(input.files ?? [])];
+      input.value = '';
+      void takeCycleFolder(w, files);
+    });
+  }
   $('folder').addEventListener('change', (ev) => {
     const input = ev.target as HTMLInputElement;
     const files = [...(input.files ?? [])];

@@ -14,7 +14,7 @@ struct Out { @builtin(position) pos: vec4f, @location(0) color: vec4f }
 const CORNERS = array<vec2f, 6>(vec2f(-1, -1), vec2f(1, -1), vec2f(-1, 1), vec2f(-1, 1), vec2f(1, -1), vec2f(1, 1));
 @vertex fn vs(@builtin(vertex_index) vi: u32, @builtin(instance_index) ii: u32) -> Out {
   var o: Out;
-  let c = CORNERS[vi];
+  let c = CORNERS[min(vi, 5u)];
   if (v.mode == 0u) { // points: data = [n, 2]
     let p = vec2f(data[2u * ii], data[2u * ii + 1u]);
     let q = v.m * vec4f(p, 0.0, 1.0);
@@ -26,6 +26,23 @@ const CORNERS = array<vec2f, 6>(vec2f(-1, -1), vec2f(1, -1), vec2f(-1, 1), vec2f
     o.pos = vec4f(-1.0 + (gx + 0.5 + 0.5 * c.x) * cell, -1.0 + (gy + 0.5 + 0.5 * c.y) * cell, 0.0, 1.0);
     let d = clamp(data[ii], 0.0, 1.0);
     o.color = vec4f(mix(vec3f(0.98, 0.86, 0.80), vec3f(0.80, 0.88, 0.98), d), 1.0);
+  } else if (v.mode == 3u) { // arrows: data = [n, 4] rows (x0, y0, x1, y1); a shaft quad (vertices 0-5), a head (6-8)
+    let a = (v.m * vec4f(data[4u * ii], data[4u * ii + 1u], 0.0, 1.0)).xy;
+    let b = (v.m * vec4f(data[4u * ii + 2u], data[4u * ii + 3u], 0.0, 1.0)).xy;
+    let d = b - a;
+    let len = length(d);
+    let dir = select(vec2f(1.0, 0.0), d / max(len, 1e-6), len > 1e-6);
+    let nrm = vec2f(-dir.y, dir.x);
+    let head = min(v.size * 5.0, len * 0.5);
+    let base = b - dir * head;
+    if (vi < 6u) {
+      o.pos = vec4f(select(a, base, c.x > 0.0) + nrm * v.size * 0.5 * c.y, 0.0, 1.0);
+    } else if (vi == 6u) {
+      o.pos = vec4f(b, 0.0, 1.0);
+    } else {
+      o.pos = vec4f(base + nrm * head * select(-0.45, 0.45, vi == 7u), 0.0, 1.0);
+    }
+    o.color = v.color;
   } else { // ellipse: x = b + W (cos t, sin t) * 2, W = data[0..4] row-major, b = data[4..6]; thin quads along the curve
     let k = f32(ii) / f32(v.n) * 6.2831853;
     let k2 = f32(ii + 1u) / f32(v.n) * 6.2831853;
@@ -105,7 +122,8 @@ export class Canvas2Gpu {
 
   /** Draws layers: heat map cells, point clouds and ellipses, each reading a tensor's GPU buffer. */
   drawScene(layers: ({ kind: 'heat'; data: GpuView; grid: number } | { kind: 'points'; data: GpuView; n: number; color: number[]; size: number } |
-    { kind: 'ellipse'; data: GpuView; color: number[]; width: number })[], view: Float32Array, clear = [1, 1, 1, 1]): void {
+    { kind: 'ellipse'; data: GpuView; color: number[]; width: number } | { kind: 'arrows'; data: GpuView; n: number; color: number[]; width: number })[],
+  view: Float32Array, clear = [1, 1, 1, 1]): void {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginRenderPass({ colorAttachments: [{ view: this.ctx.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store',
       clearValue: { r: clear[0], g: clear[1], b: clear[2], a: clear[3] } }] });
@@ -117,20 +135,20 @@ export class Canvas2Gpu {
       const q = new Uint32Array(u, 84, 3);
       if (l.kind === 'points') { f.set([...l.color, l.size]); q.set([0, l.n, 0]); }
       else if (l.kind === 'heat') { f.set([0, 0, 0, 1, 0]); q.set([1, l.grid * l.grid, l.grid]); }
+      else if (l.kind === 'arrows') { f.set([...l.color, l.width]); q.set([3, l.n, 0]); }
       else { f.set([...l.color, l.width]); q.set([2, 128, 0]); }
       const bg = this.device.createBindGroup({ layout: this.pointsPipe.getBindGroupLayout(0), entries: [
         { binding: 0, resource: { buffer: this.uniform(i, u) } },
         { binding: 1, resource: { buffer: l.data.buffer, offset: l.data.offset, size: l.data.size } }] });
       pass.setBindGroup(0, bg);
-      pass.draw(6, l.kind === 'points' ? l.n : l.kind === 'heat' ? l.grid * l.grid : 128);
+      pass.draw(l.kind === 'arrows' ? 9 : 6, l.kind === 'points' || l.kind === 'arrows' ? l.n : l.kind === 'heat' ? l.grid * l.grid : 128);
     });
     pass.end();
     this.device.queue.submit([enc.finish()]);
   }
 
-  /** Draws images [n, c, h, w] in [-1, 1] as a grid. */
-  drawGrid(img: GpuView, n: number, c: number, h: number, w: number): void {
-    const cols = Math.ceil(Math.sqrt(n));
+  /** Draws images [n, c, h, w] in [-1, 1] as a grid, `cols` images a row (default: about square). */
+  drawGrid(img: GpuView, n: number, c: number, h: number, w: number, cols = Math.ceil(Math.sqrt(n))): void {
     const u = new Uint32Array([n, c, h, w, cols, Math.ceil(n / cols), 2, this.canvas.width, this.canvas.height]);
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginRenderPass({ colorAttachments: [{ view: this.ctx.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store',

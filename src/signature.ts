@@ -57,6 +57,31 @@ function isOptionsObject(v: unknown): v is Record<string, unknown> {
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/** PyTorch options Kiln spells differently, for the hint of an unknown-option error. */
+const RENAMED: Record<string, string> = {
+  size_average: "PyTorch's deprecated size_average/reduce are spelled reduction: 'mean' | 'sum' | 'none' in Kiln",
+  reduce: "PyTorch's deprecated size_average/reduce are spelled reduction: 'mean' | 'sum' | 'none' in Kiln",
+  padding_mode: "Kiln's convolutions pad with zeros: pad first with F.pad(x, pads, { mode: 'reflect' }) or nn.ReflectionPad2d",
+  paddingMode: "Kiln's convolutions pad with zeros: pad first with F.pad(x, pads, { mode: 'reflect' }) or nn.ReflectionPad2d",
+  create_graph: 'higher-order gradients are not supported',
+  use_lsgan: "the CycleGAN reference's use_lsgan is loss: 'lsgan' in Kiln",
+  createGraph: 'higher-order gradients are not supported',
+};
+
+/**
+ * The one check of an options object's keys used by every public entry point that takes options
+ * (constructors through bindArgs, the functional API, factories): a key not in `known` is an error naming
+ * `op`, the key and the known ones, with the camelCase spelling when a snake_case key matches one.
+ */
+export function checkOptionKeys(op: string, options: object, known: readonly string[]): void {
+  for (const k of Object.keys(options)) {
+    if (known.includes(k)) continue;
+    const hint = known.find((s) => s === camel(k) || snake(s) === k || s.toLowerCase() === k.toLowerCase());
+    throw new Error(`${op}: unknown option '${k}'` + (hint ? ` (did you mean '${hint}'?)` : RENAMED[k] ? ` (${RENAMED[k]})` : '') +
+      (known.length ? `; its options are ${known.join(', ')}` : '; it takes no options'));
+  }
+}
+
 /**
  * Binds `args` to `spec` as Python binds a call: positional values in order, then (optionally, as the last
  * argument) a plain object of the remaining ones by name. Returns every argument by name, defaults filled in.
@@ -77,13 +102,8 @@ export function bindArgs<T extends object>(cls: string, spec: Arg[], args: reado
     out[spec[i].name] = args[i];
   }
   if (options) {
+    checkOptionKeys(cls, options, spec.map((s) => s.name));
     for (const [k, v] of Object.entries(options)) {
-      const a = spec.find((s) => s.name === k);
-      if (!a) {
-        const hint = spec.find((s) => s.name === camel(k) || snake(s.name) === k);
-        throw new Error(`${cls}: unknown option '${k}'` + (hint ? ` (did you mean '${hint.name}'?)` : '') +
-          `; its options are ${spec.map((s) => s.name).join(', ')}`);
-      }
       if (k in out) throw new Error(`${cls}: got '${k}' both as a positional argument and as an option`);
       if (v !== undefined) out[k] = v;
     }

@@ -4,6 +4,8 @@ import { backend } from './autograd/context.js';
 import { Tensor } from './autograd/tensor.js';
 import * as F from './ops/functional.js';
 import * as I from './ops/inplace.js';
+import { optsArg, tensorArg } from './ops/args.js';
+import { KilnGpuError } from './backend/errors.js';
 import type { DType } from './autograd/tensor.js';
 import type { BackwardOptions } from './autograd/graph.js';
 
@@ -43,6 +45,10 @@ declare module './autograd/tensor.js' {
     reshape(...shape: number[] | [readonly number[]]): Tensor;
     view(...shape: number[] | [readonly number[]]): Tensor;
     expand(...shape: number[] | [readonly number[]]): Tensor;
+    /** expand(other.shape) (PyTorch's expand_as). */
+    expandAs(other: Tensor): Tensor;
+    /** view(other.shape) (PyTorch's view_as). */
+    viewAs(other: Tensor): Tensor;
     transpose(dim0?: number, dim1?: number): Tensor;
     permute(...dims: number[] | [readonly number[]]): Tensor;
     flatten(startDim?: number, endDim?: number): Tensor;
@@ -141,6 +147,8 @@ P.logSoftmax = function (d = -1) { return F.logSoftmax(this, d); };
 P.reshape = function (...s) { return F.reshape(this, dims(s)); };
 P.view = P.reshape;
 P.expand = function (...s) { return F.expand(this, dims(s)); };
+P.expandAs = function (o) { return F.expand(this, tensorArg('expandAs', 'other', o).shape); };
+P.viewAs = function (o) { return F.reshape(this, tensorArg('viewAs', 'other', o).shape); };
 P.transpose = function (a, b) { return F.transpose(this, a, b); };
 P.permute = function (...p) { return F.permute(this, dims(p)); };
 P.flatten = function (s, e) { return F.flattenDims(this, s, e); };
@@ -186,13 +194,34 @@ P.requiresGrad_ = function (flag = true) {
   return this;
 };
 P.toArray = function (opts = {}) {
+  tensorArg('toArray', 'tensor', this);
+  optsArg('toArray', opts, ['flush']);
   const b = backend();
   // Thrown here rather than from the promise, so a readback inside a captured step stops the capture.
   b.checkReadable();
   const int = this.dtype === 'int32';
   return b.read(this.buffer, this.byteOffset, this.numel * 4, opts.flush ?? true)
-    .then((data) => (int ? new Int32Array(data) : new Float32Array(data)));
+    .then((data) => {
+      throwNewGpuErrors(b);
+      return int ? new Int32Array(data) : new Float32Array(data);
+    });
 };
+
+/** GPU validation errors already raised by a readback, per backend. */
+const reportedGpuErrors = new WeakMap<object, number>();
+
+/**
+ * A validation error Dawn reports outside an error scope drops its whole command buffer: every result queued
+ * with it is stale. The first readback after one fails with it, so it cannot pass unnoticed.
+ */
+function throwNewGpuErrors(b: ReturnType<typeof backend>): void {
+  // A list the app cleared starts the count again.
+  const seen = Math.min(reportedGpuErrors.get(b) ?? 0, b.gpuErrors.length);
+  if (b.gpuErrors.length <= seen) return;
+  reportedGpuErrors.set(b, b.gpuErrors.length);
+  throw new KilnGpuError(`kiln: the GPU reported ${b.gpuErrors.length - seen === 1 ? 'a validation error' : `${b.gpuErrors.length - seen} validation errors`} ` +
+    `since the previous readback, so the work submitted with it was discarded and this readback's values cannot be trusted: ${b.gpuErrors[seen]}`);
+}
 P.toNested = async function () {
   const flat = Array.from(await this.toArray());
   const build = (d: number, off: number): unknown => {
@@ -203,6 +232,7 @@ P.toNested = async function () {
   return build(0, 0);
 };
 P.item = async function () {
+  tensorArg('item', 'tensor', this);
   if (this.numel !== 1) throw new Error(`item: only a single-element tensor converts to a number, got shape [${this.shape.join(', ')}]`);
   return (await this.toArray())[0];
 };

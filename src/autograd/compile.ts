@@ -161,6 +161,11 @@ export class CompiledStep<A extends Tensor[], R> {
 
 /** Compiles a step function; see CompiledStep. */
 export function compileStep<A extends Tensor[], R>(fn: (...inputs: A) => R): CompiledStep<A, R> {
+  if (typeof fn !== 'function') throw new Error(`compileStep: fn must be a function, got ${fn === null ? 'null' : typeof fn}`);
+  if (fn.constructor.name === 'AsyncFunction') {
+    throw new Error('compileStep: fn must be synchronous (an async function returns before its GPU work is recorded); ' +
+      'read results with await after calling the compiled step');
+  }
   return new CompiledStep(fn);
 }
 

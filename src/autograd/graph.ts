@@ -43,6 +43,10 @@ function topoOrder(root: Tensor): Tensor[] {
     if (visited.has(t)) continue;
     visited.add(t);
     if (t.graphFreed && !t.node) throw freedError(t);
+    if (!t.node && t.isDisposed) {
+      throw new Error(`backward: leaf tensor #${t.id} (shape [${t.shape.join(', ')}]) that requires grad was disposed ` +
+        'while a graph through it was alive, so its gradient has nowhere to go (a parameter disposed before backward()?)');
+    }
     stack.push([t, true]);
     if (t.node) for (const i of t.node.inputs) if (i?.requiresGrad && !visited.has(i)) stack.push([i, false]);
   }

@@ -145,12 +145,10 @@ export class Backend {
     return this.pool.acquire(bytes);
   }
 
-  /** A storage buffer holding `data` (written at creation, so it cannot race recorded work). */
+  /** A storage buffer holding `data`, written in order with the recorded work (it cannot race it). */
   upload(data: ArrayBufferView): PooledBuffer {
     this.check();
-    const b = this.pool.upload(data);
-    this.sink.uploaded(b.buffer, data);
-    return b;
+    return this.sink.upload(data);
   }
 
   /** Returns a buffer to the pool. Recorded work that still reads it stays correct: the queue is ordered. */
@@ -163,7 +161,7 @@ export class Backend {
     const pinned = this.pins.get(b.buffer);
     if (pinned) [...pinned].forEach((p) => p.invalidate(`a buffer it uses in place (${b.size} bytes) was released`));
     this.sink.released(b.buffer);
-    this.pool.release(b, this.sink.keepsBuffers);
+    this.pool.release(b);
   }
 
   /** A small buffer bound where a kernel's optional input is absent (`k` distinguishes several in one dispatch). */
@@ -234,6 +232,7 @@ export class Backend {
         'per dimension');
     }
     const pipeline = this.pipelines.pipeline(shader, constants);
+    checkAliasing(shader, buffers, pipeline.writes);
     this.sink.dispatch({ shader, pipeline, buffers, params: bytes, dyn, wg: [x, y, z], constants, fuse });
   }
 
@@ -357,5 +356,29 @@ export class Backend {
     for (const b of owned) this.release({ buffer: b, size: this.pool.sizeOf(b) });
     constants.forEach((b) => this.pool.destroyLater(b));
     if (uniform) this.uniforms.freeFixed(uniform);
+  }
+}
+
+/**
+ * WebGPU's rule that a writable storage binding may not overlap another binding of the same dispatch, checked
+ * before recording: Dawn reports a breach only as an uncaptured error that invalidates the whole command
+ * buffer (all queued work is lost and readbacks return stale data), so it must never reach the device.
+ */
+function checkAliasing(shader: string, buffers: readonly (GPUBuffer | Binding)[], writes: readonly boolean[]): void {
+  const range = (b: GPUBuffer | Binding): [GPUBuffer, number, number] => {
+    if ('buffer' in b) { const o = b.offset ?? 0; return [b.buffer, o, o + (b.size ?? b.buffer.size - o)]; }
+    return [b, 0, b.size];
+  };
+  for (let i = 0; i < buffers.length; i++) {
+    if (!writes[i]) continue;
+    const [bi, a0, a1] = range(buffers[i]);
+    for (let j = 0; j < buffers.length; j++) {
+      if (j === i) continue;
+      const [bj, b0, b1] = range(buffers[j]);
+      if (bi === bj && a0 < b1 && b0 < a1) {
+        throw new KilnGpuError(`kiln: ${shader}: binding ${i} is written and overlaps binding ${j} (the same buffer, bytes ` +
+          `[${a0}, ${a1}) and [${b0}, ${b1})): one tensor passed twice where one is written (a parameter listed twice in an optimizer?)`);
+      }
+    }
   }
 }

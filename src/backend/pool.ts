@@ -5,9 +5,6 @@ import { KilnGpuError } from './errors.js';
 /** WebGPU usage flags, spelled out so the library does not depend on the host defining GPUBufferUsage. */
 export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
 const STORAGE_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
-/** Free buffers kept per size class; beyond this a released buffer is destroyed (after pending work is
- * submitted), so a loop that uploads a fresh batch every step cannot grow the pool without bound. */
-const POOL_CAP = 32;
 
 /** A pooled storage buffer. `size` is the allocated (size-class) byte size. */
 export interface PooledBuffer {
@@ -42,6 +39,8 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private freeSet = new Set<GPUBuffer>();
   private sizes = new WeakMap<GPUBuffer, number>();
+  /** Creation order of storage buffers: a free list is kept sorted by it (see putFree). */
+  private order = new WeakMap<GPUBuffer, number>();
   private staging = new Map<number, GPUBuffer[]>();
   private dummies: GPUBuffer[] = [];
   pooledBytes = 0;
@@ -56,7 +55,9 @@ export class BufferPool {
   /** Every buffer Kiln creates goes through here, so tests can assert a replayed step allocates nothing. */
   newBuffer(desc: GPUBufferDescriptor): GPUBuffer {
     this.buffersCreated++;
-    return this.device.createBuffer(desc);
+    const buffer = this.device.createBuffer(desc);
+    this.order.set(buffer, this.buffersCreated);
+    return buffer;
   }
 
   /** A storage buffer of exactly `size` bytes, counted as in use. */
@@ -113,19 +114,37 @@ export class BufferPool {
     return src;
   }
 
-  /** Returns a buffer to the pool; over the per-class cap it is destroyed, unless `keep` (a capture still
-   * refers to it). Recorded work that still reads it stays correct: the queue is ordered. */
-  release(b: PooledBuffer, keep: boolean): void {
+  /**
+   * Returns a buffer to the pool. Recorded work that still reads it stays correct: the queue is ordered.
+   * There is no cap per size class: a released buffer destroyed here was created again by the next step,
+   * and every bind group that named it had to be created again too (see PipelineCache.bindGroup); eager
+   * uploads come from the pool (EagerSink.upload), so the pool never holds more than a loop's peak use.
+   * trimMemory() hands the free buffers back.
+   */
+  release(b: PooledBuffer): void {
     this.inUseBytes -= b.size;
-    let list = this.free.get(b.size);
-    if (!list) { list = []; this.free.set(b.size, list); }
-    if (list.length >= POOL_CAP && !keep) {
-      this.destroyLater(b.buffer);
-      return;
+    this.putFree(b.buffer, b.size);
+  }
+
+  /**
+   * Free lists are sorted so that acquire() always hands out the oldest free buffer of a class. The same
+   * sequence of acquires and releases (one eager training step after another) then gets the same buffers every
+   * time, so its bind groups are cache hits. With a LIFO list the assignment permuted from step to step and
+   * nearly every dispatch created a bind group (2,200 per tiny CycleGAN step).
+   */
+  private putFree(buffer: GPUBuffer, size: number): void {
+    let list = this.free.get(size);
+    if (!list) { list = []; this.free.set(size, list); }
+    const key = this.order.get(buffer) ?? 0;
+    // Descending by creation order, so pop() takes the oldest.
+    let lo = 0, hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.order.get(list[mid]) ?? 0) > key) lo = mid + 1; else hi = mid;
     }
-    list.push(b.buffer);
-    this.freeSet.add(b.buffer);
-    this.pooledBytes += b.size;
+    list.splice(lo, 0, buffer);
+    this.freeSet.add(buffer);
+    this.pooledBytes += size;
   }
 
   destroyLater(buffer: GPUBuffer): void { this.later(() => buffer.destroy()); }
@@ -133,11 +152,7 @@ export class BufferPool {
   /** A new buffer of `size` bytes (a size class) put straight into the pool as free. */
   spare(size: number): GPUBuffer {
     const buffer = this.create(size);
-    let list = this.free.get(size);
-    if (!list) { list = []; this.free.set(size, list); }
-    list.push(buffer);
-    this.freeSet.add(buffer);
-    this.pooledBytes += size;
+    this.putFree(buffer, size);
     return buffer;
   }
 

@@ -3,7 +3,7 @@
 // endRecording() turns into a Program. The backend swaps sinks; nothing else knows which one is active.
 import { KilnGpuError } from './errors.js';
 import type { PipelineCache, Binding, Pipeline } from './pipelines.js';
-import type { BufferPool } from './pool.js';
+import type { BufferPool, PooledBuffer } from './pool.js';
 import type { Command, DispatchCommand, RecordedBinding } from './program.js';
 import type { Submitter } from './queue.js';
 import type { Uniforms } from './uniforms.js';
@@ -29,8 +29,8 @@ export interface CommandSink {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void;
   /** Zero-fills a range (bytes a multiple of 4). */
   clear(buffer: GPUBuffer, offset: number, bytes: number): void;
-  /** A new buffer was created holding host data (a tensor from host values). */
-  uploaded(buffer: GPUBuffer, data: ArrayBufferView): void;
+  /** A storage buffer holding host data (a tensor from host values), in order with the recorded work. */
+  upload(data: ArrayBufferView): PooledBuffer;
   /** A buffer went back to the pool. */
   released(buffer: GPUBuffer): void;
   /** Whether the pool must keep released buffers alive (a recording still refers to them). */
@@ -81,7 +81,22 @@ export class EagerSink implements CommandSink {
     this.queue.encoded(1);
   }
 
-  uploaded(): void {}
+  /**
+   * A pooled buffer, filled by a copy recorded from a fresh mapped-at-creation source (destroyed after the
+   * submit). Not a fresh storage buffer per upload: pooled buffers recur step after step, so their bind groups
+   * are cache hits, and every bind group a loop creates stays alive natively until its wrapper is collected
+   * (see PipelineCache.bindGroup).
+   */
+  upload(data: ArrayBufferView): PooledBuffer {
+    const b = this.pool.acquire(Math.max(4, data.byteLength));
+    if (data.byteLength === 0) return b;
+    const src = this.pool.constant(data);
+    this.queue.commands().copyBufferToBuffer(src, 0, b.buffer, 0, src.size);
+    this.queue.encoded(1);
+    this.pool.destroyLater(src);
+    return b;
+  }
+
   released(): void {}
   host(): void {}
   assertReadable(): void {}
@@ -146,13 +161,15 @@ export class CaptureSink implements CommandSink {
     this.commands.push({ kind: 'clear', buffer, offset, bytes });
   }
 
-  /** Replays must write the same values at the same point, so the program keeps a private copy and records
-   * copying it in. */
-  uploaded(buffer: GPUBuffer, data: ArrayBufferView): void {
-    if (data.byteLength === 0) return;
+  /** A new buffer written at creation (the capture's own run); replays must write the same values at the same
+   * point, so the program keeps a private copy and records copying it in. */
+  upload(data: ArrayBufferView): PooledBuffer {
+    const b = this.pool.upload(data);
+    if (data.byteLength === 0) return b;
     const src = this.pool.constant(data);
     this.constants.push(src);
-    this.commands.push({ kind: 'copy', src, srcOffset: 0, dst: buffer, dstOffset: 0, bytes: Math.ceil(data.byteLength / 4) * 4 });
+    this.commands.push({ kind: 'copy', src, srcOffset: 0, dst: b.buffer, dstOffset: 0, bytes: Math.ceil(data.byteLength / 4) * 4 });
+    return b;
   }
 
   released(buffer: GPUBuffer): void { this.commands.push({ kind: 'release', buffer }); }

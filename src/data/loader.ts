@@ -29,11 +29,24 @@ function hostArray(what: string, v: HostArray | Nested | Tensor): HostArray {
     walk(v);
     return { data: Float32Array.from(flat), shape };
   }
-  if (v && typeof v === 'object' && 'data' in v && 'shape' in v && !('storage' in v)) return v as HostArray;
+  if (v && typeof v === 'object' && 'data' in v && 'shape' in v && !('storage' in v)) return checkHostArray(what, v as HostArray);
   const t = v as Tensor;
   if (t.hostData) return { data: t.hostData, shape: t.shape };
   throw new Error(`${what}: the tensor's values are on the GPU only; read them once with ` +
     '`await TensorDataset.fromTensors(...)` or pass host arrays ({ data, shape })');
+}
+
+/** A { data, shape } whose data is a Float32Array or Int32Array with exactly shape's element count. */
+function checkHostArray(what: string, v: unknown): HostArray {
+  const a = v as HostArray;
+  if (!a || typeof a !== 'object' || !(a.data instanceof Float32Array || a.data instanceof Int32Array) ||
+    !Array.isArray(a.shape) || a.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`${what}: expected a host array { data: Float32Array | Int32Array, shape: number[] }, got ` +
+      `${a === null ? 'null' : typeof a !== 'object' ? typeof a : `{ ${Object.keys(a).join(', ')} }` + (a.data ? ` with data a ${a.data.constructor?.name}` : '')}`);
+  }
+  const n = a.shape.reduce((p, q) => p * q, 1);
+  if (n !== a.data.length) throw new Error(`${what}: shape [${a.shape.join(', ')}] needs ${n} values but data holds ${a.data.length}`);
+  return a;
 }
 
 /**
@@ -126,6 +139,11 @@ export class DataLoader<S extends Sample = Sample> implements AsyncIterable<Batc
     return out;
   }
 
+  /** A plain `for...of` cannot wait for a batch: the error says to use `for await`. */
+  [Symbol.iterator](): never {
+    throw new Error('DataLoader is async: use for await (const batch of loader)');
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Batch<S>> {
     const batches = this.batchIndices(this.epoch++);
     for (const idx of batches) {
@@ -138,6 +156,8 @@ export class DataLoader<S extends Sample = Sample> implements AsyncIterable<Batc
 /** Stacks samples field by field into one tensor per field (torch's default_collate). */
 export function collate(samples: Sample[]): Tensor | Tensor[] {
   const fields = (s: Sample) => (Array.isArray(s) ? s : [s]);
+  // Every sample is checked before any upload, so a bad one leaves no tensor behind.
+  samples.forEach((s, i) => fields(s).forEach((f, k) => checkHostArray(`DataLoader: the dataset's sample ${i} (field ${k})`, f)));
   const first = fields(samples[0]);
   const out = first.map((f, k) => {
     const len = f.data.length;

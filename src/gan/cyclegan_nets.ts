@@ -4,6 +4,7 @@
 // tree, so stateDict() keys equal the reference's ("model.1.weight", "model.10.conv_block.1.weight") and its
 // weights load unchanged. Weights start as the reference's init_weights('normal', 0.02).
 import { nn, noGrad, type Tensor } from '../index.js';
+import { checkOptionKeys } from '../signature.js';
 
 /** Conv and Linear weights ~ N(0, 0.02), biases 0 (the reference's init_weights with init_type 'normal'). */
 export function initNormal(m: nn.Module, gain = 0.02): nn.Module {
@@ -68,6 +69,7 @@ function posInt(what: string, name: string, v: number, min = 1): void {
  * multiples of 4 (two stride-2 convs down, two transposed convs up).
  */
 export function resnetGenerator(o: ResnetGeneratorOptions): ResnetGenerator {
+  checkOptionKeys('resnetGenerator', o ?? {}, ['inputNc', 'outputNc', 'ngf', 'nBlocks']);
   const r = { inputNc: o.inputNc, outputNc: o.outputNc, ngf: o.ngf ?? 64, nBlocks: o.nBlocks ?? 9 };
   posInt('resnetGenerator', 'inputNc', r.inputNc);
   posInt('resnetGenerator', 'outputNc', r.outputNc);
@@ -104,6 +106,7 @@ export class NLayerDiscriminator extends nn.Module {
 
 /** The 70x70 PatchGAN at nLayers 3 (the reference's 'basic' D): a 30x30 score map at 256x256, 2x2 at 32x32. */
 export function nLayerDiscriminator(o: NLayerDiscriminatorOptions): NLayerDiscriminator {
+  checkOptionKeys('nLayerDiscriminator', o ?? {}, ['inputNc', 'ndf', 'nLayers']);
   const r = { inputNc: o.inputNc, ndf: o.ndf ?? 64, nLayers: o.nLayers ?? 3 };
   posInt('nLayerDiscriminator', 'inputNc', r.inputNc);
   posInt('nLayerDiscriminator', 'ndf', r.ndf);

@@ -4,6 +4,7 @@
 import { F, full, noGrad, tensor, type Tensor } from '../index.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { checkOptionKeys } from '../signature.js';
 
 /**
  * 'bce': D ends in a Sigmoid with one output (BCELoss). 'softmax': D has two logits, class 1 = real (SoftmaxLoss).
@@ -32,6 +33,7 @@ export class GANLoss {
   private labelCache = new Map<string, Tensor>();
 
   constructor(readonly discriminator: Module, readonly optimizerD: Optimizer, opts: GANLossOptions = {}) {
+    checkOptionKeys('GANLoss', opts ?? {}, ['loss', 'objective', 'dReduction']);
     this.loss = opts.loss ?? 'bce';
     this.objective = opts.objective ?? 'nonSaturating';
     this.dReduction = opts.dReduction ?? 'sum';

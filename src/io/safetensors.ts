@@ -15,6 +15,7 @@ const BYTES: Record<SafeDType, number> = { F32: 4, I32: 4, I64: 8, F64: 8 };
 
 /** Serialises tensors (in the given order) and string metadata. */
 export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  metadataArg('encodeSafetensors', metadata);
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
@@ -47,11 +48,35 @@ export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Re
   return out;
 }
 
+/** Safetensors metadata is a map of strings to strings (the format's rule, as Python's safetensors enforces). */
+export function metadataArg(op: string, metadata: unknown): Record<string, string> {
+  if (metadata === undefined) return {};
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata) || metadata instanceof Map) {
+    throw new Error(`${op}: metadata must be a plain object of strings, got ${metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : metadata instanceof Map ? 'a Map' : typeof metadata}`);
+  }
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== 'string') {
+      throw new Error(`${op}: metadata ${JSON.stringify(k)} is ${typeof v} ${JSON.stringify(v) ?? String(v)}; safetensors metadata maps strings to strings (use String(value))`);
+    }
+  }
+  return metadata as Record<string, string>;
+}
+
+/** A file's bytes: a Uint8Array (Node's Buffer included), or an ArrayBuffer wrapped without a copy. */
+export function bytesArg(what: string, bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  throw new Error(`${what}: expected the file's bytes as a Uint8Array or ArrayBuffer, got ` +
+    (typeof bytes === 'string' ? `the string ${JSON.stringify(bytes.slice(0, 60))} (a path? read the file first, e.g. fs.readFileSync(path))`
+      : bytes === null ? 'null' : typeof bytes === 'object' ? `a ${(bytes as object).constructor?.name ?? 'object'}` : typeof bytes));
+}
+
 /**
  * Parses a safetensors file, checking every offset and size: a truncated or corrupt file is rejected with an
  * error saying what is wrong. I64 tensors (PyTorch's num_batches_tracked) are read as int32; F64 as float32.
  */
 export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+  bytes = bytesArg(what, bytes);
   if (bytes.length < 8) throw new Error(`${what}: file is ${bytes.length} bytes, too short for a safetensors header`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headLen = Number(dv.getBigUint64(0, true));
@@ -104,6 +129,10 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
     if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${what}: ${name} has an invalid shape`);
     const [a, b] = e.data_offsets ?? [];
     const n = e.shape.reduce((x, y) => x * y, 1);
+    if (Number.isInteger(a) && Number.isInteger(b) && b - a !== n * BYTES[dtype]) {
+      throw new Error(`${what}: ${name} has shape [${e.shape}] of ${dtype}, which needs ${n * BYTES[dtype]} bytes, but its ` +
+        `data offsets [${a}, ${b}] hold ${b - a}: the header's shape disagrees with its byte count (corrupt file)`);
+    }
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b > dataLen || b - a !== n * BYTES[dtype]) {
       throw new Error(`${what}: ${name} (${dtype} [${e.shape}]) has data offsets [${a}, ${b}] that do not fit the ` +
         `${dataLen} data bytes: truncated or corrupt file`);
@@ -115,6 +144,11 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): { te
     else if (dtype === 'I32') data = new Int32Array(raw.buffer);
     else if (dtype === 'I64') {
       const big = new BigInt64Array(raw.buffer);
+      const bad = big.findIndex((v) => v < -2147483648n || v > 2147483647n);
+      if (bad >= 0) {
+        throw new Error(`${what}: ${name} (I64) holds ${big[bad]} at index ${bad}, outside int32's range; Kiln's integer ` +
+          'tensors are int32 and would not hold it');
+      }
       data = Int32Array.from(big, (v) => Number(v));
     } else data = Float32Array.from(new Float64Array(raw.buffer));
     tensors.set(name, { dtype: dtype === 'I64' ? 'I32' : dtype === 'F64' ? 'F32' : dtype, shape: e.shape, data });

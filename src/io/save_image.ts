@@ -3,6 +3,7 @@
 import type { Tensor } from '../tensor.js';
 import { arg, argTypes as T, bindArgs } from '../signature.js';
 import { encodePng } from './png.js';
+import { tensorArg } from '../ops/args.js';
 
 export interface SaveImageOptions {
   /** Images per row (default 8). */
@@ -24,17 +25,24 @@ const rangeType = {
   check: (v: unknown) => v === null || (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number') && v[0] < v[1]),
 };
 
+/** make_grid's options and the images' [N, C, H, W], checked (host-only, before any readback). */
+function gridArgs(shape: readonly number[], opts: SaveImageOptions): { o: Required<SaveImageOptions>; dims: number[] } {
+  const o = bindArgs<Required<SaveImageOptions>>('saveImage', [arg('nrow', T.int(1), 8), arg('padding', T.int(0), 2),
+    arg('normalize', T.boolean(), false), arg('valueRange', rangeType, null), arg('scaleEach', T.boolean(), false),
+    arg('padValue', T.number(), 0)], [opts]);
+  const dims = shape.length === 4 ? [...shape] : shape.length === 3 ? [1, ...shape] : shape.length === 2 ? [1, 1, ...shape] : [];
+  if (dims.length === 0) throw new Error(`saveImage: expected images [N, C, H, W], [C, H, W] or [H, W], got [${shape.join(', ')}]`);
+  return { o, dims };
+}
+
 /**
  * make_grid on host values: returns the grid [3 or C, H', W'] in the images' units (normalised when asked).
  * One-channel images become three channels, and a single image is returned without padding, as torchvision.
  */
 export function makeGrid(values: Float32Array, shape: readonly number[], opts: SaveImageOptions = {}):
   { data: Float32Array; shape: [number, number, number] } {
-  const o = bindArgs<Required<SaveImageOptions>>('makeGrid', [arg('nrow', T.int(1), 8), arg('padding', T.int(0), 2),
-    arg('normalize', T.boolean(), false), arg('valueRange', rangeType, null), arg('scaleEach', T.boolean(), false),
-    arg('padValue', T.number(), 0)], [opts]);
-  let [n, c, h, w] = shape.length === 4 ? shape : shape.length === 3 ? [1, ...shape] : shape.length === 2 ? [1, 1, ...shape] : [];
-  if (n === undefined) throw new Error(`saveImage: expected images [N, C, H, W], [C, H, W] or [H, W], got [${shape.join(', ')}]`);
+  const { o, dims } = gridArgs(shape, opts);
+  let [n, c, h, w] = dims;
   let v = values;
   if (c === 1) {
     // torchvision repeats a single channel into RGB.
@@ -84,6 +92,8 @@ export function gridToPng(grid: Float32Array, [c, h, w]: readonly number[]): Uin
 
 /** save_image without the file: reads the tensor back and returns the PNG bytes of its grid. */
 export async function imageToPng(t: Tensor, opts: SaveImageOptions = {}): Promise<Uint8Array> {
+  tensorArg('saveImage', 'tensor', t);
+  gridArgs(t.shape, opts);
   const values = await t.toArray();
   const g = makeGrid(values instanceof Float32Array ? values : Float32Array.from(values), t.shape, opts);
   return gridToPng(g.data, g.shape);

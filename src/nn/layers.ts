@@ -1,10 +1,10 @@
 // The layers: PyTorch names, weight layouts and default initialisations.
 import { Tensor } from '../autograd/tensor.js';
 import * as F from '../ops/functional.js';
-import { Module, pyRepr } from './module.js';
+import { batchCounter, Module, newBatchCounter, pyRepr } from './module.js';
 import { onReplay } from '../autograd/compile.js';
 import { uniform_ } from './init.js';
-import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
+import { arg, argTypes as T, bindArgs, type Arg, type PyArgs } from '../signature.js';
 
 function kaimingBound(fanIn: number): number { return fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0; }
 
@@ -144,6 +144,8 @@ abstract class BatchNormBase extends Module {
   readonly momentum: number;
   /** Training batches seen (PyTorch's num_batches_tracked). */
   numBatchesTracked = 0;
+  /** num_batches_tracked as stateDict() hands it out (see batchCounter). */
+  private counter: Tensor | null = null;
   readonly numFeatures: number;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
@@ -168,6 +170,7 @@ abstract class BatchNormBase extends Module {
     this.bias = this.registerParameter('bias', affine ? F.zeros([numFeatures]) : null);
     this.runningMean = this.registerBuffer('running_mean', track ? F.zeros([numFeatures]) : null);
     this.runningVar = this.registerBuffer('running_var', track ? F.ones([numFeatures]) : null);
+    if (this.runningMean) this.counter = newBatchCounter();
   }
 
   forward(x: Tensor): Tensor {
@@ -193,7 +196,7 @@ abstract class BatchNormBase extends Module {
   }
 
   protected override extraState(prefix: string, out: Map<string, Tensor>): void {
-    if (this.runningMean) out.set(`${prefix}num_batches_tracked`, F.tensor([this.numBatchesTracked], [], { dtype: 'int32' }));
+    if (this.runningMean) out.set(`${prefix}num_batches_tracked`, this.counter = batchCounter(this.counter, this.numBatchesTracked));
   }
 
   protected override loadExtraState(prefix: string, sd: Map<string, Tensor>): void {
@@ -309,21 +312,88 @@ export class Sequential extends Module {
 
 // ---------------------------------------------------------------- losses as modules
 
+const tensorOrNull = { expected: 'a Tensor or null', check: (v: unknown) => v === null || v instanceof Tensor };
+
 /** A loss: `new BCELoss()`, `new MSELoss('sum')` or `new MSELoss({ reduction: 'sum' })` (PyTorch's keyword). */
 export abstract class Loss {
   readonly reduction: F.Reduction;
+  /** The loss's other options (weight, ignoreIndex, ...), as given. */
+  protected readonly options: Record<string, unknown>;
   constructor(...args: PyArgs<[reduction: F.Reduction], { reduction?: F.Reduction }>);
   constructor(...args: unknown[]) {
-    this.reduction = bindArgs<{ reduction: F.Reduction }>(this.constructor.name,
-      [arg('reduction', T.oneOf('mean', 'sum', 'none'), 'mean')], args).reduction;
+    const a = bindArgs<{ reduction: F.Reduction }>(this.constructor.name,
+      [arg('reduction', T.oneOf('mean', 'sum', 'none'), 'mean'), ...this.optionSpec()], args);
+    this.reduction = a.reduction;
+    this.options = a;
   }
+  /** Options besides reduction, by keyword only. */
+  protected optionSpec(): Arg[] { return []; }
   abstract forward(input: Tensor, target: Tensor): Tensor;
   toString(): string { return `${this.constructor.name}()`; }
 }
-export class BCELoss extends Loss { forward(i: Tensor, t: Tensor) { return F.binaryCrossEntropy(i, t, { reduction: this.reduction }); } }
-export class BCEWithLogitsLoss extends Loss { forward(i: Tensor, t: Tensor) { return F.binaryCrossEntropyWithLogits(i, t, { reduction: this.reduction }); } }
-export class CrossEntropyLoss extends Loss { forward(i: Tensor, t: Tensor) { return F.crossEntropy(i, t, { reduction: this.reduction }); } }
+export class BCELoss extends Loss {
+  constructor(...args: PyArgs<[reduction: F.Reduction], F.BCEOptions>);
+  constructor(...args: unknown[]) { super(...(args as [])); }
+  protected override optionSpec() { return [arg('weight', tensorOrNull, null)]; }
+  forward(i: Tensor, t: Tensor) { return F.binaryCrossEntropy(i, t, this.options as F.BCEOptions); }
+}
+export class BCEWithLogitsLoss extends Loss {
+  constructor(...args: PyArgs<[reduction: F.Reduction], F.BCEWithLogitsOptions>);
+  constructor(...args: unknown[]) { super(...(args as [])); }
+  protected override optionSpec() { return [arg('weight', tensorOrNull, null), arg('posWeight', tensorOrNull, null)]; }
+  forward(i: Tensor, t: Tensor) { return F.binaryCrossEntropyWithLogits(i, t, this.options as F.BCEWithLogitsOptions); }
+}
+export class CrossEntropyLoss extends Loss {
+  constructor(...args: PyArgs<[reduction: F.Reduction], F.CrossEntropyOptions>);
+  constructor(...args: unknown[]) { super(...(args as [])); }
+  protected override optionSpec() {
+    return [arg('weight', tensorOrNull, null), arg('ignoreIndex', T.int(), undefined),
+      arg('labelSmoothing', T.number((v) => v >= 0 && v <= 1, 'a number in [0, 1]'), 0)];
+  }
+  forward(i: Tensor, t: Tensor) { return F.crossEntropy(i, t, this.options as F.CrossEntropyOptions); }
+}
 /** The Needle/CMU name for cross-entropy over logits. */
 export const SoftmaxLoss = CrossEntropyLoss;
+/** torch.nn.NLLLoss: over log-probabilities (e.g. LogSoftmax's output). */
+export class NLLLoss extends Loss {
+  constructor(...args: PyArgs<[reduction: F.Reduction], F.NLLLossOptions>);
+  constructor(...args: unknown[]) { super(...(args as [])); }
+  protected override optionSpec() { return [arg('weight', tensorOrNull, null), arg('ignoreIndex', T.int(), undefined)]; }
+  forward(i: Tensor, t: Tensor) { return F.nllLoss(i, t, this.options as F.NLLLossOptions); }
+}
 export class MSELoss extends Loss { forward(i: Tensor, t: Tensor) { return F.mseLoss(i, t, { reduction: this.reduction }); } }
 export class L1Loss extends Loss { forward(i: Tensor, t: Tensor) { return F.l1Loss(i, t, { reduction: this.reduction }); } }
+
+/**
+ * `new MaxPool2d(kernelSize, stride = kernelSize, padding = 0, dilation = 1, returnIndices = false,
+ * ceilMode = false)`; Kiln pools non-overlapping windows (stride = kernel size, no padding or dilation).
+ */
+export class MaxPool2d extends Module {
+  readonly kernelSize: number | [number, number];
+  readonly stride: number | [number, number];
+  constructor(kernelSize: number | [number, number], ...rest: PyArgs<[stride: number | [number, number] | null, padding: number,
+    dilation: number, returnIndices: false, ceilMode: false], MaxPool2dOptions>);
+  constructor(...args: unknown[]) {
+    super();
+    const a = bindArgs<MaxPool2dOptions & { kernelSize: number | [number, number] }>('MaxPool2d', [arg('kernelSize', T.pair(1)),
+      arg('stride', { expected: 'null or ' + T.pair(1).expected, check: (v) => v === null || T.pair(1).check(v) }, null),
+      arg('padding', constPair(0, 'padding'), 0), arg('dilation', constPair(1, 'dilation'), 1), arg('returnIndices', T.oneOf(false), false),
+      arg('ceilMode', T.oneOf(false), false)], args);
+    this.kernelSize = a.kernelSize;
+    this.stride = a.stride ?? a.kernelSize;
+    F.maxPool2d.check(this.kernelSize, this.stride);
+  }
+  forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.stride); }
+  override extraRepr(): string {
+    const r = (v: number | [number, number]) => (Array.isArray(v) ? `(${v.join(', ')})` : String(v));
+    return `kernel_size=${r(this.kernelSize)}, stride=${r(this.stride)}, padding=0, dilation=1, ceil_mode=False`;
+  }
+}
+/** Only `value` (or [value, value]): what Kiln's non-overlapping pooling supports. */
+function constPair(value: number, what: string) {
+  return {
+    expected: `${value} (Kiln's MaxPool2d has no ${what})`,
+    check: (v: unknown) => v === value || (Array.isArray(v) && v.length === 2 && v[0] === value && v[1] === value),
+  };
+}
+export interface MaxPool2dOptions { stride?: number | [number, number] | null; padding?: 0; dilation?: 1; returnIndices?: false; ceilMode?: false }

@@ -3,7 +3,7 @@
 import { Tensor } from '../autograd/tensor.js';
 import * as F from '../ops/functional.js';
 import { onReplay } from '../autograd/compile.js';
-import { Module, pyRepr } from './module.js';
+import { batchCounter, Module, newBatchCounter, pyRepr } from './module.js';
 import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
 
 type Padding2d = number | readonly [number, number, number, number];
@@ -55,6 +55,8 @@ export class InstanceNorm2d extends Module {
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
   numBatchesTracked = 0;
+  /** num_batches_tracked as stateDict() hands it out (see batchCounter). */
+  private counter: Tensor | null = null;
 
   readonly numFeatures: number;
 
@@ -76,6 +78,7 @@ export class InstanceNorm2d extends Module {
     this.bias = this.registerParameter('bias', this.affine ? F.zeros([numFeatures]) : null);
     this.runningMean = this.registerBuffer('running_mean', this.trackRunningStats ? F.zeros([numFeatures]) : null);
     this.runningVar = this.registerBuffer('running_var', this.trackRunningStats ? F.ones([numFeatures]) : null);
+    if (this.runningMean) this.counter = newBatchCounter();
   }
 
   override extraRepr(): string {
@@ -106,7 +109,7 @@ export class InstanceNorm2d extends Module {
   }
 
   protected override extraState(prefix: string, out: Map<string, Tensor>): void {
-    if (this.runningMean) out.set(`${prefix}num_batches_tracked`, F.tensor([this.numBatchesTracked], [], { dtype: 'int32' }));
+    if (this.runningMean) out.set(`${prefix}num_batches_tracked`, this.counter = batchCounter(this.counter, this.numBatchesTracked));
   }
 
   protected override loadExtraState(prefix: string, sd: Map<string, Tensor>): void {

@@ -4,6 +4,9 @@
 import { Tensor } from '../autograd/tensor.js';
 import { noGrad } from '../autograd/context.js';
 import { copyInto } from '../ops/kernels.js';
+import { tensor } from '../ops/functional.js';
+import { fill_ } from '../ops/inplace.js';
+import { arg, argTypes as T, bindArgs } from '../signature.js';
 
 /**
  * Marks a tensor as a module parameter (PyTorch's nn.Parameter): it becomes a leaf that requires grad, so
@@ -11,6 +14,11 @@ import { copyInto } from '../ops/kernels.js';
  */
 export function Parameter(t: Tensor, requiresGrad = true): Tensor {
   if (!(t instanceof Tensor)) throw new Error(`Parameter: expected a Tensor, got ${String(t)}`);
+  if (t.isDisposed) throw new Error(`Parameter: tensor #${t.id} (shape [${t.shape.join(', ')}]) was used after dispose()`);
+  if (typeof requiresGrad !== 'boolean') throw new Error(`Parameter: requiresGrad must be true or false, got ${String(requiresGrad)}`);
+  if (requiresGrad && t.dtype !== 'float32') {
+    throw new Error(`Parameter: only float32 tensors can require gradients, got ${t.dtype} (pass requiresGrad false, or cast with .to('float32'))`);
+  }
   if (!t.isLeaf) throw new Error('Parameter: the tensor must be a leaf (use t.detach())');
   t.requiresGrad = requiresGrad;
   return t.keep();
@@ -84,14 +92,22 @@ export abstract class Module {
 
   /** Registers a trainable tensor (it is made a leaf that requires grad and outlives tidy scopes). */
   registerParameter(name: string, t: Tensor | null): Tensor | null {
-    if (t !== null && !(t instanceof Tensor)) throw new Error(`${this.constructor.name}.registerParameter: '${name}' is not a Tensor`);
-    if (t) { t.requiresGrad = true; t.keep(); }
+    const what = `${this.constructor.name}.registerParameter`;
+    if (typeof name !== 'string' || name === '' || name.includes('.')) throw new Error(`${what}: name must be a non-empty string without '.', got ${JSON.stringify(name)}`);
+    if (t !== null && !(t instanceof Tensor)) throw new Error(`${what}: '${name}' is not a Tensor (got ${t === undefined ? 'undefined' : typeof t})`);
+    if (t) {
+      if (t.isDisposed) throw new Error(`${what}: '${name}' (tensor #${t.id}, shape [${t.shape.join(', ')}]) was used after dispose()`);
+      if (t.dtype !== 'float32') throw new Error(`${what}: '${name}' is ${t.dtype}; only float32 tensors can be parameters (they require grad)`);
+      if (!t.isLeaf) throw new Error(`${what}: '${name}' is not a leaf tensor (use t.detach())`);
+      t.requiresGrad = true; t.keep();
+    }
     this._params.set(name, t);
     return t;
   }
 
   registerBuffer(name: string, t: Tensor | null): Tensor | null {
     if (t !== null && !(t instanceof Tensor)) throw new Error(`${this.constructor.name}.registerBuffer: '${name}' is not a Tensor`);
+    if (t?.isDisposed) throw new Error(`${this.constructor.name}.registerBuffer: '${name}' (tensor #${t.id}) was used after dispose()`);
     t?.keep();
     this._buffers.set(name, t);
     return t;
@@ -99,7 +115,7 @@ export abstract class Module {
 
   /** Registers a submodule under a name chosen at run time (field assignment registers the others). */
   registerModule(name: string, m: Module): Module {
-    if (!(m instanceof Module)) throw new Error(`${this.constructor.name}.registerModule: '${name}' is not a Module`);
+    if (!(m instanceof Module)) throw new Error(`${this.constructor.name}.registerModule: '${name}' is not a Module (got ${m === null ? 'null' : typeof m})`);
     this._modules.set(name, m);
     return m;
   }
@@ -120,6 +136,7 @@ export abstract class Module {
 
   /** Calls `fn` on every submodule (children first) and then on this module, as PyTorch's Module.apply. */
   apply(fn: (m: Module) => void): this {
+    if (typeof fn !== 'function') throw new Error(`${this.constructor.name}.apply: fn must be a function called with each module, got ${fn === null ? 'null' : typeof fn}`);
     for (const m of this._modules.values()) m.apply(fn);
     fn(this);
     return this;
@@ -161,6 +178,7 @@ export abstract class Module {
   }
 
   train(mode = true): this {
+    if (typeof mode !== 'boolean') throw new Error(`${this.constructor.name}.train: mode must be true or false, got ${typeof mode === 'string' ? JSON.stringify(mode) : String(mode)}`);
     this.training = mode;
     for (const m of this._modules.values()) m.train(mode);
     return this;
@@ -175,7 +193,7 @@ export abstract class Module {
 
   /**
    * Parameters and buffers by PyTorch key, in registration order. The tensors are the module's own
-   * (not copies), as in PyTorch; extra entries a subclass adds (num_batches_tracked) are fresh tensors.
+   * (not copies), as in PyTorch, num_batches_tracked included: nothing in it needs disposing.
    */
   stateDict(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
@@ -196,27 +214,35 @@ export abstract class Module {
 
   /**
    * Copies values from `sd` into this module's parameters and buffers. Checks every key and shape first
-   * and throws before anything is written. strict (default): missing or unexpected keys are errors.
+   * and throws before anything is written. strict (default, PyTorch's strict=True): missing or unexpected
+   * keys are errors; `loadStateDict(sd, false)` or `{ strict: false }` loads the keys both have and returns
+   * the others as PyTorch's NamedTuple does.
    */
-  loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): void {
-    if (sd === null || typeof sd !== 'object') throw new Error(`loadStateDict: expected a Map or an object of tensors, got ${String(sd)}`);
-    const strict = opts?.strict ?? true;
+  loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, strict: boolean | { strict?: boolean } = true):
+    { missingKeys: string[]; unexpectedKeys: string[] } {
+    const what = `${this.constructor.name}.loadStateDict`;
+    if (sd === null || typeof sd !== 'object' || Array.isArray(sd) || sd instanceof Tensor) {
+      throw new Error(`${what}: expected a Map or an object of tensors (e.g. another module's stateDict()), got ${sd === null ? 'null' : Array.isArray(sd) ? 'an array' : sd instanceof Tensor ? 'a Tensor' : typeof sd}`);
+    }
+    if (sd instanceof Module) throw new Error(`${what}: expected a state dict, got a module (pass other.stateDict())`);
+    let isStrict: boolean;
+    if (typeof strict === 'boolean') isStrict = strict;
+    else {
+      const o = bindArgs<{ strict: boolean }>(what, [arg('strict', T.boolean(), true)], [strict]);
+      isStrict = o.strict;
+    }
     const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
     for (const [k, t] of src) {
-      if (!(t instanceof Tensor)) throw new Error(`loadStateDict: ${k} is not a Tensor (got ${Array.isArray(t) ? 'an array' : typeof t})`);
-      if (t.isDisposed) throw new Error(`loadStateDict: ${k} (tensor #${t.id}) was used after dispose()`);
+      if (!(t instanceof Tensor)) throw new Error(`${what}: ${k} is not a Tensor (got ${Array.isArray(t) ? 'an array' : typeof t})`);
+      if (t.isDisposed) throw new Error(`${what}: ${k} (tensor #${t.id}) was used after dispose()`);
     }
     const own = this.stateDict();
-    // Entries stateDict() made for this call (num_batches_tracked) are freed however this call ends.
     const registered = new Set([...this.namedParameters(), ...this.namedBuffers()].map(([k]) => k));
-    try {
-      this.loadChecked(src, own, registered, strict);
-    } finally {
-      for (const [k, t] of own) if (!registered.has(k)) t.dispose();
-    }
+    return this.loadChecked(src, own, registered, isStrict);
   }
 
-  private loadChecked(src: Map<string, Tensor>, own: Map<string, Tensor>, registered: Set<string>, strict: boolean): void {
+  private loadChecked(src: Map<string, Tensor>, own: Map<string, Tensor>, registered: Set<string>, strict: boolean):
+    { missingKeys: string[]; unexpectedKeys: string[] } {
     const missing = [...own.keys()].filter((k) => !src.has(k));
     const unexpected = [...src.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length || unexpected.length)) {
@@ -241,8 +267,27 @@ export abstract class Module {
       }
     });
     for (const [prefix, m] of this.namedModules()) m.loadExtraState(prefix ? `${prefix}.` : '', src, used);
+    return { missingKeys: missing, unexpectedKeys: unexpected };
   }
 }
+
+/**
+ * @internal A module's num_batches_tracked entry: one int32 tensor the module owns for its lifetime, rewritten
+ * only when the host-side count moved. stateDict() hands out this tensor rather than a fresh one, so saving a
+ * checkpoint leaves nothing to dispose and memory() counts exactly what the module holds.
+ */
+export function batchCounter(t: Tensor | null, count: number): Tensor {
+  // Code written when stateDict() made a fresh tensor here may have disposed it: a new one replaces it.
+  if (!t || t.isDisposed) t = newBatchCounter();
+  if (t.hostData?.[0] !== count) {
+    noGrad(() => fill_(t, count));
+    t.hostData = Int32Array.of(count);
+  }
+  return t;
+}
+
+/** @internal a counter tensor for batchCounter. */
+export function newBatchCounter(): Tensor { return tensor([0], [], { dtype: 'int32' }).keep(); }
 
 /**
  * A value as Python prints it in a module repr: True/False, and floats with Python's exponent form

@@ -2,6 +2,7 @@
 // and what it expected, before any tensor is allocated or any kernel recorded.
 import { Tensor, type DType } from '../autograd/tensor.js';
 import { fmt } from './shape.js';
+import { checkOptionKeys } from '../signature.js';
 
 export const INT32_MIN = -(2 ** 31);
 export const INT32_MAX = 2 ** 31 - 1;
@@ -61,10 +62,16 @@ export function boolArg(op: string, name: string, v: unknown, dflt: boolean): bo
   return v;
 }
 
-/** An options object (or undefined, read as {}). */
-export function optsArg<T extends object>(op: string, v: T | undefined | null): T {
+/**
+ * An options object (or undefined, read as {}) whose keys are all among `known`: an unknown key (a PyTorch
+ * keyword Kiln does not have, a snake_case spelling, a typo) is an error listing the known ones, never ignored.
+ */
+export function optsArg<T extends object>(op: string, v: T | undefined | null, known: readonly (keyof T & string)[]): T {
   if (v === undefined || v === null) return {} as T;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${op}: options must be an object, got ${show(v)}`);
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof Tensor) {
+    throw new Error(`${op}: options must be an object (${known.join(', ')}), got ${show(v)}`);
+  }
+  checkOptionKeys(op, v, known);
   return v;
 }
 

@@ -9,6 +9,7 @@ import {
 import * as K from './kernels.js';
 import { opTable, type CompareOp, type OpAttrs, type OpName } from './table.js';
 import { broadcastShapes, checkShape, fmt, normAxes, normDim, pair } from './shape.js';
+import { arg, argTypes as T, bindArgs, type PyArgs } from '../signature.js';
 
 /** Inputs an op may be given as undefined (a conv or linear without bias, batch norm without affine). */
 const OPTIONAL_INPUTS: Partial<Record<OpName, number[]>> = { linear: [2], conv2d: [2], convTranspose2d: [2], batchNorm: [1, 2] };
@@ -83,7 +84,7 @@ export function tensor(data: Nested | Float32Array | Int32Array | readonly numbe
   if (shape !== undefined && shape !== null && !Array.isArray(shape)) {
     throw new Error(`tensor: shape must be an array of dims (or undefined to infer it), got ${show(shape)}`);
   }
-  opts = optsArg('tensor', opts);
+  opts = optsArg('tensor', opts, ['dtype', 'requiresGrad']);
   const requiresGrad = boolArg('tensor', 'requiresGrad', opts.requiresGrad, false);
   let flat: number[] | Float32Array | Int32Array;
   let inferred: number[];
@@ -134,8 +135,8 @@ function shapeArg(op: string, shape: readonly number[]): number[] {
 }
 
 /** dtype and requiresGrad of a factory's options, checked. */
-function factoryOpts(op: string, opts: TensorOptions | undefined, floatOnly = false): { dtype: DType; requiresGrad: boolean } {
-  const o = optsArg(op, opts);
+function factoryOpts(op: string, opts: TensorOptions | undefined, floatOnly = false, extra: string[] = []): { dtype: DType; requiresGrad: boolean } {
+  const o = optsArg(op, opts, ['dtype', 'requiresGrad', ...extra] as (keyof TensorOptions)[]);
   const dtype = dtypeArg(op, o.dtype);
   if (floatOnly && dtype !== 'float32') throw new Error(`${op}: makes float32 samples, got dtype ${show(o.dtype)}`);
   const requiresGrad = boolArg(op, 'requiresGrad', o.requiresGrad, false);
@@ -165,6 +166,9 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   finiteArg('arange', 'start', start);
   finiteArg('arange', 'end', end);
   if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero finite number, got ${show(step)}`);
+  if ((step > 0 && end < start) || (step < 0 && end > start)) {
+    throw new Error(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
+  }
   const { dtype, requiresGrad } = factoryOpts('arange', opts);
   const n = Math.max(0, Math.ceil((end - start) / step));
   if (dtype === 'int32') {
@@ -184,7 +188,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
 /** Standard normal samples (or normal(mean, std)) from the seeded on-GPU generator. */
 export function randn(shape: readonly number[], opts: TensorOptions & { mean?: number; std?: number } = {}): Tensor {
   const s = shapeArg('randn', shape);
-  const { requiresGrad } = factoryOpts('randn', opts, true);
+  const { requiresGrad } = factoryOpts('randn', opts, true, ['mean', 'std']);
   const mean = finiteArg('randn', 'mean', opts.mean ?? 0);
   const std = finiteArg('randn', 'std', opts.std ?? 1);
   if (std < 0) throw new Error(`randn: std must be >= 0, got ${std}`);
@@ -196,7 +200,7 @@ export function randn(shape: readonly number[], opts: TensorOptions & { mean?: n
 /** Uniform samples in [low, high) (default [0, 1)) from the seeded on-GPU generator. */
 export function rand(shape: readonly number[], opts: TensorOptions & { low?: number; high?: number } = {}): Tensor {
   const s = shapeArg('rand', shape);
-  const { requiresGrad } = factoryOpts('rand', opts, true);
+  const { requiresGrad } = factoryOpts('rand', opts, true, ['low', 'high']);
   const low = finiteArg('rand', 'low', opts.low ?? 0);
   const high = finiteArg('rand', 'high', opts.high ?? 1);
   if (!(low < high)) throw new Error(`rand: low (${low}) must be less than high (${high})`);
@@ -240,18 +244,22 @@ export const mulScalar = (x: Tensor, s: number) => run('affine', [x], { scale: s
 export const addScalar = (x: Tensor, s: number) => run('affine', [x], { scale: 1, shift: s });
 
 export function add(a: Tensor, b: Operand): Tensor {
+  tensorArg('add', 'input', a);
   if (typeof b === 'number') return addScalar(a, b);
   return run('add', [a, b], {});
 }
 export function sub(a: Tensor, b: Operand): Tensor {
+  tensorArg('sub', 'input', a);
   if (typeof b === 'number') return addScalar(a, -b);
   return run('sub', [a, b], {});
 }
 export function mul(a: Tensor, b: Operand): Tensor {
+  tensorArg('mul', 'input', a);
   if (typeof b === 'number') return mulScalar(a, b);
   return run('mul', [a, b], {});
 }
 export function div(a: Tensor, b: Operand): Tensor {
+  tensorArg('div', 'input', a);
   if (typeof b === 'number') { scalarCheck('div', b); return mulScalar(a, 1 / b); }
   return run('div', [a, b], {});
 }
@@ -261,6 +269,7 @@ export const rsub = (s: number, x: Tensor) => run('affine', [x], { scale: -1, sh
 export const rdiv = (s: number, x: Tensor) => run('rdivScalar', [x], { numerator: s });
 
 export function pow(a: Tensor, b: Operand): Tensor {
+  tensorArg('pow', 'input', a);
   if (typeof b === 'number') {
     if (!Number.isFinite(b)) throw new Error(`pow: exponent must be finite, got ${b}`);
     return run('powScalar', [a], { exponent: b });
@@ -271,8 +280,14 @@ export const maximum = (a: Tensor, b: Tensor) => run('maximum', [a, b], {});
 export const minimum = (a: Tensor, b: Tensor) => run('minimum', [a, b], {});
 
 function compare(op: CompareOp, a: Tensor, b: Operand): Tensor {
+  tensorArg(op, 'input', a);
+  if (typeof b !== 'number') tensorArg(op, 'other', b);
+  // int32 operands (argmax output, labels: PyTorch's pred.eq(target)) compare by value, exact below 2^24.
+  if (a.dtype === 'int32' || (typeof b !== 'number' && b.dtype === 'int32')) {
+    return composite(() => compare(op, a.dtype === 'int32' ? cast(a, 'float32') : a,
+      typeof b !== 'number' && b.dtype === 'int32' ? cast(b, 'float32') : b));
+  }
   if (typeof b === 'number') return run('compareScalar', [a], { op, value: b });
-  tensorArg(op, 'other', b);
   return run('compare', [a, b], { op });
 }
 /** Comparisons return float32 masks of 0 and 1. */
@@ -381,14 +396,16 @@ export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Ten
 
 // ---------------------------------------------------------------- reductions
 
-export const sum = (x: Tensor, axes?: number | number[], keepdim = false) => run('sum', [x], { axes, keepdim });
-export const max = (x: Tensor, axes?: number | number[], keepdim = false) => run('max', [x], { axes, keepdim });
-export const min = (x: Tensor, axes?: number | number[], keepdim = false) => run('min', [x], { axes, keepdim });
-export const argmax = (x: Tensor, dim?: number, keepdim = false) => run('argmax', [x], { dim, keepdim });
-export const argmin = (x: Tensor, dim?: number, keepdim = false) => run('argmin', [x], { dim, keepdim });
+const keep = (op: string, v: unknown) => boolArg(op, 'keepdim', v, false);
+export const sum = (x: Tensor, axes?: number | number[], keepdim = false) => run('sum', [x], { axes, keepdim: keep('sum', keepdim) });
+export const max = (x: Tensor, axes?: number | number[], keepdim = false) => run('max', [x], { axes, keepdim: keep('max', keepdim) });
+export const min = (x: Tensor, axes?: number | number[], keepdim = false) => run('min', [x], { axes, keepdim: keep('min', keepdim) });
+export const argmax = (x: Tensor, dim?: number, keepdim = false) => run('argmax', [x], { dim, keepdim: keep('argmax', keepdim) });
+export const argmin = (x: Tensor, dim?: number, keepdim = false) => run('argmin', [x], { dim, keepdim: keep('argmin', keepdim) });
 
 export function mean(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
   tensorArg('mean', 'input', x);
+  keep('mean', keepdim);
   const ax = normAxes('mean', axes, x.ndim);
   const count = ax.reduce((p, a) => p * x.shape[a], 1);
   return composite(() => mulScalar(sum(x, axes, keepdim), 1 / count));
@@ -401,7 +418,8 @@ export const logSoftmax = (x: Tensor, dim = -1) => run('logSoftmax', [x], { dim 
 
 /** Batched matrix product; `transA`/`transB` read an operand transposed without copying it. */
 export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
-  return run('matmul', [a, b], { transA: opts.transA ?? false, transB: opts.transB ?? false });
+  const o = optsArg('matmul', opts, ['transA', 'transB']);
+  return run('matmul', [a, b], { transA: boolArg('matmul', 'transA', o.transA, false), transB: boolArg('matmul', 'transB', o.transB, false) });
 }
 
 /**
@@ -412,7 +430,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null,
   o: { activation?: 'none' | 'relu' | 'leakyRelu'; slope?: number; precision?: 'f32' | 'f16' } = {}): Tensor {
-  o = optsArg('linear', o);
+  o = optsArg('linear', o, ['activation', 'slope', 'precision']);
   const activation = choiceArg('linear', 'activation', o.activation, ['none', 'relu', 'leakyRelu'] as const, 'none');
   const precision = choiceArg('linear', 'precision', o.precision, ['f32', 'f16'] as const, 'f32');
   const slope = finiteArg('linear', 'slope', o.slope ?? 0.01);
@@ -424,18 +442,32 @@ export interface Conv2dOptions {
   dilation?: number | [number, number]; groups?: number;
 }
 
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
-  o = optsArg('conv2d', o);
-  return run('conv2d', [x, weight, bias ?? undefined], {
-    stride: pair('conv2d', 'stride', o.stride, 1, 1), padding: pair('conv2d', 'padding', o.padding, 0, 0),
-    dilation: pair('conv2d', 'dilation', o.dilation, 1, 1), groups: o.groups ?? 1,
+const anyValue = { expected: 'a value', check: () => true };
+type Pair = number | [number, number];
+
+/** `conv2d(x, weight, bias?, stride = 1, padding = 0, dilation = 1, groups = 1)` as PyTorch, or those as options. */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
+  ...args: PyArgs<[stride: Pair, padding: Pair, dilation: Pair, groups: number], Conv2dOptions>): Tensor {
+  const op = 'conv2d';
+  const o = bindArgs<Conv2dOptions>(op, [arg('stride', anyValue, undefined), arg('padding', anyValue, undefined),
+    arg('dilation', anyValue, undefined), arg('groups', anyValue, undefined)], args);
+  return run(op, [x, weight, bias ?? undefined], {
+    stride: pair(op, 'stride', o.stride, 1, 1), padding: pair(op, 'padding', o.padding, 0, 0),
+    dilation: pair(op, 'dilation', o.dilation, 1, 1), groups: o.groups ?? 1,
   });
 }
 
+export type ConvTranspose2dOptions = Conv2dOptions & { outputPadding?: Pair };
+
+/**
+ * `convTranspose2d(x, weight, bias?, stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1)`
+ * in PyTorch's order, or those as options.
+ */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
-  o: Conv2dOptions & { outputPadding?: number | [number, number] } = {}): Tensor {
+  ...args: PyArgs<[stride: Pair, padding: Pair, outputPadding: Pair, groups: number, dilation: Pair], ConvTranspose2dOptions>): Tensor {
   const op = 'convTranspose2d';
-  o = optsArg(op, o);
+  const o = bindArgs<ConvTranspose2dOptions>(op, [arg('stride', anyValue, undefined), arg('padding', anyValue, undefined),
+    arg('outputPadding', anyValue, undefined), arg('groups', anyValue, undefined), arg('dilation', anyValue, undefined)], args);
   return run(op, [x, weight, bias ?? undefined], {
     stride: pair(op, 'stride', o.stride, 1, 1), padding: pair(op, 'padding', o.padding, 0, 0),
     dilation: pair(op, 'dilation', o.dilation, 1, 1), groups: o.groups ?? 1,
@@ -445,7 +477,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
 
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null,
   bias?: Tensor | null, o: { training?: boolean; momentum?: number; eps?: number } = {}): Tensor {
-  o = optsArg('batchNorm', o);
+  o = optsArg('batchNorm', o, ['training', 'momentum', 'eps']);
   const training = boolArg('batchNorm', 'training', o.training, false);
   const momentum = finiteArg('batchNorm', 'momentum', o.momentum ?? 0.1);
   if (momentum < 0 || momentum > 1) throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
@@ -499,11 +531,12 @@ function reduce(op: string, l: Tensor, r: Reduction): Tensor {
 
 const REDUCTIONS = ['mean', 'sum', 'none'] as const;
 
-/** Checks a loss's tensors and options before any work; returns the reduction. */
-function lossArgs(op: string, input: Tensor, target: Tensor, o: { reduction?: Reduction } | undefined): Reduction {
+/** Checks a loss's tensors and options (reduction plus `extra` keys) before any work; returns the reduction. */
+function lossArgs<O extends { reduction?: Reduction }>(op: string, input: Tensor, target: Tensor, o: O | undefined,
+  extra: (keyof O & string)[] = []): Reduction {
   tensorArg(op, 'input', input);
   tensorArg(op, 'target', target);
-  return choiceArg(op, 'reduction', optsArg(op, o).reduction, REDUCTIONS, 'mean');
+  return choiceArg(op, 'reduction', optsArg<O>(op, o, ['reduction', ...extra]).reduction, REDUCTIONS, 'mean');
 }
 
 function sameShape(op: string, input: Tensor, target: Tensor): void {
@@ -512,39 +545,147 @@ function sameShape(op: string, input: Tensor, target: Tensor): void {
   }
 }
 
-/** BCE on probabilities, log clamped at -100 as in PyTorch; one fused kernel (each way) without a weight. */
-export function binaryCrossEntropy(p: Tensor, target: Tensor, o: { reduction?: Reduction; weight?: Tensor } = {}): Tensor {
-  const reduction = lossArgs('binaryCrossEntropy', p, target, o);
-  sameShape('binaryCrossEntropy', p, target);
-  if (o?.weight !== undefined) {
-    tensorArg('binaryCrossEntropy', 'weight', o.weight);
-    if (broadcastShapes('binaryCrossEntropy', o.weight.shape, p.shape).join(',') !== p.shape.join(',')) {
-      throw new Error(`binaryCrossEntropy: weight of shape ${fmt(o.weight.shape)} does not broadcast to the input's shape ${fmt(p.shape)}`);
-    }
+/** A float32 tensor that broadcasts to `shape` (a loss's weight), or an error naming the option. */
+function weightArg(op: string, name: string, w: unknown, shape: readonly number[]): Tensor {
+  const t = tensorArg(op, name, w);
+  if (t.dtype !== 'float32') throw new Error(`${op}: ${name} must be float32, got ${t.dtype}`);
+  let ok = t.ndim <= shape.length;
+  for (let i = 1; ok && i <= t.ndim; i++) {
+    const a = t.shape[t.ndim - i];
+    if (a !== 1 && a !== shape[shape.length - i]) ok = false;
   }
+  if (!ok) throw new Error(`${op}: ${name} of shape ${fmt(t.shape)} does not broadcast to the input's shape ${fmt(shape)}`);
+  return t;
+}
+
+export interface BCEOptions { reduction?: Reduction; weight?: Tensor | null }
+
+/** BCE on probabilities, log clamped at -100 as in PyTorch; one fused kernel (each way) without a weight. */
+export function binaryCrossEntropy(p: Tensor, target: Tensor, o: BCEOptions = {}): Tensor {
+  const reduction = lossArgs('binaryCrossEntropy', p, target, o, ['weight']);
+  sameShape('binaryCrossEntropy', p, target);
+  const weight = o?.weight == null ? null : weightArg('binaryCrossEntropy', 'weight', o.weight, p.shape);
   // PyTorch raises on probabilities outside [0, 1]: at once for host data; for GPU data the kernel raises the
   // device-side assert, reported at the next readback.
   if (p.hostData && p.hostData.some((v) => !(v >= 0 && v <= 1))) {
     throw new Error('binaryCrossEntropy: all elements of input should be between 0 and 1');
   }
-  if (!o?.weight) return run('binaryCrossEntropy', [p, target], { reduction });
-  return composite(() => reduce('binaryCrossEntropy', mul(run('binaryCrossEntropy', [p, target], { reduction: 'none' }), o.weight!), reduction));
+  if (!weight) return run('binaryCrossEntropy', [p, target], { reduction });
+  return composite(() => reduce('binaryCrossEntropy', mul(run('binaryCrossEntropy', [p, target], { reduction: 'none' }), weight), reduction));
 }
 
-/** BCE on logits, max(x,0) - x t + log(1 + exp(-|x|)): stable for any x. */
-export function binaryCrossEntropyWithLogits(x: Tensor, target: Tensor, o: { reduction?: Reduction; posWeight?: Tensor } = {}): Tensor {
-  const reduction = lossArgs('binaryCrossEntropyWithLogits', x, target, o);
-  sameShape('binaryCrossEntropyWithLogits', x, target);
-  if (o?.posWeight) throw new Error('binaryCrossEntropyWithLogits: posWeight is not supported');
+export interface BCEWithLogitsOptions { reduction?: Reduction; weight?: Tensor | null; posWeight?: Tensor | null }
+
+/**
+ * BCE on logits, stable for any x: max(x,0) - x t + log(1 + exp(-|x|)); with posWeight (broadcast over the
+ * last dim, as PyTorch's pos_weight) (1 - t) x + (1 + (posWeight - 1) t) (log(1 + exp(-|x|)) + max(-x, 0)).
+ */
+export function binaryCrossEntropyWithLogits(x: Tensor, target: Tensor, o: BCEWithLogitsOptions = {}): Tensor {
+  const op = 'binaryCrossEntropyWithLogits';
+  const reduction = lossArgs(op, x, target, o, ['weight', 'posWeight']);
+  sameShape(op, x, target);
+  const weight = o?.weight == null ? null : weightArg(op, 'weight', o.weight, x.shape);
+  const posWeight = o?.posWeight == null ? null : weightArg(op, 'posWeight', o.posWeight, x.shape);
   return composite(() => {
-    const l = add(sub(relu(x), mul(x, target)), log(addScalar(exp(neg(abs(x))), 1)));
-    return reduce('binaryCrossEntropyWithLogits', l, reduction);
+    const softplus = log(addScalar(exp(neg(abs(x))), 1));
+    let l = posWeight
+      ? add(mul(rsub(1, target), x), mul(addScalar(mul(addScalar(posWeight, -1), target), 1), add(softplus, relu(neg(x)))))
+      : add(sub(relu(x), mul(x, target)), softplus);
+    if (weight) l = mul(l, weight);
+    return reduce(op, l, reduction);
   });
 }
 
-/** Cross-entropy of logits [N, C] against int32 class labels [N] (the seeds' SoftmaxLoss); one fused kernel. */
-export function crossEntropy(logits: Tensor, labels: Tensor, o: { reduction?: Reduction } = {}): Tensor {
-  return run('crossEntropy', [logits, labels], { reduction: lossArgs('crossEntropy', logits, labels, o) });
+export interface CrossEntropyOptions {
+  reduction?: Reduction;
+  /** A rescaling weight per class, float32 [C]. */
+  weight?: Tensor | null;
+  /** Targets equal to it contribute nothing (PyTorch's ignore_index; the mean is over the others). */
+  ignoreIndex?: number;
+  /** In [0, 1]: the target mixes the true class (1 - s) with the uniform distribution (s). */
+  labelSmoothing?: number;
+}
+
+/** Checks nllLoss/crossEntropy's class options against input [N, C] and labels [N]. */
+function classLossArgs(op: string, x: Tensor, labels: Tensor, o: CrossEntropyOptions, smoothing: boolean): void {
+  if (x.dtype !== 'float32') throw new Error(`${op}: input must be float32, got ${x.dtype}`);
+  if (x.ndim !== 2) throw new Error(`${op}: input must be [N, C], got ${fmt(x.shape)}`);
+  if (labels.dtype !== 'int32') throw new Error(`${op}: target must be int32 class indices, got ${labels.dtype}`);
+  if (labels.ndim !== 1 || labels.shape[0] !== x.shape[0]) {
+    throw new Error(`${op}: target must have shape [${x.shape[0]}] for input ${fmt(x.shape)}, got ${fmt(labels.shape)}`);
+  }
+  if (o.weight != null) {
+    const w = tensorArg(op, 'weight', o.weight);
+    if (w.dtype !== 'float32' || w.ndim !== 1 || w.shape[0] !== x.shape[1]) {
+      throw new Error(`${op}: weight must be a float32 tensor of shape [${x.shape[1]}] (one per class), got ${w.dtype} ${fmt(w.shape)}`);
+    }
+  }
+  if (o.ignoreIndex !== undefined) int32Value(op, 'ignoreIndex', o.ignoreIndex);
+  if (smoothing && o.labelSmoothing !== undefined) {
+    const s = finiteArg(op, 'labelSmoothing', o.labelSmoothing);
+    if (s < 0 || s > 1) throw new Error(`${op}: labelSmoothing must be between 0.0 and 1.0, got ${s}`);
+  }
+}
+
+/**
+ * PyTorch's nll_loss (and cross_entropy's weight / ignore_index / label_smoothing) composed of ops: the
+ * per-row loss -weight[y] logp[y] (0 where y is ignored); 'mean' divides by the summed weights of the rows
+ * kept; smoothing adds s / C times -sum_c weight[c] logp[c], normalised the same way.
+ */
+function nllComposite(logp: Tensor, labels: Tensor, reduction: Reduction, o: CrossEntropyOptions): Tensor {
+  const [N, C] = logp.shape;
+  const s = o.labelSmoothing ?? 0;
+  const w = o.weight ? reshape(o.weight, [1, C]) : null;
+  let keepMask: Tensor | null = null;
+  let safe = labels;
+  if (o.ignoreIndex !== undefined) {
+    const lf = cast(labels, 'float32');
+    keepMask = ne(lf, o.ignoreIndex);
+    safe = cast(mul(lf, keepMask), 'int32');
+  }
+  const hot = oneHot(safe, C);
+  const rowW = w ? sum(mul(hot, w), 1) : null;
+  let per = neg(sum(mul(hot, logp), 1));
+  if (rowW) per = mul(per, rowW);
+  if (keepMask) per = mul(per, keepMask);
+  const norm = (l: Tensor): Tensor => {
+    if (reduction === 'none') return l;
+    if (reduction === 'sum') return sum(l);
+    if (!rowW && !keepMask) return mulScalar(sum(l), 1 / N);
+    const denom = rowW ? sum(keepMask ? mul(rowW, keepMask) : rowW) : sum(keepMask!);
+    return div(sum(l), denom);
+  };
+  const nll = norm(per);
+  if (s === 0) return nll;
+  let smooth = neg(sum(w ? mul(logp, w) : logp, 1));
+  if (keepMask) smooth = mul(smooth, keepMask);
+  return add(mulScalar(nll, 1 - s), mulScalar(norm(smooth), s / C));
+}
+
+/**
+ * Cross-entropy of logits [N, C] against int32 class labels [N]: one fused kernel, or with `weight`,
+ * `ignoreIndex` or `labelSmoothing` (PyTorch's weight, ignore_index, label_smoothing) log-softmax then
+ * nllLoss's composite.
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor, o: CrossEntropyOptions = {}): Tensor {
+  const op = 'crossEntropy';
+  const reduction = lossArgs(op, logits, labels, o, ['weight', 'ignoreIndex', 'labelSmoothing']);
+  o = o ?? {};
+  const plain = o.weight == null && o.ignoreIndex === undefined && (o.labelSmoothing === undefined || o.labelSmoothing === 0);
+  if (plain) return run('crossEntropy', [logits, labels], { reduction });
+  classLossArgs(op, logits, labels, o, true);
+  return composite(() => nllComposite(logSoftmax(logits, 1), labels, reduction, o));
+}
+
+export type NLLLossOptions = Omit<CrossEntropyOptions, 'labelSmoothing'>;
+
+/** Negative log-likelihood of log-probabilities [N, C] (e.g. logSoftmax's) against int32 labels [N] (torch's nll_loss). */
+export function nllLoss(logp: Tensor, labels: Tensor, o: NLLLossOptions = {}): Tensor {
+  const op = 'nllLoss';
+  const reduction = lossArgs(op, logp, labels, o, ['weight', 'ignoreIndex']);
+  o = o ?? {};
+  classLossArgs(op, logp, labels, o, false);
+  return composite(() => nllComposite(logp, labels, reduction, o));
 }
 
 /**
@@ -570,17 +711,60 @@ function broadcastWarn(op: string, input: Tensor, target: Tensor): void {
     `${fmt(input.shape)}. This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.`);
 }
 
+function floatLoss(op: string, input: Tensor, target: Tensor): void {
+  for (const [name, t] of [['input', input], ['target', target]] as const) {
+    if (t.dtype !== 'float32') throw new Error(`${op}: ${name} must be float32, got ${t.dtype} (cast it with .to('float32'))`);
+  }
+}
+
 export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
   const reduction = lossArgs('mseLoss', input, target, o);
+  floatLoss('mseLoss', input, target);
   broadcastWarn('mseLoss', input, target);
   return composite(() => { const d = sub(input, target); return reduce('mseLoss', mul(d, d), reduction); });
 }
 
 export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
   const reduction = lossArgs('l1Loss', input, target, o);
+  floatLoss('l1Loss', input, target);
   broadcastWarn('l1Loss', input, target);
   return composite(() => reduce('l1Loss', abs(sub(input, target)), reduction));
 }
+
+// ---------------------------------------------------------------- pooling
+
+function poolPair(v: unknown, name: string): [number, number] {
+  return pair('maxPool2d', name, v as number | [number, number], 1, 1);
+}
+
+/**
+ * Max pooling over non-overlapping windows (torch.nn.functional.max_pool2d with stride = kernel size, no
+ * padding): a reshape into windows and a max over them, so its gradient goes to each window's maximum.
+ * H and W must be multiples of the kernel (PyTorch would drop the remainder; Kiln refuses it).
+ */
+export function maxPool2d(x: Tensor, kernelSize: number | [number, number], stride?: number | [number, number] | null): Tensor {
+  const [kh, kw] = maxPool2d.check(kernelSize, stride ?? kernelSize);
+  tensorArg('maxPool2d', 'input', x);
+  if (x.ndim !== 4 && x.ndim !== 3) throw new Error(`maxPool2d: input must be [N, C, H, W] or [C, H, W], got ${fmt(x.shape)}`);
+  const [H, W] = x.shape.slice(-2);
+  if (H % kh !== 0 || W % kw !== 0) {
+    throw new Error(`maxPool2d: input ${fmt(x.shape)} is not a whole number of ${kh}x${kw} windows; Kiln pools H and W that ` +
+      'the kernel divides (crop or pad the input first)');
+  }
+  const lead = x.shape.slice(0, -2);
+  const r = lead.length;
+  return composite(() => reshape(max(reshape(x, [...lead, H / kh, kh, W / kw, kw]), [r + 1, r + 3]), [...lead, H / kh, W / kw]));
+}
+/** The kernel and stride maxPool2d accepts (non-overlapping windows), checked; returns the kernel. */
+maxPool2d.check = (kernelSize: unknown, stride: unknown): [number, number] => {
+  const k = poolPair(kernelSize, 'kernelSize');
+  const s = poolPair(stride, 'stride');
+  if (k[0] !== s[0] || k[1] !== s[1]) {
+    throw new Error(`maxPool2d: stride ${JSON.stringify(stride)} differs from kernelSize ${JSON.stringify(kernelSize)}; Kiln pools ` +
+      'non-overlapping windows only (stride = kernel size)');
+  }
+  return k;
+};
 
 // ---------------------------------------------------------------- autograd entry
 
@@ -596,13 +780,7 @@ export function backward(t: Tensor, grad?: Tensor | BackwardOptions, opts?: Back
   else if (opts === undefined && typeof grad === 'object') o = grad;
   else throw new Error(`backward: expected a gradient tensor and/or { retainGraph }, got ${String(grad)}`);
   if (g !== undefined) tensorArg('backward', 'gradient', g);
-  if (o === null || typeof o !== 'object') throw new Error(`backward: options must be an object, got ${String(o)}`);
-  for (const k of Object.keys(o)) {
-    if (k !== 'retainGraph') {
-      throw new Error(`backward: unknown option '${k}'` + (k === 'retain_graph' ? " (did you mean 'retainGraph'?)" :
-        k === 'createGraph' ? ' (higher-order gradients are not supported)' : '') + '; its only option is retainGraph');
-    }
-  }
+  o = optsArg('backward', o, ['retainGraph']);
   if (o.retainGraph !== undefined && typeof o.retainGraph !== 'boolean') {
     throw new Error(`backward: retainGraph must be true or false, got ${String(o.retainGraph)}`);
   }
@@ -624,9 +802,10 @@ export interface PadOptions { mode?: 'constant' | 'reflect' | 'replicate'; value
  * without repeating the edge; each pad < that dim's size) and 'replicate' (repeat the edge) pad the last 1,
  * 2 or 3 dims of a 2-D..5-D input, as PyTorch.
  */
-export function pad(x: Tensor, pads: readonly number[], o: PadOptions = {}): Tensor {
+export function pad(x: Tensor, pads: readonly number[], ...args: PyArgs<[mode: PadOptions['mode'], value: number], PadOptions>): Tensor {
   if (!Array.isArray(pads)) throw new Error(`pad: pads must be an array of integers, got ${JSON.stringify(pads)}`);
-  o = optsArg('pad', o);
+  const o = bindArgs<PadOptions>('pad', [arg('mode', anyValue, 'constant'), arg('value', anyValue, 0)], args);
+  numberArg('pad', 'value', o.value);
   if (o.value !== undefined) numberArg('pad', 'value', o.value);
   return run('pad', [x], { pads: [...pads], mode: o.mode ?? 'constant', value: o.value ?? 0 });
 }
@@ -663,6 +842,7 @@ export interface InstanceNormOptions {
  */
 export function instanceNorm(x: Tensor, o: InstanceNormOptions = {}): Tensor {
   const op = 'instanceNorm';
+  o = optsArg(op, o, ['eps', 'weight', 'bias', 'runningMean', 'runningVar', 'useInputStats', 'momentum']);
   if (!(x instanceof Tensor)) throw new Error(`${op}: expected a Tensor input, got ${typeof x}`);
   if (x.ndim < 3) throw new Error(`${op}: input must be [N, C, ...] with at least one spatial dim, got shape ${fmt(x.shape)}`);
   const eps = o.eps ?? 1e-5;
@@ -720,6 +900,7 @@ export interface InterpolateOptions {
  */
 export function interpolate(x: Tensor, o: InterpolateOptions = {}): Tensor {
   const op = 'interpolate';
+  o = optsArg(op, o, ['size', 'scaleFactor', 'mode']);
   if (!(x instanceof Tensor)) throw new Error(`${op}: expected a Tensor input, got ${typeof x}`);
   const mode = o.mode ?? 'nearest';
   if (mode !== 'nearest') throw new Error(`${op}: mode '${String(mode)}' is not supported; Kiln has 'nearest'`);
@@ -750,16 +931,19 @@ export function interpolate(x: Tensor, o: InterpolateOptions = {}): Tensor {
   return composite(() => reshape(expand(reshape(x, split), wide), [...x.shape.slice(0, 2), ...spatial.map((s, i) => s * scales[i])]));
 }
 
+export interface DropoutOptions { p?: number; training?: boolean }
+
 /**
  * Inverted dropout (torch.nn.functional.dropout): in training, each element is zeroed with probability p
  * and the rest scaled by 1 / (1 - p); the mask comes from Kiln's counter-based generator, so a compiled
  * step draws a fresh one on every replay. Not training (or p = 0): x itself, as a view.
  */
-export function dropout(x: Tensor, o: { p?: number; training?: boolean } = {}): Tensor {
-  const p = o.p ?? 0.5;
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new Error(`dropout: probability has to be between 0 and 1, but got ${p}`);
-  if (!(x instanceof Tensor)) throw new Error(`dropout: expected a Tensor input, got ${typeof x}`);
-  if (!(o.training ?? true) || p === 0) return reshape(x, x.shape);
+export function dropout(x: Tensor, ...args: PyArgs<[p: number, training: boolean], DropoutOptions>): Tensor {
+  const a = bindArgs<Required<DropoutOptions>>('dropout', [arg('p', T.number(), 0.5), arg('training', T.boolean(), true)], args);
+  const p = a.p;
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability has to be between 0 and 1, but got ${p}`);
+  tensorArg('dropout', 'input', x);
+  if (!a.training || p === 0) return reshape(x, x.shape);
   if (p === 1) return mulScalar(x, 0);
   return composite(() => mul(x, mulScalar(lt(rand(x.shape), 1 - p), 1 / (1 - p))));
 }

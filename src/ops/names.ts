@@ -15,6 +15,7 @@ export const COMPOSITES = {
   unflatten: F.unflatten, mean: F.mean, binaryCrossEntropyWithLogits: F.binaryCrossEntropyWithLogits,
   mseLoss: F.mseLoss, l1Loss: F.l1Loss,
   squeeze: F.squeeze, unsqueeze: F.unsqueeze, instanceNorm: F.instanceNorm, interpolate: F.interpolate, dropout: F.dropout,
+  nllLoss: F.nllLoss, maxPool2d: F.maxPool2d,
 } as const;
 export type CompositeName = keyof typeof COMPOSITES;
 export const COMPOSITE_NAMES = Object.keys(COMPOSITES) as CompositeName[];

@@ -16,10 +16,32 @@ function check(opt: string, name: string, v: number, ok: boolean, expected: stri
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok) throw new Error(`${opt}: invalid ${name} ${v} (expected ${expected})`);
 }
 
+/** PyTorch's warning, shown once per process. */
+let warnedDuplicates = false;
+
+/** An optimizer's state as PyTorch's state_dict(): the state tensors (its own, not copies) and the hyperparameters. */
+export interface OptimizerStateDict {
+  /** State tensors by "<param index>.<name>" (exp_avg, exp_avg_sq, momentum_buffer). */
+  state: Map<string, Tensor>;
+  /** One group, as PyTorch's param_groups: hyperparameters by camelCase name, and the parameter indices. */
+  paramGroups: [Record<string, number | boolean | number[]> & { params: number[] }];
+  stepCount: number;
+}
+
 export abstract class Optimizer {
   readonly params: Tensor[];
   /** Steps taken (shared by all parameters, as each step updates them all). */
   stepCount = 0;
+  private _lr = 0;
+
+  /** The learning rate: read at every step (and every replay of a compiled step), so a scheduler may change it. */
+  get lr(): number { return this._lr; }
+  set lr(v: number) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new Error(`${this.name}: invalid lr ${typeof v === 'string' ? JSON.stringify(v) : String(v)} (expected a finite number >= 0)`);
+    }
+    this._lr = v;
+  }
 
   constructor(readonly name: string, params: Iterable<Tensor>) {
     const iterable = params !== null && typeof params === 'object' && typeof (params as Iterable<Tensor>)[Symbol.iterator] === 'function';
@@ -27,7 +49,13 @@ export abstract class Optimizer {
       const hint = params && typeof (params as { parameters?: unknown }).parameters === 'function' ? ' (pass model.parameters(), not the model)' : '';
       throw new Error(`${name}: params must be an iterable of tensors${hint}, got ${params === null ? 'null' : typeof params}`);
     }
-    this.params = [...params];
+    const all = [...params];
+    this.params = [...new Set(all)];
+    if (this.params.length < all.length && !warnedDuplicates) {
+      warnedDuplicates = true;
+      console.warn(`kiln: ${name}: optimizer contains a parameter group with duplicate parameters (${all.length - this.params.length} ` +
+        'listed twice); each is updated once');
+    }
     if (this.params.length === 0) throw new Error(`${name}: got an empty parameter list`);
     this.params.forEach((p, i) => {
       if (!(p instanceof Tensor)) {
@@ -68,6 +96,44 @@ export abstract class Optimizer {
   /** Optimizer state by name, e.g. "0.exp_avg"; plus the step count. */
   abstract stateTensors(): Map<string, Tensor>;
 
+  /** The hyperparameters as PyTorch's param_groups entry names them (camelCase). */
+  protected abstract hyperparameters(): Record<string, number | boolean | number[]>;
+
+  /** Copies saved state tensors into this optimizer's own (checked before anything is written). */
+  protected abstract loadState(state: Map<string, Tensor>, stepCount: number): void;
+
+  /** PyTorch's optimizer.state_dict(): the state tensors are the optimizer's own, not copies. */
+  stateDict(): OptimizerStateDict {
+    return {
+      state: this.stateTensors(),
+      paramGroups: [{ ...this.hyperparameters(), params: this.params.map((_, i) => i) }],
+      stepCount: this.stepCount,
+    };
+  }
+
+  /** PyTorch's optimizer.load_state_dict(): hyperparameters, step count and state, all checked before any is set. */
+  loadStateDict(sd: OptimizerStateDict): void {
+    const what = `${this.name}.loadStateDict`;
+    if (sd === null || typeof sd !== 'object' || !(sd.state instanceof Map) || !Array.isArray(sd.paramGroups)) {
+      throw new Error(`${what}: expected { state: Map, paramGroups: [...], stepCount } as stateDict() returns, got ${sd === null ? 'null' : typeof sd}`);
+    }
+    if (sd.paramGroups.length !== 1) throw new Error(`${what}: Kiln optimizers have one parameter group, the state dict has ${sd.paramGroups.length}`);
+    const g = sd.paramGroups[0];
+    if (!Array.isArray(g?.params) || g.params.length !== this.params.length) {
+      throw new Error(`${what}: the state dict's group has ${Array.isArray(g?.params) ? g.params.length : 'no'} parameters, this optimizer has ${this.params.length}`);
+    }
+    if (!Number.isSafeInteger(sd.stepCount) || sd.stepCount < 0) throw new Error(`${what}: stepCount must be a non-negative integer, got ${String(sd.stepCount)}`);
+    const own = this.hyperparameters();
+    for (const k of Object.keys(g)) if (k !== 'params' && !(k in own)) throw new Error(`${what}: unknown hyperparameter '${k}'; ${this.name} has ${Object.keys(own).join(', ')}`);
+    for (const [k, t] of sd.state) {
+      if (!(t instanceof Tensor)) throw new Error(`${what}: state ${k} is not a Tensor`);
+      if (t.isDisposed) throw new Error(`${what}: state ${k} (tensor #${t.id}) was used after dispose()`);
+    }
+    if (g.lr !== undefined) { const lr = this.lr; this.lr = g.lr as number; this._lr = lr; }
+    this.loadState(sd.state, sd.stepCount);
+    for (const [k, v] of Object.entries(g)) if (k !== 'params') (this as unknown as Record<string, unknown>)[k] = Array.isArray(v) ? [...v] : v;
+  }
+
   /** Frees the state tensors. */
   dispose(): void {
     for (const t of this.stateTensors().values()) t.dispose();
@@ -80,7 +146,6 @@ export interface AdamOptions { lr?: number; betas?: [number, number]; eps?: numb
 const ALIGN_ELEMS = 64;
 
 export class Adam extends Optimizer {
-  lr: number;
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
@@ -103,7 +168,6 @@ export class Adam extends Optimizer {
     this.betas = [o.betas[0], o.betas[1]];
     this.eps = o.eps;
     this.weightDecay = o.weightDecay;
-    check('Adam', 'lr', this.lr, this.lr >= 0, '>= 0');
     check('Adam', 'beta1', this.betas[0], this.betas[0] >= 0 && this.betas[0] < 1, 'in [0, 1)');
     check('Adam', 'beta2', this.betas[1], this.betas[1] >= 0 && this.betas[1] < 1, 'in [0, 1)');
     check('Adam', 'eps', this.eps, this.eps >= 0, '>= 0');
@@ -159,8 +223,15 @@ export class Adam extends Optimizer {
     return out;
   }
 
+  protected hyperparameters() {
+    return { lr: this.lr, betas: [...this.betas], eps: this.eps, weightDecay: this.weightDecay, amsgrad: false };
+  }
+
   /** Restores state saved by stateTensors() (values are copied into the optimizer's own buffers). */
   loadState(state: Map<string, Tensor>, stepCount: number): void {
+    for (const k of state.keys()) {
+      if (!/^\d+\.(exp_avg|exp_avg_sq)$/.test(k) || Number(k.split('.')[0]) >= this.params.length) throw new Error(`Adam.loadState: unexpected state ${k}`);
+    }
     this.params.forEach((p, i) => {
       for (const key of ['exp_avg', 'exp_avg_sq'] as const) {
         const s = state.get(`${i}.${key}`);
@@ -199,7 +270,6 @@ function viewOf(flat: Tensor, offset: number, shape: readonly number[]): Tensor 
 export interface SGDOptions { lr?: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }
 
 export class SGD extends Optimizer {
-  lr: number;
   readonly momentum: number;
   readonly dampening: number;
   readonly weightDecay: number;
@@ -221,7 +291,6 @@ export class SGD extends Optimizer {
     this.dampening = o.dampening;
     this.weightDecay = o.weightDecay;
     this.nesterov = o.nesterov;
-    check('SGD', 'lr', this.lr, this.lr >= 0, '>= 0');
     check('SGD', 'momentum', this.momentum, this.momentum >= 0, '>= 0');
     check('SGD', 'weightDecay', this.weightDecay, this.weightDecay >= 0, '>= 0');
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
@@ -250,5 +319,28 @@ export class SGD extends Optimizer {
     const out = new Map<string, Tensor>();
     this.buf.forEach((b, i) => { if (b) out.set(`${i}.momentum_buffer`, b); });
     return out;
+  }
+
+  protected hyperparameters() {
+    return { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov };
+  }
+
+  /** Restores momentum buffers saved by stateTensors() (copied into buffers this optimizer owns). */
+  loadState(state: Map<string, Tensor>, stepCount: number): void {
+    for (const [k, s] of state) {
+      const m = /^(\d+)\.momentum_buffer$/.exec(k);
+      const p = m ? this.params[Number(m[1])] : undefined;
+      if (!p) throw new Error(`SGD.loadState: unexpected state ${k}`);
+      if (s.shape.join(',') !== p.shape.join(',') || s.dtype !== 'float32') {
+        throw new Error(`SGD.loadState: ${k} has shape [${s.shape.join(', ')}], parameter ${m![1]} has [${p.shape.join(', ')}]`);
+      }
+    }
+    noGrad(() => this.params.forEach((p, i) => {
+      const s = state.get(`${i}.momentum_buffer`);
+      if (!s) return;
+      this.buf[i] ??= F.zeros(p.shape).keep();
+      this.buf[i]!.copy_(s);
+    }));
+    this.stepCount = stepCount;
   }
 }

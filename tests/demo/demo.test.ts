@@ -323,6 +323,119 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     await page.close();
   }, 300_000);
 
+  it('cyclegan: the toy trains and draws; switching to and from it while training starts fresh runs', async () => {
+    const { page, errors } = await open('tab=cyclegan&autostart');
+    await until(page, 'window.__demo.error || (window.__demo.step >= 60 && window.__demo.losses.length > 0)', 200_000);
+    let s = await demo(page);
+    expect(s.error).toBe('');
+    const last = s.losses.at(-1) as unknown as Record<string, number>;
+    for (const k of ['D_A', 'D_B', 'G_A', 'G_B', 'cycle_A', 'cycle_B']) expect(Number.isFinite(last[k])).toBe(true);
+    await new Promise((r) => setTimeout(r, 1200));
+    const shot = Buffer.from(await (await page.$('#gpu'))!.screenshot({ type: 'png' }));
+    writeFileSync(join(artifacts, 'demo-cyclegan-toy.png'), shot);
+    expect(pixelSpread(shot)).toBeGreaterThan(4); // both domains, both mappings and the arrows
+    // Away while training, and back: a fresh run each time, nothing stale.
+    await click(page, '#tab-gaussian');
+    await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
+    await expectFresh(page, 'gaussian');
+    await click(page, '#start');
+    await until(page, 'window.__demo.step > 10');
+    await click(page, '#tab-cyclegan');
+    await until(page, 'window.__demo.tab === "cyclegan" && window.__demo.ready');
+    await expectFresh(page, 'cyclegan');
+    await click(page, '#start');
+    await until(page, 'window.__demo.step > 10 && window.__demo.losses.length > 0');
+    s = await demo(page);
+    expect(s.error).toBe('');
+    expect(Object.keys(s.losses[0])).toContain('cycle_A');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('cyclegan: one folder only gives a clear error; both train with the batch fitted; checkpoints of other models are refused', async () => {
+    // A DCGAN checkpoint to load on the wrong tab.
+    const { page, errors } = await open(`tab=dcgan&autostart&${DCGAN_SMALL}`);
+    await until(page, 'window.__demo.step >= 1');
+    await click(page, '#pause');
+    const dstep = (await demo(page)).step;
+    await click(page, '#save');
+    await downloaded(`kiln-dcgan-step${dstep}.safetensors`);
+    await until(page, 'window.__demo.state === "paused"');
+    await click(page, '#tab-cyclegan');
+    await until(page, 'window.__demo.tab === "cyclegan" && window.__demo.ready');
+    await upload(page, '#load', join(downloads, `kiln-dcgan-step${dstep}.safetensors`));
+    await until(page, 'window.__demo.error !== ""');
+    expect((await demo(page)).error).toMatch(/holds a DCGAN model \(step \d+\), not a CycleGAN one: open the DCGAN tab/);
+    // Only domain A's folder, then Start: a clear error naming what is missing, Start stays off.
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-demo-cycle-'));
+    const make = (sub: string, n: number, tone: number) => {
+      mkdirSync(join(dir, sub));
+      for (let i = 0; i < n; i++) {
+        const img = new PNG({ width: 40, height: 36 });
+        for (let k = 0; k < 40 * 36; k++) img.data.set([tone, (k % 40) * 6, 255 - tone, 255], k * 4);
+        writeFileSync(join(dir, sub, `img${i}.png`), PNG.sync.write(img));
+      }
+    };
+    make('a', 3, 30); make('b', 2, 220);
+    await upload(page, '#foldera', join(dir, 'a'));
+    await until(page, 'window.__demo.error.includes("domain B")');
+    expect((await demo(page)).error).toMatch(/needs a folder for each domain: choose one for domain B \(domain A has 3 images\)/);
+    await click(page, '#start');
+    expect((await demo(page)).state).toBe('error');
+    expect(await page.$eval('#start', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    // Domain B's folder: trains, batch 4 lowered to the smaller folder's 2.
+    await page.$eval('#f-batch', (e) => { (e as HTMLInputElement).value = '4'; });
+    await upload(page, '#folderb', join(dir, 'b'));
+    await until(page, 'window.__demo.error || (window.__demo.step >= 1 && window.__demo.state === "training")', 200_000);
+    expect((await demo(page)).error).toBe('');
+    expect(await text(page, '#stats')).toMatch(/domain A 3, domain B 2 .*batch lowered from 4 to 2/s);
+    expect(await text(page, '#cycleatext')).toMatch(/3 images/);
+    // A CycleGAN checkpoint: refused on the Gaussian tab, loaded at its step on the CycleGAN tab.
+    await until(page, 'window.__demo.step >= 2');
+    await click(page, '#pause');
+    const cstep = (await demo(page)).step;
+    await click(page, '#save');
+    const cname = `kiln-cyclegan-folders-step${cstep}.safetensors`;
+    expect(metadata(await downloaded(cname)).format).toBe('kiln-cyclegan-checkpoint');
+    await until(page, 'window.__demo.state === "paused"');
+    await click(page, '#tab-gaussian');
+    await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
+    await upload(page, '#load', join(downloads, cname));
+    await until(page, 'window.__demo.error !== ""');
+    expect((await demo(page)).error).toMatch(/holds a CycleGAN model, not a 2-D Gaussian one/);
+    await click(page, '#tab-cyclegan');
+    await until(page, 'window.__demo.tab === "cyclegan" && window.__demo.ready');
+    await upload(page, '#load', join(downloads, cname));
+    await until(page, `window.__demo.step === ${cstep} && window.__demo.ready && window.__demo.state === "idle"`);
+    expect((await demo(page)).error).toBe('');
+    expect(await text(page, '#stats')).toContain(`checkpoint ${cname}`);
+    rmSync(dir, { recursive: true, force: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('a lost GPU device: the page gets a new one and trains on from its in-memory snapshot', async () => {
+    const { page, errors } = await open('tab=gaussian&autostart&testhooks&snapshot=150');
+    for (const t of ['gaussian', 'cyclegan']) {
+      if (t === 'cyclegan') {
+        await click(page, '#tab-cyclegan');
+        await until(page, 'window.__demo.tab === "cyclegan" && window.__demo.ready');
+        await click(page, '#start');
+      }
+      await until(page, 'window.__demo.snapshotStep >= 150 && window.__demo.step > window.__demo.snapshotStep + 20', 200_000);
+      const { snap, losses } = await page.evaluate(`(() => { const snap = window.__demo.snapshotStep; const losses = window.__demo.deviceLosses; window.__kilnDestroyDevice(); return { snap, losses }; })()`) as { snap: number; losses: number };
+      await until(page, `window.__demo.deviceLosses === ${losses + 1} && window.__demo.restoredFrom === ${snap} && window.__demo.ready && window.__demo.state === "training"`);
+      await until(page, `window.__demo.step > ${snap + 20}`);
+      const s = await demo(page);
+      expect(s.error).toBe('');
+      expect(s.losses.every((r) => r.step <= s.step)).toBe(true);
+      expect(await text(page, '#notice')).toBe(`GPU device was lost; restored from step ${snap}`);
+      expect(await text(page, '#stats')).toContain(`restored from step ${snap}`);
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
   it('without WebGPU the page says how to get it', async () => {
     const plain = await launch({ webgpu: false });
     try {

@@ -7,6 +7,9 @@ import { mulberry32, permutation } from '../../src/data/dataset.js';
 import { ImageDataset } from '../../src/data/images.js';
 import { decodeCheckpoint } from '../../src/gan/checkpoint.js';
 import { buildRun } from '../../src/gan/recipes.js';
+import { GANLoss } from '../../src/gan/gan_loss.js';
+import { nLayerDiscriminator, resnetGenerator } from '../../src/gan/cyclegan_nets.js';
+import { sgdStep } from '../../src/ops/kernels.js';
 import { decodeSafetensors, decodeSealed, encodeSafetensors, encodeSealed } from '../../src/io/safetensors.js';
 
 type K = typeof kiln;
@@ -190,7 +193,7 @@ export function kinds(k: K): [string, (r: Rng) => BadCall][] {
     ['BatchNorm bad options', (r) => mk('BatchNorm bad options', 'BatchNorm', [], () => new k.nn.BatchNorm2d(3, r.pick([{ eps: -1 }, { eps: NaN }, { momentum: 2 }, { momentum: NaN }])))],
     ['LeakyReLU bad slope', (r) => mk('LeakyReLU bad slope', 'LeakyReLU|slope', [], () => new k.nn.LeakyReLU(r.pick([NaN, 'a']) as never))],
     ['loadStateDict bad last key', (r) => {
-      const m = model(); const sd = m.stateDict(); const snap = [...sd.entries()].map(([kk, t]) => [kk, t] as const);
+      const m = model(); const sd = m.stateDict();
       const fresh = new Map<string, Tensor>(); const owned: Tensor[] = [];
       const keys = [...sd.keys()];
       const badKey = keys[keys.length - 1 - r.int(0, 1)];
@@ -205,7 +208,6 @@ export function kinds(k: K): [string, (r: Rng) => BadCall][] {
         if (key === badKey && what === 'disposed') v.dispose();
         fresh.set(key, key === badKey && what === 'notTensor' ? ([1, 2] as never) : v);
       }
-      for (const [, t] of snap) if (!m.parameters().includes(t) && !m.namedBuffers().some(([, b]) => b === t)) t.dispose();
       const before = Promise.all(m.parameters().map((p) => p.toArray()));
       return mk('loadStateDict bad last key', 'loadStateDict', owned.filter((t) => !t.isDisposed), () => m.loadStateDict(fresh), async () => {
         const a = await before; const b = await Promise.all(m.parameters().map((p) => p.toArray()));
@@ -289,6 +291,151 @@ export function kinds(k: K): [string, (r: Rng) => BadCall][] {
       const d = new ImageDataset(new Float32Array(r.pick([12, 13])), r.pick([[1, 2, 2], [1, 2.5, 2], [0, 2, 2]]) as never);
       return r.pick([true, false]) ? d.batch(r.pick([-1, 1.5, NaN]), 1) : d.batch(0, r.pick([0, 99, 1.5]));
     })],
+    // ---------------- PyTorch ports: options, positional scalars, names
+    ['F unknown option', (r) => {
+      const x = k.zeros([2, 3]); const y = int32([0, 2]); const img = k.zeros([1, 1, 4, 4]); const w = k.zeros([1, 1, 3, 3]);
+      const key = r.pick(['weight_decay', 'size_average', 'reduce', 'label_smoothing', 'ignore_index', 'pos_weight', 'padding_mode', 'bias', 'inplace', 'device']);
+      const o = { [key]: r.pick([1, true, 'x', 0.1]) } as never;
+      const f = r.pick(['crossEntropy', 'nllLoss', 'mseLoss', 'l1Loss', 'binaryCrossEntropy', 'binaryCrossEntropyWithLogits', 'conv2d', 'convTranspose2d', 'linear', 'batchNorm', 'dropout', 'pad', 'interpolate', 'instanceNorm', 'matmul'] as const);
+      const call = () => {
+        switch (f) {
+          case 'crossEntropy': case 'nllLoss': return k.F[f](x, y, o);
+          case 'mseLoss': case 'l1Loss': case 'binaryCrossEntropy': case 'binaryCrossEntropyWithLogits': return k.F[f](x, x, o);
+          case 'conv2d': return k.F.conv2d(img, w, null, o);
+          case 'convTranspose2d': return k.F.convTranspose2d(img, w, null, o);
+          case 'linear': return k.F.linear(x, k.zeros([4, 3]), null, o);
+          case 'batchNorm': return k.F.batchNorm(x, null, null, null, null, o);
+          case 'dropout': return k.F.dropout(x, o);
+          case 'pad': return k.F.pad(img, [1, 1], o);
+          case 'interpolate': return k.F.interpolate(img, o);
+          case 'instanceNorm': return k.F.instanceNorm(img, o);
+          default: return k.F.matmul(x, x.transpose(), o);
+        }
+      };
+      return mk('F unknown option', `${f}: unknown option '${key}'`, [x, y, img, w], () => k.tidy(call));
+    }],
+    ['factory unknown option', (r) => {
+      const o = { [r.pick(['requires_grad', 'device', 'dtyp', 'layout', 'stddev', 'lo'])]: true } as never;
+      const f = r.pick(['tensor', 'zeros', 'ones', 'full', 'arange', 'randn', 'rand'] as const);
+      const call = () => f === 'tensor' ? k.tensor([1, 2], undefined, o) : f === 'full' ? k.full([2], 1, o)
+        : f === 'arange' ? k.arange(0, 3, 1, o) : k[f]([2], o);
+      return mk('factory unknown option', `${f}: unknown option`, [], call);
+    }],
+    ['positional scalar bad', (r) => {
+      const x = k.ones([4]); const img = k.ones([1, 1, 4, 4]); const w = k.ones([1, 1, 3, 3]);
+      const f = r.pick(['dropout p', 'dropout training', 'conv2d stride', 'pad mode', 'dropout extra'] as const);
+      const call = () => f === 'dropout p' ? k.F.dropout(x, r.pick(['a', 1.5, -1, NaN, null]) as never)
+        : f === 'dropout training' ? k.F.dropout(x, 0.5, r.pick(['yes', 1]) as never)
+          : f === 'dropout extra' ? (k.F.dropout as (...a: unknown[]) => unknown)(x, 0.5, true, true)
+            : f === 'conv2d stride' ? k.F.conv2d(img, w, null, r.pick([0, 1.5, 'a', -1]) as never)
+              : k.F.pad(img, [1, 1], r.pick(['circular', 3]) as never);
+      return mk('positional scalar bad', f.split(' ')[0], [x, img, w], call);
+    }],
+    ['arange wrong sign', (r) => mk('arange wrong sign', 'arange: upper bound and larger bound inconsistent with step sign', [], () => r.pick([() => k.arange(10, 0), () => k.arange(0, 5, -1), () => k.arange(-1, -3, 0.5)])())],
+    ['keepdim not boolean', (r) => {
+      const x = k.zeros([2, 3]); const f = r.pick(['sum', 'mean', 'max', 'min', 'argmax', 'argmin'] as const);
+      return mk('keepdim not boolean', `${f}: keepdim`, [x], () => (x[f] as (d: number, kd: unknown) => unknown)(1, r.pick(['no', 1, 0, null, 'true'])));
+    }],
+    ['module train not boolean', (r) => { const m = new k.nn.Linear(2, 2); return mk('module train not boolean', 'Linear.train: mode', [], () => m.train(r.pick(['no', 1, 0, null]) as never)); }],
+    ['module apply not a function', (r) => { const m = new k.nn.Linear(2, 2); return mk('module apply not a function', 'Linear.apply', [], () => m.apply(r.pick([3, 'init', null, {}]) as never)); }],
+    ['optimizer lr setter', (r) => {
+      const p = k.ones([2], { requiresGrad: true }); const O = r.pick(['Adam', 'SGD'] as const);
+      const opt = new k.optim[O]([p], 0.1);
+      return mk('optimizer lr setter', `${O}: invalid lr`, [p], () => { try { opt.lr = r.pick(['0.1', NaN, -1, Infinity, null]) as never; } finally { opt.dispose(); } });
+    }],
+    ['backward disposed leaf', (r) => {
+      const p = k.ones([2], { requiresGrad: true }); const q = k.ones([2], { requiresGrad: true });
+      return mk('backward disposed leaf', 'backward: leaf tensor', [q], () => {
+        const y = r.pick([() => p.mul(q).sum(), () => p.add(q).mean(), () => k.F.mseLoss(p, q)])();
+        p.dispose();
+        try { y.backward(); } finally { y.dispose(); }
+      });
+    }],
+    ['Parameter bad tensor', (r) => {
+      const how = r.pick(['int', 'disposed', 'register disposed', 'register int'] as const);
+      const t = k.zeros([2], { dtype: how.endsWith('int') ? 'int32' : 'float32' });
+      if (how.includes('disposed')) t.dispose();
+      const m = new k.nn.Linear(2, 2);
+      return mk('Parameter bad tensor', how.startsWith('register') ? 'Linear.registerParameter' : 'Parameter', how.includes('disposed') ? [] : [t],
+        () => (how.startsWith('register') ? m.registerParameter('extra', t) : k.nn.Parameter(t)));
+    }],
+    ['loadStateDict strict bad', (r) => { const m = new k.nn.Linear(2, 2); return mk('loadStateDict strict bad', 'Linear.loadStateDict', [], () => m.loadStateDict(m.stateDict(), r.pick(['no', 0, { strict: 'no' }, { strit: false }]) as never)); }],
+    ['safetensors I64 out of int32', (r) => {
+      const v = r.pick([2n ** 40n, 2n ** 31n, -(2n ** 31n) - 1n, -(2n ** 62n)]);
+      const head = new TextEncoder().encode(JSON.stringify({ n: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }).padEnd(64, ' '));
+      const bytes = new Uint8Array(8 + head.length + 8);
+      new DataView(bytes.buffer).setBigUint64(0, BigInt(head.length), true);
+      bytes.set(head, 8);
+      new DataView(bytes.buffer).setBigInt64(8 + head.length, v, true);
+      return mk('safetensors I64 out of int32', 'outside int32', [], () => k.stateDictFromSafetensors(bytes));
+    }],
+    ['safetensors shape vs bytes', (r) => {
+      const n = r.pick([1, 3, 4]);
+      const head = new TextEncoder().encode(JSON.stringify({ w: { dtype: 'F32', shape: [n], data_offsets: [0, 8] } }).padEnd(64, ' '));
+      const bytes = new Uint8Array(8 + head.length + 8);
+      new DataView(bytes.buffer).setBigUint64(0, BigInt(head.length), true);
+      bytes.set(head, 8);
+      return mk('safetensors shape vs bytes', "shape disagrees with its byte count", [], () => k.stateDictFromSafetensors(bytes));
+    }],
+    ['stateDictToSafetensors bad', (r) => {
+      const m = new k.nn.Linear(2, 2); const d = k.zeros([2]); d.dispose();
+      const how = r.pick(['model', 'metadata', 'entry', 'disposed', 'null'] as const);
+      return mk('stateDictToSafetensors bad', 'stateDictToSafetensors', [], () => how === 'model' ? k.stateDictToSafetensors(m as never)
+        : how === 'metadata' ? k.stateDictToSafetensors(m.stateDict(), { step: r.pick([3, true, null, [1]]) } as never)
+          : how === 'entry' ? k.stateDictToSafetensors(new Map([['a', r.pick([[1, 2], 5, null, {}])]]) as never)
+            : how === 'disposed' ? k.stateDictToSafetensors(new Map([['a', d]])) : k.stateDictToSafetensors(null as never));
+    }],
+    ['bytes not bytes', (r) => {
+      const v = r.pick([null, undefined, '/runs/ck.safetensors', 5, [1, 2], {}]) as never;
+      return r.pick([true, false]) ? mk('bytes not bytes', "ck: expected the file's bytes", [], () => decodeCheckpoint(v, 'ck'))
+        : mk('bytes not bytes', "expected the file's bytes", [], () => k.stateDictFromSafetensors(v));
+    }],
+    ['TensorDataset mis-sized', (r) => mk('TensorDataset mis-sized', 'TensorDataset', [], () => new k.data.TensorDataset(r.pick([
+      { data: new Float32Array(6), shape: [2, 2] }, { data: [1, 2], shape: [2] }, { data: new Float32Array(4), shape: [2, 2.5] }, { data: new Float64Array(4), shape: [4] }]) as never))],
+    ['DataLoader bad sample', (r) => {
+      const loader = new k.data.DataLoader({ length: 3, get: () => r.pick([5, null, { data: [1], shape: [1] }, 'x']) as never }, { batchSize: 2 });
+      return mk('DataLoader bad sample', "DataLoader: the dataset's sample", [], async () => { for await (const b of loader) void b; });
+    }],
+    ['DataLoader sync loop', () => {
+      const loader = new k.data.DataLoader(new k.data.TensorDataset({ data: new Float32Array(4), shape: [4] }));
+      return mk('DataLoader sync loop', 'DataLoader is async: use for await', [], () => { for (const b of loader as unknown as Iterable<unknown>) void b; });
+    }],
+    ['compileStep async', () => mk('compileStep async', 'compileStep', [], () => k.compileStep((async () => undefined) as never))],
+    ['disposed names the op', (r) => {
+      const x = k.ones([3]); x.dispose(); const f = r.pick(['add', 'sub', 'mul', 'div', 'pow', 'gt', 'eq', 'toArray', 'item'] as const);
+      return mk('disposed names the op', `^${f}: `, [], () => (x[f] as (o?: unknown) => unknown)(f === 'toArray' || f === 'item' ? undefined : 2));
+    }],
+    ['loss int inputs', (r) => { const a = int32([1, 2]); const f = r.pick(['l1Loss', 'mseLoss'] as const); return mk('loss int inputs', `${f}: input must be float32`, [a], () => k.F[f](a, a)); }],
+    ['class loss options bad', (r) => {
+      const x = k.zeros([3, 4]); const y = int32([0, 1, 2]); const w3 = k.ones([3]); const f = r.pick(['crossEntropy', 'nllLoss'] as const);
+      const o = r.pick([{ weight: w3 }, { ignoreIndex: 0.5 }, { ignoreIndex: 'a' }, { weight: 'w' }, ...(f === 'crossEntropy' ? [{ labelSmoothing: 1.5 }, { labelSmoothing: NaN }] : [])]) as never;
+      return mk('class loss options bad', f, [x, y, w3], () => k.F[f](x, y, o));
+    }],
+    ['maxPool2d bad', (r) => {
+      const x = k.zeros([1, 1, 5, 4]); const flat = k.zeros([4]);
+      return mk('maxPool2d bad', 'maxPool2d|MaxPool2d', [x, flat], () => r.pick([() => k.F.maxPool2d(x, 2), () => k.F.maxPool2d(x, 3, 1), () => k.F.maxPool2d(x, 0),
+        () => new k.nn.MaxPool2d(2, 2, 1), () => new k.nn.MaxPool2d(2, { ceilMode: true } as never), () => k.F.maxPool2d(flat, 2)])());
+    }],
+    ['lr scheduler bad', (r) => {
+      const p = k.ones([1], { requiresGrad: true }); const opt = new k.optim.SGD([p], 0.1);
+      return mk('lr scheduler bad', 'StepLR|LambdaLR', [p], () => r.pick([() => new k.optim.lrScheduler.StepLR(opt, r.pick([0, 1.5, 'a']) as never),
+        () => new k.optim.lrScheduler.StepLR(opt, 2, { gama: 0.5 } as never), () => new k.optim.lrScheduler.LambdaLR(opt, 0.5 as never),
+        () => new k.optim.lrScheduler.LambdaLR(opt, () => NaN), () => new k.optim.lrScheduler.StepLR(p as never, 2)])());
+    }],
+    ['GAN builder snake_case', (r) => {
+      const which = r.pick(['resnetGenerator', 'nLayerDiscriminator', 'GANLoss'] as const);
+      if (which === 'GANLoss') {
+        const D = new k.nn.Linear(2, 1); const opt = new k.optim.SGD(D.parameters(), 0.1);
+        return mk('GAN builder snake_case', 'GANLoss: unknown option', [], () => new GANLoss(D, opt, { use_lsgan: true } as never));
+      }
+      return mk('GAN builder snake_case', `${which}: unknown option`, [], () => which === 'resnetGenerator'
+        ? resnetGenerator({ inputNc: 1, outputNc: 1, ngf: 2, n_blocks: 1 } as never) : nLayerDiscriminator({ inputNc: 1, ndf: 2, n_layers: 1 } as never));
+    }],
+    ['kernel aliased writable binding', () => {
+      const p = k.ones([4]);
+      return mk('kernel aliased writable binding', 'is written and overlaps', [p],
+        () => sgdStep(p, p, null, () => ({ lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, first: true })));
+    }],
   ];
 }
 

@@ -302,6 +302,21 @@ export const compositeCases: { [K in CompositeName]: Case[] } = {
     { name: 'dropout p=0', inputs: [I([3, 4])], kiln: (x) => F.dropout(x, { p: 0 }).mul(2), torch: 'lambda x: F.dropout(x, 0.0) * 2' },
     { name: 'dropout p=1 zeroes everything', inputs: [I([3, 4])], kiln: (x) => F.dropout(x, { p: 1 }), torch: 'lambda x: F.dropout(x, 1.0)' },
   ],
+  // ---- PyTorch-port composites: nllLoss (crossEntropy's weight / ignoreIndex / labelSmoothing run through it),
+  // BCE-with-logits weight / posWeight, maxPool2d ----
+  nllLoss: [
+    { name: 'nllLoss', inputs: [I([5, 4]), I([5], 'labels', { classes: 4 })], kiln: (x, l) => F.nllLoss(x.logSoftmax(1), l), torch: 'lambda x, l: F.nll_loss(x.log_softmax(1), l.long())' },
+    { name: 'nllLoss weight ignoreIndex sum', inputs: [I([5, 4]), I([5], 'labels', { values: [0, -100, 3, 1, -100] }), I([4], 'pos', { grad: false })], kiln: (x, l, w) => F.nllLoss(x.logSoftmax(1), l, { weight: w, ignoreIndex: -100, reduction: 'sum' }), torch: "lambda x, l, w: F.nll_loss(x.log_softmax(1), l.long(), weight=w, ignore_index=-100, reduction='sum')" },
+    { name: 'crossEntropy weight', inputs: [I([6, 3]), I([6], 'labels', { classes: 3 }), I([3], 'pos', { grad: false })], kiln: (x, l, w) => F.crossEntropy(x, l, { weight: w }), torch: 'lambda x, l, w: F.cross_entropy(x, l.long(), weight=w)' },
+    { name: 'crossEntropy ignoreIndex none', inputs: [I([4, 3]), I([4], 'labels', { values: [1, 2, 0, 2] })], kiln: (x, l) => F.crossEntropy(x, l, { ignoreIndex: 2, reduction: 'none' }), torch: "lambda x, l: F.cross_entropy(x, l.long(), ignore_index=2, reduction='none')" },
+    { name: 'crossEntropy labelSmoothing 0.2', inputs: [I([5, 4]), I([5], 'labels', { classes: 4 })], kiln: (x, l) => F.crossEntropy(x, l, { labelSmoothing: 0.2 }), torch: 'lambda x, l: F.cross_entropy(x, l.long(), label_smoothing=0.2)' },
+    { name: 'crossEntropy weight, ignoreIndex and labelSmoothing', inputs: [I([6, 4]), I([6], 'labels', { values: [0, 3, 1, 3, 2, 1] }), I([4], 'pos', { grad: false })], kiln: (x, l, w) => F.crossEntropy(x, l, { weight: w, ignoreIndex: 3, labelSmoothing: 0.1 }), torch: 'lambda x, l, w: F.cross_entropy(x, l.long(), weight=w, ignore_index=3, label_smoothing=0.1)' },
+    { name: 'binaryCrossEntropyWithLogits weight and posWeight', inputs: [I([4, 3]), I([4, 3], 'binary', { grad: false }), I([4, 3], 'pos', { grad: false }), I([3], 'pos', { grad: false })], kiln: (x, t, w, pw) => F.binaryCrossEntropyWithLogits(x.mul(3), t, { weight: w, posWeight: pw }), torch: 'lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x * 3, t, weight=w, pos_weight=pw)' },
+  ],
+  maxPool2d: [
+    { name: 'maxPool2d 2', inputs: [I([2, 3, 4, 6])], kiln: (x) => F.maxPool2d(x, 2), torch: 'lambda x: F.max_pool2d(x, 2)' },
+    { name: 'maxPool2d (2, 3) of 3-D', inputs: [I([3, 4, 6])], kiln: (x) => F.maxPool2d(x, [2, 3]), torch: 'lambda x: F.max_pool2d(x, (2, 3))' },
+  ],
 };
 
 /** Rows over several ops or modules (layers, chains), compared with the same PyTorch expression. */
