@@ -345,8 +345,11 @@ export function fusePointwise(recorded: Command[], be: Backend, report?: FusionR
         const extraIn = grp.loads.filter((_, k) => k !== at);
         const extraOut = released ? live.slice(1) : live;
         if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;
+        // An extra input the kernel already reads may be bound again read-only; nothing written may be.
         const bound = new Set(prev.bindings.map((b) => b.buffer));
-        if ([...extraIn.map((l) => l.binding), ...extraOut.map((x) => x.binding)].some((b) => bound.has(b.buffer) && b.buffer !== v.buffer)) return false;
+        const written = new Set(prev.bindings.filter((_, j) => prev.writes[j]).map((b) => b.buffer));
+        if (extraIn.some((l) => written.has(l.binding.buffer) && l.binding.buffer !== v.buffer)) return false;
+        if (extraOut.some((x) => bound.has(x.binding.buffer) && x.binding.buffer !== v.buffer)) return false;
         const base = prev.bindings.length;
         const f = hv.folds++;
         const decls = [

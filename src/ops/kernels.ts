@@ -511,7 +511,8 @@ export function binaryCrossEntropyBackward(p: Tensor, t: Tensor, g: Tensor, redu
   const dp = Tensor.empty(p.shape);
   const dt = wantTarget ? Tensor.empty(t.shape) : null;
   be.dispatch('binary_cross_entropy_backward', { REDUCE: REDUCTION[reduction], WANT_DT: wantTarget ? 1 : 0 },
-    [bind(p), bind(t), bind(g), bind(dp), dt ? bind(dt) : dummyBuffer(1)], new ParamWriter().u32(n).bytes(), be.grid(n, 256));
+    [bind(p), bind(t), bind(g), bind(dp), dt ? bind(dt) : dummyBuffer(1)], new ParamWriter().u32(n).bytes(), be.grid(n, 256),
+    { store: 'binary_cross_entropy_backward', out: 3, numel: n } satisfies StoreWork);
   return [dp, dt];
 }
 

@@ -195,6 +195,29 @@ describe('compileStep fuses pointwise chains', () => {
     expectNoGpuErrors();
   });
 
+  // BCE on a sigmoid: the sigmoid's gradient folds into the BCE backward's store, though it reads the
+  // sigmoid output the BCE backward already binds.
+  it('sigmoid gradient folded into the BCE backward, gradients keep the eager bits', async () => {
+    const w = kiln.tensor(values(11 * 3, 61), [11, 3]).requiresGrad_();
+    const body = (t: kiln.Tensor) => {
+      w.grad = null;
+      const loss = F.binaryCrossEntropy(w.sigmoid(), t);
+      loss.backward();
+      return [loss, w.grad!.clone()];
+    };
+    const t = kiln.tensor(Float32Array.from({ length: 33 }, (_, i) => (i % 3) / 2), [11, 3]);
+    const want = await Promise.all(body(t).map((r) => r.toArray()));
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(t);
+    const got = await Promise.all(step.run(t).map((r) => r.toArray()));
+    got.forEach((g, j) => expect(Array.from(g), `output ${j}`).toEqual(Array.from(want[j])));
+    expect(Object.keys(step.stats.kernels).some((k) => k.includes('binary_cross_entropy_backward+epilogue'))).toBe(true);
+    expect(step.stats.kernels.sigmoid_grad ?? 0).toBe(0);
+    step.dispose();
+    [w, t].forEach((r) => r.dispose());
+    expectNoGpuErrors();
+  });
+
   it('intermediates never stored: the arena is smaller than the unfused buffers, and memory stays flat over replays', async () => {
     const x = kiln.tensor(values(4096, 9), [64, 64]);
     const step = kiln.compileStep((t: kiln.Tensor) => t.mul(2).add(1).relu().sub(0.5).tanh().mul(t).sum());
