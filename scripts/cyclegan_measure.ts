@@ -13,8 +13,8 @@ import { CycleGanTrainer } from '../src/gan/cyclegan.js';
 import { buildCycleGan, cycleGenerator, digitTask, directionQuality } from '../src/gan/cyclegan_task.js';
 import { stateDictFromSafetensors } from '../src/io/state_dict.js';
 import { classifier } from '../src/cli/common.js';
-import { dilatedClassifier } from '../src/cli/cyclegan.js';
-import { loadMnist } from '../src/cli/files.js';
+import { dilatedClassifier } from '../src/cli/common.js';
+import { loadMnist } from '../src/node/mnist.js';
 import type { RunConfig } from '../src/gan/recipes.js';
 
 const { values: a } = parseArgs({ options: {

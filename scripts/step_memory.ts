@@ -5,7 +5,7 @@ import { init, memory, stats, sync } from '../src/node.js';
 import { buildRun, type RunConfig } from '../src/gan/recipes.js';
 import { GanTrainer } from '../src/gan/trainer.js';
 import { splitMnist } from '../src/data/mnist.js';
-import { loadMnist } from '../src/cli/files.js';
+import { loadMnist } from '../src/node/mnist.js';
 
 const recipe = (process.argv[2] ?? 'gaussian') as RunConfig['recipe'];
 const steps = Number(process.argv[3] ?? 10000);

@@ -1,19 +1,20 @@
-// Pieces shared by the CLI's commands: run configuration from options, training images, the fixed latent
-// batch, sample images, and the MNIST classifier (trained once by Kiln, cached as safetensors).
+// Pieces shared by the CLI's commands: training images, the fixed latent batch, sample images, and the
+// classifiers the quality hooks use (trained once by Kiln, cached as safetensors).
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { getRngState, manualSeed, nn, noGrad, setRngState, tensor, type Tensor } from '../index.js';
-import { mulberry32 } from '../data/dataset.js';
+import type { nn, Tensor } from '../index.js';
 import { splitMnist, type MnistDigits } from '../data/mnist.js';
 import { stateDictFromSafetensors, stateDictToSafetensors } from '../io/state_dict.js';
 import { encodePng, imageGrid } from '../io/png.js';
-import { scatterRgba } from '../io/plot.js';
-import { GaussianData } from '../gan/gaussian.js';
-import { sampleGenerator } from '../gan/trainer.js';
+import { dilatedDigits } from '../gan/cyclegan_task.js';
+import type { EvalEnv } from '../gan/recipe.js';
+import { asDigits as digitsOf, fixedLatent as latentBatch, generate } from '../gan/samples.js';
 import { classifierAccuracy, mnistClassifier, trainClassifier } from '../gan/quality.js';
 import { latentShape, recipeOf, sampleShape, type ImageSource, type RunConfig } from '../gan/recipes.js';
-import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
+import { readBytes, writeFileAtomic } from '../node/files.js';
+import { loadImageFolder } from '../node/images.js';
+import { loadMnist } from '../node/mnist.js';
 
 /** The training images a recipe asks for: MNIST's training split, or the user's folder. */
 export function trainingImages(c: RunConfig): ImageSource | undefined {
@@ -21,50 +22,35 @@ export function trainingImages(c: RunConfig): ImageSource | undefined {
   if (need.kind === 'none') return undefined;
   if (need.kind === 'mnist') return { images: splitMnist(loadMnist()).train.images, channels: 1, side: 28 };
   if (need.kind !== 'folder') throw new Error(`${c.recipe}: needs two folders; its own runner reads them`);
-  const f = loadImageFolder(need.dir, need.size, need.channels);
+  const f = withFlag('--data', () => loadImageFolder(need.dir, need.size, need.channels));
   console.log(`data: ${f.count} images from ${need.dir} at ${need.size}x${need.size}x${need.channels}` + (f.skipped.length ? `, skipped ${f.skipped.length}: ${f.skipped.slice(0, 3).join('; ')}` : ''));
   return { images: f.images, channels: need.channels, side: need.size };
 }
 
-/** A fixed latent batch from its own CPU generator (so it never shifts the training RNG). */
-export function fixedLatent(c: RunConfig, n: number, seed = 1234): Tensor {
-  const shape = latentShape(c);
-  const per = shape.reduce((a, b) => a * b, 1);
-  const r = mulberry32(seed);
-  const v = new Float32Array(n * per);
-  for (let i = 0; i < v.length; i += 2) {
-    const u1 = Math.max(r(), 1e-12);
-    const u2 = r();
-    const rad = Math.sqrt(-2 * Math.log(u1));
-    v[i] = rad * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < v.length) v[i + 1] = rad * Math.sin(2 * Math.PI * u2);
+/** Runs a folder read, naming the command-line option in its error. */
+export function withFlag<T>(flag: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new Error(`${flag} ${(e as Error).message}`);
   }
-  return tensor(v, [n, ...shape]);
 }
 
-/** Samples through G (batch statistics, running statistics untouched: see sampleGenerator) and reads them back. */
-export async function generate(G: nn.Module, z: Tensor): Promise<Float32Array> {
-  const out = sampleGenerator(G, z);
-  const v = (await out.toArray()) as Float32Array;
-  out.dispose();
-  return v;
+/** A fixed latent batch of the run's latent shape from its own CPU generator (never shifts the training RNG). */
+export function fixedLatent(c: RunConfig, n: number, seed = 1234): Tensor {
+  return latentBatch(latentShape(c), n, seed);
 }
 
-/** A PNG of samples: an image grid, or for the Gaussian a scatter of generated (red) over real (blue) points. */
+export { generate };
+
+/** A PNG of samples: the recipe's own picture (the Gaussian's scatter), else an image grid. */
 export async function samplePng(c: RunConfig, G: nn.Module, z: Tensor): Promise<Uint8Array> {
   const v = await generate(G, z);
   const n = z.shape[0];
-  if (c.recipe === 'gaussian') {
-    // The real points come from the same seeded generator as the run's data; the RNG state is restored so that
-    // drawing a sample never shifts the training run's random stream.
-    const rng = getRngState();
-    manualSeed(c.seed);
-    const real = new GaussianData();
-    setRngState(rng);
-    const r = (await real.x.narrow(0, 0, Math.min(n, real.size)).toArray()) as Float32Array;
-    real.x.dispose();
-    const img = scatterRgba([{ points: r, color: [40, 90, 220] }, { points: v, color: [230, 50, 40] }]);
-    return encodePng(img.pixels, img.width, img.height, 4);
+  const r = recipeOf(c);
+  if (r.trainer === 'gan' && r.picture) {
+    const img = await r.picture(c, v, n);
+    return encodePng(img.pixels, img.width, img.height, img.channels);
   }
   const [ch, h, w] = sampleShape(c);
   const g = imageGrid(v, n, ch, h, w, Math.ceil(Math.sqrt(n)));
@@ -73,6 +59,41 @@ export async function samplePng(c: RunConfig, G: nn.Module, z: Tensor): Promise<
 
 export function defaultClassifierPath(): string {
   return join(process.env.KILN_CACHE ?? join(homedir(), '.cache', 'kiln'), 'mnist-classifier-v1.safetensors');
+}
+
+/** Where the dilated-digit classifier (domain B of the CycleGAN digit task) is cached. */
+export function dilatedClassifierPath(): string {
+  return defaultClassifierPath().replace('mnist-classifier', 'mnist-dilated-classifier');
+}
+
+/** The classifiers and digits the recipes' quality hooks ask for; `classifierPath` overrides the plain one's cache. */
+export function evalEnv(classifierPath?: string): EvalEnv {
+  return {
+    mnist: () => splitMnist(loadMnist()),
+    async classifier(kind) {
+      if (kind === 'plain') return classifier(classifierPath);
+      return { model: await dilatedClassifier(), accuracy: NaN };
+    },
+  };
+}
+
+/** Domain B's classifier (dilated digits; fed inverted B images), trained once and cached beside the MNIST one. */
+export async function dilatedClassifier(path = dilatedClassifierPath()): Promise<nn.Sequential> {
+  const model = mnistClassifier();
+  if (existsSync(path)) {
+    const { stateDict: sd } = stateDictFromSafetensors(readBytes(path, 'classifier'), path);
+    model.loadStateDict(sd);
+    for (const t of sd.values()) t.dispose();
+    model.eval();
+    return model;
+  }
+  console.log(`training the dilated-digit classifier (once; cached at ${path})`);
+  const { train, heldOut } = splitMnist(loadMnist());
+  const trained = await trainClassifier(dilatedDigits(train));
+  const accuracy = await classifierAccuracy(trained, dilatedDigits(heldOut));
+  console.log(`  held-out accuracy ${(accuracy * 100).toFixed(2)}%`);
+  writeFileAtomic(path, await stateDictToSafetensors(trained.stateDict(), { heldOutAccuracy: String(accuracy) }));
+  return trained;
 }
 
 /** The MNIST classifier: loaded from `path`, or trained with Kiln (and saved there) when missing. */
@@ -97,13 +118,5 @@ export async function classifier(path = defaultClassifierPath()): Promise<{ mode
 
 /** Generated images as [n, 784] digits in [-1, 1] for the classifier: 32x32 samples are centre-cropped. */
 export function asDigits(c: RunConfig, v: Float32Array, n: number): Float32Array {
-  const [ch, h, w] = sampleShape(c);
-  if (ch !== 1) throw new Error(`eval: the MNIST classifier scores single-channel digits; this ${c.recipe} makes ${ch} channels`);
-  if (h === 28) return v;
-  const off = (h - 28) >> 1;
-  const out = new Float32Array(n * 784);
-  for (let i = 0; i < n; i++) for (let y = 0; y < 28; y++) {
-    out.set(v.subarray(i * h * w + (y + off) * w + off, i * h * w + (y + off) * w + off + 28), i * 784 + y * 28);
-  }
-  return out;
+  return digitsOf(sampleShape(c), v, n);
 }

@@ -7,25 +7,21 @@ import { basename, extname, join } from 'node:path';
 import { adapter, init, memory, nn, tensor, tune } from '../index.js';
 import { splitMnist } from '../data/mnist.js';
 import { CYCLE_LOSSES, CycleGanTrainer, translate, type CycleRecord } from '../gan/cyclegan.js';
-import { decodeCycleGanCheckpoint, encodeCycleGanCheckpoint, isCycleGanCheckpointBytes, loadCycleGenerator, restoreCycleGanCheckpoint } from '../gan/cyclegan_checkpoint.js';
-import { buildCycleGan, cycleGenerator, cycleganRecipe, digitTask, HostDataset, dilatedDigits, directionQuality, type CycleSource, type DigitTask } from '../gan/cyclegan_task.js';
+import type { Checkpoint } from '../gan/checkpoint.js';
+import { decodeCycleGanCheckpoint, encodeCycleGanCheckpoint, loadCycleGenerator, restoreCycleGanCheckpoint } from '../gan/cyclegan_checkpoint.js';
+import { buildCycleGan, cycleGenerator, cycleganRecipe, digitTask, dilatedDigits, directionQuality, type CycleSource, type DigitTask } from '../gan/cyclegan_task.js';
 import { checkConfig, type RunConfig } from '../gan/recipes.js';
 import { mnistClassifier, trainClassifier, classifierAccuracy } from '../gan/quality.js';
 import { encodePng, imageGrid } from '../io/png.js';
 import { lineChartSvg, scatterRgba } from '../io/plot.js';
 import { stateDictFromSafetensors, stateDictToSafetensors } from '../io/state_dict.js';
-import { classifier, defaultClassifierPath } from './common.js';
-import { loadImageFolder, loadMnist, readBytes, writeFileAtomic } from './files.js';
+import { evalEnv, withFlag } from './common.js';
+import { readBytes, writeFileAtomic } from '../node/files.js';
+import { loadImageFolder } from '../node/images.js';
+import { loadMnist } from '../node/mnist.js';
+import type { ImageDataset } from '../data/images.js';
 import { Progress } from './progress.js';
-
-export function isCycleGanCheckpoint(path: string): boolean {
-  try {
-    const fd = readFileSync(path);
-    return isCycleGanCheckpointBytes(new Uint8Array(fd.buffer, fd.byteOffset, fd.byteLength));
-  } catch {
-    return false;
-  }
-}
+import { scoreInto, withDeviceRecovery, type RecoverableRun } from './train.js';
 
 /** Both domains of a run, read from disk where the config names folders. */
 function readSource(c: RunConfig): { source: CycleSource; digits: DigitTask | null } {
@@ -38,12 +34,7 @@ function readSource(c: RunConfig): { source: CycleSource; digits: DigitTask | nu
   }
   if (need.kind !== 'folders') throw new Error('cyclegan: unexpected data request');
   const read = (flag: string, dir: string) => {
-    let f;
-    try {
-      f = loadImageFolder(dir, need.size, need.channels);
-    } catch (e) {
-      throw new Error((e as Error).message.replace(/^--data /, `${flag} `));
-    }
+    const f = withFlag(flag, () => loadImageFolder(dir, need.size, need.channels));
     console.log(`${flag}: ${f.count} images from ${dir} at ${need.size}x${need.size}x${need.channels}` + (f.skipped.length ? `, skipped ${f.skipped.length}: ${f.skipped.slice(0, 3).join('; ')}` : ''));
     return f.images.map((v) => v * 2 - 1);
   };
@@ -62,7 +53,7 @@ function fixedBatches(t: CycleGanTrainer, toy: boolean): { a: Float32Array; b: F
   const n = toy ? 512 : 8;
   const take = (d: CycleGanTrainer['s']['dataA']) => {
     const per = d.sampleShape.reduce((x, y) => x * y, 1);
-    const src = (d as HostDataset).values;
+    const src = (d as ImageDataset).images;
     const m = Math.min(n, d.size);
     const out = new Float32Array(m * per);
     for (let i = 0; i < m; i++) {
@@ -120,38 +111,18 @@ function plot(rows: CycleRecord[]): string {
   return lineChartSvg('cyclegan: losses', r.map((x) => x.step), CYCLE_LOSSES.map((name, i) => ({ name, color: COLORS[i], values: r.map((x) => x[name]) })));
 }
 
-/** Domain B's classifier (dilated digits; fed inverted B images), trained once and cached beside the MNIST one. */
-export async function dilatedClassifier(path = defaultClassifierPath().replace('mnist-classifier', 'mnist-dilated-classifier')): Promise<nn.Sequential> {
-  const model = mnistClassifier();
-  if (existsSync(path)) {
-    const { stateDict: sd } = stateDictFromSafetensors(readBytes(path, 'classifier'), path);
-    model.loadStateDict(sd);
-    for (const t of sd.values()) t.dispose();
-    model.eval();
-    return model;
-  }
-  console.log(`training the dilated-digit classifier (once; cached at ${path})`);
-  const { train, heldOut } = splitMnist(loadMnist());
-  const trained = await trainClassifier(dilatedDigits(train));
-  const accuracy = await classifierAccuracy(trained, dilatedDigits(heldOut));
-  console.log(`  held-out accuracy ${(accuracy * 100).toFixed(2)}%`);
-  writeFileAtomic(path, await stateDictToSafetensors(trained.stateDict(), { heldOutAccuracy: String(accuracy) }));
-  return trained;
+export interface CycleTrainOptions extends RecoverableRun {
+  config: RunConfig; steps?: number; every?: number; tune?: boolean; evaluate?: boolean; compile?: boolean;
+  /** Called after every step (progress hooks, tests that disturb a run). */
+  onStep?: (step: number) => void;
 }
 
-/** Label preservation, Fréchet distance and cycle L1 of both directions on held-out digits. */
-export async function digitQualityBoth(t: CycleGanTrainer, digits: DigitTask, n = 500) {
-  const clsA = (await classifier()).model;
-  const clsB = await dilatedClassifier();
-  return {
-    a2b: await directionQuality(t.s.GA, t.s.GB, digits.heldA, digits.heldB, clsB, true, n),
-    b2a: await directionQuality(t.s.GB, t.s.GA, digits.heldB, digits.heldA, clsA, false, n),
-  };
+/** Trains a CycleGAN run, recovering from a lost GPU device as every runner does (withDeviceRecovery). */
+export function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Record<string, unknown>; trainer: CycleGanTrainer }> {
+  return withDeviceRecovery(o, trainCycleGanOnce);
 }
 
-export interface CycleTrainOptions { config: RunConfig; steps?: number; every?: number; out: string; resume?: string; tune?: boolean; evaluate?: boolean; quiet?: boolean; compile?: boolean }
-
-export async function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Record<string, unknown>; trainer: CycleGanTrainer }> {
+async function trainCycleGanOnce(o: CycleTrainOptions): Promise<{ summary: Record<string, unknown>; trainer: CycleGanTrainer }> {
   let config = o.config;
   let ck = null;
   if (o.resume) {
@@ -178,7 +149,7 @@ export async function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Re
   const fixed = fixedBatches(trainer, toy);
   const csvPath = join(o.out, 'losses.csv');
   const rows = ck ? previousRows(csvPath, trainer.step) : [];
-  const progress = o.quiet ? null : new Progress(`cyclegan${toy ? '/toy' : ''} seed ${config.seed}`, steps, trainer.step);
+  const progress = o.quiet ? null : new Progress(`${cycleganRecipe.label!(config)} seed ${config.seed}`, steps, trainer.step);
   const pad = (s: number) => String(s).padStart(String(steps).length, '0');
   const text = (r: CycleRecord) => `D_A ${r.D_A.toFixed(3)} D_B ${r.D_B.toFixed(3)} G_A ${r.G_A.toFixed(3)} G_B ${r.G_B.toFixed(3)} cyc ${r.cycle_A.toFixed(3)}/${r.cycle_B.toFixed(3)}`;
   const outputs = async (s: number) => {
@@ -195,6 +166,7 @@ export async function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Re
   while (trainer.step < steps) {
     trainer.trainStep();
     const s = trainer.step;
+    o.onStep?.(s);
     if (s % readEvery === 0 || s === steps) {
       rows.push(...(s === steps ? await trainer.metrics() : await trainer.poll()));
       if (rows.length) progress?.update(s, text(rows[rows.length - 1]), s === steps);
@@ -216,31 +188,31 @@ export async function trainCycleGan(o: CycleTrainOptions): Promise<{ summary: Re
     stepsPerSecond: Number(((trainer.step - startStep) / wall).toFixed(3)), adapter: adapter().description || adapter().device,
     lastSteps: { steps: tail.length, ...avg }, compiled: trainer.compileStats, gpuMemoryBytes: memory().inUseBytes, finished: new Date().toISOString(),
   };
-  if (o.evaluate && digits) summary.quality = await digitQualityBoth(trainer, digits);
+  const q = cycleganRecipe.quality!;
+  if (o.evaluate) await scoreInto(summary, q.key, () => q.run({ GA: trainer.s.GA, GB: trainer.s.GB }, config, evalEnv(), q.n), o.quiet);
   writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   if (!o.quiet) {
-    if (summary.quality) console.log(`quality: ${JSON.stringify(summary.quality)}`);
+    if (summary.quality) console.log(q.line!(summary.quality as Record<string, unknown>));
     console.log(`${summary.steps} steps in ${summary.wallSeconds} s (${summary.stepsPerSecond} steps/s); outputs in ${o.out}`);
   }
   return { summary, trainer };
 }
 
-export interface CycleSampleOptions { bytes: Uint8Array; path: string; direction: string; input?: string; out: string }
+export interface CycleSampleOptions { ck: Checkpoint; direction: string; input?: string; out: string }
 
 /** Translates a folder (or, for the digit task, 64 held-out digits) with G_A (a2b) or G_B (b2a); one PNG per image. */
 export async function sampleCycleGan(o: CycleSampleOptions): Promise<void> {
   if (o.direction !== 'a2b' && o.direction !== 'b2a') throw new Error(`kiln sample: --direction must be a2b or b2a, got '${o.direction}'`);
-  const ck = decodeCycleGanCheckpoint(o.bytes, o.path);
+  const ck = o.ck;
   const c = ck.config;
   if (c.task === 'toy') throw new Error('kiln sample: the toy translates points, not images; its samples are in the run\'s samples/ folder');
   const [ch, side] = cycleganRecipe.sampleShape(c);
   let images: Float32Array;
   let names: string[];
   if (o.input) {
-    const f = loadImageFolder(o.input, side, ch as 1 | 3);
+    const f = withFlag('--input', () => loadImageFolder(o.input!, side, ch as 1 | 3));
     images = f.images.map((v) => v * 2 - 1);
-    names = readdirSync(o.input).filter((n) => ['.png', '.jpg', '.jpeg'].includes(extname(n).toLowerCase())).sort()
-      .filter((n) => !f.skipped.some((s) => s.startsWith(`${n} (`)));
+    names = f.names;
   } else {
     if (c.dataA) throw new Error('kiln sample: --input DIR is required for a run trained on folders');
     const { train, heldOut } = splitMnist(loadMnist());

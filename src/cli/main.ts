@@ -5,13 +5,13 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { init, shutdown, tune } from '../index.js';
 import { decodeCheckpoint, loadSampler } from '../gan/checkpoint.js';
-import { gaussianErrors, impliedGaussian } from '../gan/gaussian.js';
-import { digitQuality } from '../gan/quality.js';
-import { makeGenerator, RECIPE_NAMES, RECIPES, type Recipe, type RecipeName, type RunConfig } from '../gan/recipes.js';
+import { loadCycleGenerator } from '../gan/cyclegan_checkpoint.js';
+import { cycleGenerator } from '../gan/cyclegan_task.js';
+import { makeGenerator, RECIPE_NAMES, RECIPES, recipeOf, type Recipe, type RecipeName, type RunConfig } from '../gan/recipes.js';
 import { int, num, optionLines, parseArgs, str, UsageError, type OptTable, type Parsed } from './args.js';
-import { asDigits, classifier, fixedLatent, generate, samplePng } from './common.js';
-import { isCycleGanCheckpoint, sampleCycleGan, trainCycleGan } from './cyclegan.js';
-import { readBytes, writeFileAtomic } from './files.js';
+import { classifier, evalEnv, fixedLatent, samplePng } from './common.js';
+import { sampleCycleGan, trainCycleGan } from './cyclegan.js';
+import { ensureWritableDir, readBytes, writeFileAtomic } from '../node/files.js';
 import { train } from './train.js';
 
 const TRAIN_COMMON: OptTable = {
@@ -23,7 +23,7 @@ const TRAIN_COMMON: OptTable = {
   every: { type: 'string', value: 'N', help: 'write samples, plot and a checkpoint every N steps' },
   resume: { type: 'string', value: 'CKPT', help: 'continue a run from its checkpoint (the recipe and its options come from it)' },
   eval: { type: 'boolean', help: 'score the final samples with the MNIST classifier(s) (MNIST runs and the cyclegan digit task)' },
-  seeds: { type: 'string', value: 'N', help: '(gaussian) train seeds S..S+N-1 and report the median errors of the implied Gaussian' },
+  seeds: { type: 'string', value: 'N', help: 'train seeds S..S+N-1 and report the median and worst of their scores (gaussian: the implied Gaussian\'s errors)' },
   tune: { type: 'boolean', help: "time the matmul kernel's workgroup shapes on this adapter first (a few seconds)" },
 };
 
@@ -38,7 +38,7 @@ const SAMPLE_OPTS: OptTable = {
 
 const EVAL_OPTS: OptTable = {
   checkpoint: { type: 'string', value: 'F', help: 'a checkpoint written by kiln train (required)' },
-  n: { type: 'string', value: 'N', help: 'samples to score (default 1000)' },
+  n: { type: 'string', value: 'N', help: 'samples to score (default: the recipe\'s, 1000 for GANs, 500 per direction for cyclegan)' },
   classifier: { type: 'string', value: 'F', help: 'the MNIST classifier (default: the cached one, trained on first use)' },
 };
 
@@ -65,7 +65,8 @@ const USAGE = [
   '  kiln train <recipe> [options]   train a recipe; outputs go to --out (samples/*.png, losses.csv, losses.svg,',
   '                                  checkpoints/*.safetensors, summary.json)',
   '  kiln sample --checkpoint F      a grid of samples (or, for cyclegan, a translated folder)',
-  '  kiln eval --checkpoint F        score a checkpoint (implied Gaussian, or MNIST classifier metrics)',
+  '  kiln eval --checkpoint F        score a checkpoint with its recipe\'s metrics (implied Gaussian, MNIST',
+  '                                  classifier scores, CycleGAN label preservation / Fréchet / cycle L1)',
   '  kiln classifier                 train (or load) the MNIST classifier and print its held-out accuracy',
   '',
   'Recipes:',
@@ -127,13 +128,18 @@ async function trainCommand(rest: string[]): Promise<void> {
     const extra = [...p.opts.keys()].filter((k) => !(k in TRAIN_COMMON));
     if (extra.length) throw new UsageError(`kiln train --resume: --${extra[0]} comes from the checkpoint; name the recipe to change options\n\n${usage}`);
   }
-  const config = configFrom(recipe ?? RECIPES.gaussian, p);
+  const resumed = recipe ? undefined : recipeOf(decodeCheckpoint(readBytes(str(p, 'resume')!, 'checkpoint'), str(p, 'resume')).config);
+  const run = (recipe ?? resumed)!;
+  const config = configFrom(run, p);
   const out = str(p, 'out') ?? join('runs', recipe?.name ?? 'resumed');
   const steps = int(p, 'steps', 1);
   const every = int(p, 'every', 1);
   const seeds = int(p, 'seeds', 1);
-  if (recipe?.trainer === 'cyclegan' || (!recipe && isCycleGanCheckpoint(str(p, 'resume')!))) {
-    if (seeds !== undefined) throw new UsageError(`kiln train cyclegan: --seeds is for the gaussian recipe\n\n${usage}`);
+  if (seeds !== undefined && (p.opts.has('resume') || run.trainer !== 'gan')) {
+    throw new UsageError(`kiln train: --seeds trains a fresh D-then-G run per seed\n\n${usage}`);
+  }
+  ensureWritableDir(out);
+  if (run.trainer === 'cyclegan') {
     await trainCycleGan({ config, steps, every, out, resume: str(p, 'resume'), tune: p.opts.has('tune'), evaluate: p.opts.has('eval') });
     return;
   }
@@ -143,46 +149,43 @@ async function trainCommand(rest: string[]): Promise<void> {
     const t = await tune();
     console.log(`tune: matmul workgroups ${(['NN', 'NT', 'TN'] as const).map((l) => `${l} ${t.matmul[l].workgroup.join('x')}`).join(', ')}`);
   }
+  const q = run.quality;
   if (seeds !== undefined) {
-    if (config.recipe !== 'gaussian' || p.opts.has('resume')) throw new Error('--seeds runs the gaussian seed experiment only');
-    const rows: { seed: number; meanError: number; covRelError: number; stepsPerSecond: number }[] = [];
+    if (!q || !(q.always || p.opts.has('eval'))) throw new Error(`--seeds compares the runs' scores: ${run.name} has ${q ? 'them with --eval' : 'none'}`);
+    const rows: Record<string, number>[] = [];
     for (let k = 0; k < seeds; k++) {
       const seed = config.seed + k;
-      const { summary } = await train({ config: { ...config, seed }, steps, every, out: join(out, `seed-${seed}`), quiet: true });
-      const g = summary.gaussian as { meanError: number; covRelError: number; mean: number[]; cov: number[][] };
-      rows.push({ seed, meanError: g.meanError, covRelError: g.covRelError, stepsPerSecond: summary.stepsPerSecond as number });
-      console.log(`seed ${seed}: mean error ${g.meanError.toFixed(3)}, covariance rel. error ${g.covRelError.toFixed(3)}, ` +
-        `mean [${g.mean.map((v) => v.toFixed(3))}], cov [${g.cov.flat().map((v) => v.toFixed(3))}], ${(summary.stepsPerSecond as number).toFixed(0)} steps/s`);
+      const { summary } = await train({ config: { ...config, seed }, steps, every, out: join(out, `seed-${seed}`), quiet: true, evaluate: p.opts.has('eval') });
+      const scores = summary[q.key] as Record<string, unknown>;
+      rows.push({ seed, ...Object.fromEntries(Object.entries(scores).filter(([, v]) => typeof v === 'number')) as Record<string, number>, stepsPerSecond: summary.stepsPerSecond as number });
+      console.log(`seed ${seed}: ${q.line ? q.line(scores) : JSON.stringify(scores)}, ${(summary.stepsPerSecond as number).toFixed(0)} steps/s`);
     }
+    const fields = Object.keys(rows[0]).filter((k) => k !== 'seed' && k !== 'stepsPerSecond');
     const result = {
-      recipe: 'gaussian', config, seeds: rows,
-      medianMeanError: median(rows.map((r) => r.meanError)), medianCovRelError: median(rows.map((r) => r.covRelError)),
-      worstMeanError: Math.max(...rows.map((r) => r.meanError)), worstCovRelError: Math.max(...rows.map((r) => r.covRelError)),
-      reference: 'PyTorch, needle recipe, seeds 0-9: median mean error 0.09, median covariance error 0.08; scripts/gaussian_reference.py',
+      recipe: run.name, config, seeds: rows,
+      median: Object.fromEntries(fields.map((f) => [f, median(rows.map((r) => r[f]))])),
+      worst: Object.fromEntries(fields.map((f) => [f, Math.max(...rows.map((r) => r[f]))])),
+      ...(q.reference ? { reference: q.reference } : {}),
     };
     writeFileAtomic(join(out, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
-    console.log(`median mean error ${result.medianMeanError.toFixed(3)}, median covariance rel. error ${result.medianCovRelError.toFixed(3)}, ` +
-      `worst ${result.worstMeanError.toFixed(3)} / ${result.worstCovRelError.toFixed(3)} (${seeds} seeds; outputs in ${out})`);
+    console.log(`median ${fields.map((f) => `${f} ${result.median[f].toFixed(3)}`).join(', ')}; worst ${fields.map((f) => result.worst[f].toFixed(3)).join(' / ')} (${seeds} seeds; outputs in ${out})`);
     return;
   }
   const { summary } = await train({ config, steps, every, out, resume: str(p, 'resume'), evaluate: p.opts.has('eval') });
-  const g = summary.gaussian as { meanError: number; covRelError: number } | undefined;
-  if (g) console.log(`implied Gaussian: mean error ${g.meanError.toFixed(3)}, covariance rel. error ${g.covRelError.toFixed(3)}`);
-  if (summary.quality) console.log(`quality: ${JSON.stringify(summary.quality)}`);
+  if (q && summary[q.key]) console.log(q.line ? q.line(summary[q.key] as Record<string, unknown>) : `${q.key}: ${JSON.stringify(summary[q.key])}`);
   console.log(`${summary.steps} steps in ${summary.wallSeconds} s (${summary.stepsPerSecond} steps/s); outputs in ${out}`);
 }
 
 async function sampleCommand(p: Parsed): Promise<void> {
   const path = str(p, 'checkpoint');
   if (!path) throw new UsageError(`kiln sample: --checkpoint F is required\n\n${sampleUsage()}`);
-  const bytes = readBytes(path, 'checkpoint');
-  if (isCycleGanCheckpoint(path)) {
+  const ck = decodeCheckpoint(readBytes(path, 'checkpoint'), path);
+  if (recipeOf(ck.config).trainer === 'cyclegan') {
     if (p.opts.has('n') || p.opts.has('seed')) throw new UsageError(`kiln sample: --n and --seed do not apply to a cyclegan checkpoint\n\n${sampleUsage()}`);
-    await sampleCycleGan({ bytes, path, direction: str(p, 'direction') ?? 'a2b', input: str(p, 'input'), out: str(p, 'out') ?? 'translated' });
+    await sampleCycleGan({ ck, direction: str(p, 'direction') ?? 'a2b', input: str(p, 'input'), out: str(p, 'out') ?? 'translated' });
     return;
   }
   for (const k of ['direction', 'input']) if (p.opts.has(k)) throw new UsageError(`kiln sample: --${k} applies to cyclegan checkpoints only\n\n${sampleUsage()}`);
-  const ck = decodeCheckpoint(bytes, path);
   const n = int(p, 'n', 1) ?? 64;
   const out = str(p, 'out') ?? 'grid.png';
   await init();
@@ -195,22 +198,16 @@ async function sampleCommand(p: Parsed): Promise<void> {
 async function evalCommand(p: Parsed): Promise<void> {
   const path = str(p, 'checkpoint');
   if (!path) throw new UsageError(`kiln eval: --checkpoint F is required\n\n${evalUsage()}`);
-  if (isCycleGanCheckpoint(path)) throw new Error('kiln eval: cyclegan runs are scored at the end of training (summary.json) and by scripts/cyclegan_measure.ts');
   const ck = decodeCheckpoint(readBytes(path, 'checkpoint'), path);
+  const r = recipeOf(ck.config);
+  if (!r.quality) throw new Error(`kiln eval: the ${r.name} recipe has no quality scores`);
+  const n = int(p, 'n', 2) ?? r.quality.n;
+  const env = evalEnv(str(p, 'classifier'));
   await init();
-  const G = loadSampler(makeGenerator(ck.config), ck);
-  if (ck.config.recipe === 'gaussian') {
-    const g = await impliedGaussian(G);
-    console.log(JSON.stringify({ step: ck.step, mean: g.mean, cov: g.cov, ...gaussianErrors(g.mean, g.cov) }, null, 2));
-    return;
-  }
-  if (ck.config.data && ck.config.data !== 'mnist') throw new Error('kiln eval: the MNIST classifier scores MNIST runs only');
-  const n = int(p, 'n', 2) ?? 1000;
-  const cls = await classifier(str(p, 'classifier'));
-  const z = fixedLatent(ck.config, n, 99);
-  const v = await generate(G, z);
-  const q = await digitQuality(cls.model, asDigits(ck.config, v, n), cls.heldOut);
-  console.log(JSON.stringify({ step: ck.step, classifierHeldOutAccuracy: cls.accuracy, ...q }, null, 2));
+  const q = r.trainer === 'gan'
+    ? await r.quality!.run(loadSampler(makeGenerator(ck.config), ck), ck.config, env, n)
+    : await r.quality.run({ GA: loadCycleGenerator(cycleGenerator(ck.config), ck, 'G_A'), GB: loadCycleGenerator(cycleGenerator(ck.config), ck, 'G_B') }, ck.config, env, n);
+  console.log(JSON.stringify({ step: ck.step, ...q }, null, 2));
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -5,16 +5,14 @@ import { join } from 'node:path';
 import { adapter, init, memory } from '../index.js';
 import { currentBackend } from '../autograd/context.js';
 import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from '../gan/checkpoint.js';
-import { gaussianErrors, impliedGaussian } from '../gan/gaussian.js';
-import { digitQuality } from '../gan/quality.js';
-import { buildRun, checkConfig, sampleShape, type RunConfig } from '../gan/recipes.js';
+import { buildRun, checkConfig, recipeOf, sampleShape, type RunConfig } from '../gan/recipes.js';
 import { GanTrainer, type StepRecord } from '../gan/trainer.js';
 import { lineChartSvg } from '../io/plot.js';
-import { asDigits, classifier, fixedLatent, generate, samplePng, trainingImages } from './common.js';
-import { readBytes, writeFileAtomic } from './files.js';
+import { evalEnv, fixedLatent, samplePng, trainingImages } from './common.js';
+import { readBytes, writeFileAtomic } from '../node/files.js';
 import { Progress } from './progress.js';
 
-export interface TrainOptions {
+export interface TrainOptions extends RecoverableRun {
   config: RunConfig;
   steps?: number;
   out: string;
@@ -26,8 +24,6 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Called after every step (progress hooks, tests that disturb a run). */
   onStep?: (step: number) => void;
-  /** How many times a run re-initialises the GPU and resumes after losing its device (default 3). */
-  maxRecoveries?: number;
 }
 
 const CSV_HEAD = 'step,d_loss,g_loss,real_score,fake_score';
@@ -59,9 +55,9 @@ function plot(rows: StepRecord[], recipe: string): string {
 
 export interface TrainResult { summary: Record<string, unknown>; trainer: GanTrainer }
 
-/** Whether the GPU device Kiln was using has been lost (the loss is reported asynchronously, so wait a moment). */
+/** Whether the GPU device Kiln was using has been lost (the loss is reported asynchronously: wait up to 2 s, as a loaded machine may be slow to deliver it). */
 async function deviceLost(): Promise<boolean> {
-  for (let i = 0; i < 20 && !currentBackend()?.lost; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 80 && !currentBackend()?.lost; i++) await new Promise((r) => setTimeout(r, 25));
   return Boolean(currentBackend()?.lost);
 }
 
@@ -80,16 +76,26 @@ function latestCheckpoint(out: string): { path: string; step: number } | null {
   return best;
 }
 
+/** What the device-loss recovery needs of a runner's options. */
+export interface RecoverableRun {
+  out: string;
+  resume?: string;
+  quiet?: boolean;
+  /** How many times a run re-initialises the GPU and resumes after losing its device (default 3). */
+  maxRecoveries?: number;
+}
+
 /**
- * Trains, and when the GPU device is lost mid-run (driver reset, device.destroy()), re-initialises Kiln on a
- * new device and resumes from the run's newest checkpoint by itself, losing only the steps since then.
+ * Runs `once`, and when the GPU device is lost mid-run (driver reset, device.destroy()), re-initialises Kiln on
+ * a new device and runs it again from the run's newest checkpoint in `out`, losing only the steps since then.
+ * Every trainer's runner goes through this loop (checkpoints share one format, so the newest is found the same way).
  */
-export async function train(o: TrainOptions): Promise<TrainResult> {
+export async function withDeviceRecovery<O extends RecoverableRun, R>(o: O, once: (o: O) => Promise<R>): Promise<R> {
   const max = o.maxRecoveries ?? 3;
   let opts = o;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await trainOnce(opts);
+      return await once(opts);
     } catch (e) {
       if (attempt >= max || !(await deviceLost())) throw e;
       const info = currentBackend()?.lost;
@@ -102,6 +108,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }
     }
   }
+}
+
+/** Trains a D-then-G recipe, recovering from a lost GPU device (see withDeviceRecovery). */
+export function train(o: TrainOptions): Promise<TrainResult> {
+  return withDeviceRecovery(o, trainOnce);
 }
 
 async function trainOnce(o: TrainOptions): Promise<TrainResult> {
@@ -125,7 +136,8 @@ async function trainOnce(o: TrainOptions): Promise<TrainResult> {
   const z = fixedLatent(config, image ? 64 : 1000).keep();
   const csvPath = join(o.out, 'losses.csv');
   const rows = ck ? previousRows(csvPath, trainer.step) : [];
-  const label = `${config.recipe}${config.recipe === 'gaussian' ? `/${config.preset ?? 'needle'}` : ''} seed ${config.seed}`;
+  const recipe = recipeOf(config);
+  const label = `${recipe.label?.(config) ?? config.recipe} seed ${config.seed}`;
   const progress = o.quiet ? null : new Progress(label, steps, trainer.step);
   const pad = (s: number) => String(s).padStart(String(steps).length, '0');
   const save = async (name: string) => {
@@ -168,22 +180,22 @@ async function trainOnce(o: TrainOptions): Promise<TrainResult> {
     lastSteps: { steps: tail.length, dLoss: avg((r) => r.dLoss), gLoss: avg((r) => r.gLoss), realScore: avg((r) => r.realScore), fakeScore: avg((r) => r.fakeScore) },
     gpuMemoryBytes: memory().inUseBytes, finished: new Date().toISOString(),
   };
-  if (config.recipe === 'gaussian') {
-    const g = await impliedGaussian(trainer.sampler);
-    summary.gaussian = { mean: g.mean, cov: g.cov, ...gaussianErrors(g.mean, g.cov), sampler: trainer.emaG ? 'ema' : 'G' };
-  } else if (o.evaluate && (!config.data || config.data === 'mnist')) {
-    summary.quality = await evaluateDigits(config, trainer, 1000);
-  }
+  const q = recipe.trainer === 'gan' ? recipe.quality : undefined;
+  if (q && (q.always || o.evaluate)) await scoreInto(summary, q.key, async () => ({ ...(await q.run(trainer.sampler, config, evalEnv(), q.n)), sampler: trainer.emaG ? 'ema' : 'G' }), o.quiet);
   writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   z.dispose();
   return { summary, trainer };
 }
 
-/** Scores `n` samples of the trainer's sampler with the MNIST classifier. */
-export async function evaluateDigits(config: RunConfig, trainer: GanTrainer, n: number) {
-  const cls = await classifier();
-  const z = fixedLatent(config, n, 99);
-  const v = await generate(trainer.sampler, z);
-  z.dispose();
-  return { classifierHeldOutAccuracy: cls.accuracy, ...(await digitQuality(cls.model, asDigits(config, v, n), cls.heldOut)) };
+/**
+ * Puts a recipe's quality scores into the summary under `key`; a run whose data the scores do not apply to
+ * (a folder run scored by the MNIST classifier) keeps its outputs and records why instead.
+ */
+export async function scoreInto(summary: Record<string, unknown>, key: string, score: () => Promise<Record<string, unknown>>, quiet?: boolean): Promise<void> {
+  try {
+    summary[key] = await score();
+  } catch (e) {
+    summary[`${key}Error`] = (e as Error).message;
+    if (!quiet) console.log(`not scored: ${(e as Error).message}`);
+  }
 }

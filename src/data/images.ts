@@ -1,77 +1,90 @@
-// Image datasets held on the CPU as NCHW float32 in [-1, 1] (the generator's Tanh range); each batch is a
-// shuffled slice uploaded to the GPU, as a PyTorch DataLoader would. Order depends only on (seed, step).
+// What the trainers read real samples from: host samples (images [c, h, w] or points [2]) drawn in the
+// batches of a DataLoader over a TensorDataset (seeded shuffle per epoch, dropLast), addressed by step index
+// so a resumed run sees the same batches; and samples prepared once through the transforms (Pad, Normalize).
 import { tensor } from '../ops/functional.js';
 import type { Tensor } from '../tensor.js';
-import { permutation, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { DataLoader, TensorDataset, type HostArray } from './loader.js';
 
 export class ImageDataset implements Dataset {
   readonly size: number;
   readonly sampleShape: number[];
+  /** The samples, as torch.utils.data.TensorDataset. */
+  readonly dataset: TensorDataset;
   private readonly sampleLen: number;
-  private perm: Uint32Array | null = null;
-  private permEpoch = -1;
+  private readonly loaders = new Map<number, DataLoader<HostArray[]>>();
+  private cached: { loader: DataLoader<HostArray[]>; epoch: number; batches: Uint32Array[] } | null = null;
 
-  /** `images` holds `n` samples of shape [c, h, w], already scaled; `seed` fixes the shuffle of every epoch. */
-  constructor(readonly images: Float32Array, shape: [number, number, number], readonly seed = 0) {
+  /** `images` holds `n` samples of shape `shape`, already scaled; `seed` fixes the shuffle of every epoch. */
+  constructor(readonly images: Float32Array, shape: readonly number[], readonly seed = 0) {
     if (!(images instanceof Float32Array)) throw new Error('ImageDataset: images must be a Float32Array');
-    if (!Array.isArray(shape) || shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-      throw new Error(`ImageDataset: sample shape must be [c, h, w] of positive integers, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new Error(`ImageDataset: sample shape must be positive integers (e.g. [c, h, w]), got ${JSON.stringify(shape)}`);
     }
     this.sampleShape = [...shape];
-    this.sampleLen = shape[0] * shape[1] * shape[2];
-    if (this.sampleLen === 0 || images.length % this.sampleLen !== 0) {
+    this.sampleLen = shape.reduce((a, b) => a * b, 1);
+    if (images.length === 0 || images.length % this.sampleLen !== 0) {
       throw new Error(`ImageDataset: ${images.length} values do not split into samples of shape [${shape.join(', ')}]`);
     }
     this.size = images.length / this.sampleLen;
+    this.dataset = new TensorDataset({ data: images, shape: [this.size, ...shape] });
   }
 
-  /** Batches per epoch (the last partial batch is dropped, as drop_last=True). */
-  batchesPerEpoch(batchSize: number): number { return Math.floor(this.size / batchSize); }
+  /** Samples of shape `shape` passed once through `transform` (e.g. Compose([Pad(2), Normalize([0.5], [0.5])])). */
+  static from(values: Float32Array, shape: readonly number[], transform: (x: HostArray) => HostArray, seed = 0): ImageDataset {
+    const m = mapSamples(values, shape, transform);
+    return new ImageDataset(m.data, m.shape, seed);
+  }
 
-  /** The sample indices of batch `index` (epochs are reshuffled). */
-  indices(index: number, batchSize: number): Uint32Array {
+  /** The DataLoader of a batch size: seeded shuffle, dropLast (a partial last batch would change the compiled step's shapes). */
+  loader(batchSize: number): DataLoader<HostArray[]> {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > this.size) {
       throw new Error(`ImageDataset: batch size ${batchSize} must be an integer in [1, ${this.size}]`);
     }
+    let l = this.loaders.get(batchSize);
+    if (!l) { l = new DataLoader(this.dataset, { batchSize, shuffle: true, seed: this.seed, dropLast: true }); this.loaders.set(batchSize, l); }
+    return l;
+  }
+
+  /** Batches per epoch (the last partial batch is dropped, as drop_last=True). */
+  batchesPerEpoch(batchSize: number): number { return this.loader(batchSize).length; }
+
+  /** The sample indices of batch `index`, counted across epochs: batch index % length of epoch index / length. */
+  indices(index: number, batchSize: number): Uint32Array {
+    const loader = this.loader(batchSize);
     if (!Number.isInteger(index) || index < 0) throw new Error(`ImageDataset: batch index must be a non-negative integer, got ${index}`);
-    const per = this.batchesPerEpoch(batchSize);
-    const epoch = Math.floor(index / per);
-    if (epoch !== this.permEpoch) { this.perm = permutation(this.size, this.seed, epoch); this.permEpoch = epoch; }
-    const start = (index % per) * batchSize;
-    return this.perm!.subarray(start, start + batchSize);
+    const epoch = Math.floor(index / loader.length);
+    if (this.cached?.loader !== loader || this.cached.epoch !== epoch) this.cached = { loader, epoch, batches: loader.batchIndices(epoch) };
+    return this.cached.batches[index % loader.length];
   }
 
   batch(index: number, batchSize: number): Tensor {
     return tensor(this.hostBatch(index, batchSize), [batchSize, ...this.sampleShape]);
   }
 
+  /** Batch `index` on the host: a compiled step writes it straight into its input buffer. */
   hostBatch(index: number, batchSize: number): Float32Array {
     const idx = this.indices(index, batchSize);
     const out = new Float32Array(batchSize * this.sampleLen);
-    idx.forEach((s, i) => out.set(this.images.subarray(s * this.sampleLen, (s + 1) * this.sampleLen), i * this.sampleLen));
+    idx.forEach((s, i) => out.set(this.dataset.get(s)[0].data, i * this.sampleLen));
     return out;
   }
 }
 
-/** Maps [0, 1] pixels to [-1, 1]. */
-export function toSigned(pixels: Float32Array): Float32Array {
-  const out = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i] * 2 - 1;
-  return out;
-}
-
-/** Zero-pads square single-channel images of side `from` to side `to` (e.g. MNIST 28 -> 32), centred. */
-export function padImages(pixels: Float32Array, from: number, to: number, fill = 0): Float32Array {
-  if (to < from) throw new Error(`padImages: cannot pad ${from}x${from} images to ${to}x${to}`);
-  const n = pixels.length / (from * from);
-  const off = Math.floor((to - from) / 2);
-  const out = new Float32Array(n * to * to).fill(fill);
+/** Runs every sample of `values` ([n, ...shape]) through `transform`; the results must share one shape. */
+export function mapSamples(values: Float32Array, shape: readonly number[], transform: (x: HostArray) => HostArray): { data: Float32Array; shape: number[] } {
+  const per = shape.reduce((a, b) => a * b, 1);
+  if (per === 0 || values.length % per !== 0) throw new Error(`mapSamples: ${values.length} values do not split into samples of shape [${shape.join(', ')}]`);
+  const n = values.length / per;
+  let out: Float32Array | null = null;
+  let outShape: number[] = [];
   for (let i = 0; i < n; i++) {
-    for (let y = 0; y < from; y++) {
-      out.set(pixels.subarray(i * from * from + y * from, i * from * from + (y + 1) * from), i * to * to + (y + off) * to + off);
-    }
+    const r = transform({ data: values.subarray(i * per, (i + 1) * per), shape });
+    if (!out) { outShape = [...r.shape]; out = new Float32Array(n * r.data.length); }
+    if (r.shape.join(',') !== outShape.join(',')) throw new Error(`mapSamples: sample ${i} became [${r.shape.join(', ')}], sample 0 [${outShape.join(', ')}]`);
+    out.set(r.data, i * r.data.length);
   }
-  return out;
+  return { data: out ?? new Float32Array(0), shape: outShape };
 }
 
 /**

@@ -1,6 +1,6 @@
 // torch.utils.data and torchvision.transforms for Kiln, plus the datasets the trainers read.
 export { type Dataset, permutation, mulberry32 } from './dataset.js';
-export { ImageDataset, padImages, squareResize, toSigned } from './images.js';
+export { ImageDataset, mapSamples, squareResize } from './images.js';
 export { mnistFromClasses, splitMnist, type MnistDigits, MNIST_PIXELS } from './mnist.js';
 export { DataLoader, TensorDataset, MappedDataset, collate, type DataLoaderOptions, type HostArray, type MapDataset,
   type Sample } from './loader.js';

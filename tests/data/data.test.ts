@@ -1,10 +1,11 @@
-// Datasets: the MNIST split, deterministic shuffles, batches, padding and resizing (pure TypeScript, plus
+// Datasets: the MNIST split, deterministic shuffles, DataLoader batches by step, transforms and resizing (pure TypeScript, plus
 // batches uploaded to the GPU).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { permutation } from '../../src/data/dataset.js';
-import { ImageDataset, padImages, squareResize } from '../../src/data/images.js';
+import { ImageDataset, mapSamples, squareResize } from '../../src/data/images.js';
+import { Compose, Normalize, Pad } from '../../src/data/transforms.js';
 import { mnistFromClasses, splitMnist } from '../../src/data/mnist.js';
-import { loadMnist } from '../../src/cli/files.js';
+import { loadMnist } from '../../src/node/mnist.js';
 import { setup } from '../helpers.js';
 
 beforeAll(async () => { await setup(); });
@@ -50,17 +51,29 @@ describe('shuffling and batches', () => {
     const v = await b.toArray();
     const idx = ds.indices(4, 3);
     for (let i = 0; i < 3; i++) expect([...v.subarray(i * 4, i * 4 + 4)]).toEqual([idx[i], idx[i], idx[i], idx[i]]);
+    // The batches are a DataLoader's (seeded shuffle, dropLast) over the samples, continued across epochs.
+    const loader = ds.loader(3);
+    expect(loader).toMatchObject({ batchSize: 3, shuffle: true, seed: 7, dropLast: true, length: 3 });
+    expect(loader.batchIndices(1).map((b) => [...b])).toEqual([3, 4, 5].map((i) => [...ds.indices(i, 3)]));
+    expect([...ds.hostBatch(4, 3)]).toEqual([...idx].flatMap((i) => [i, i, i, i]));
+    expect(new ImageDataset(new Float32Array(6).map((_, i) => i), [2], 1).hostBatch(0, 3).length).toBe(6);
     expect(() => ds.batch(0, 11)).toThrow(/batch size 11 must be an integer in \[1, 10\]/);
     expect(() => new ImageDataset(new Float32Array(7), [1, 2, 2])).toThrow(/do not split into samples/);
   });
-  it('pads 28x28 to 32x32 centred and resizes by area', () => {
-    const one = new Float32Array(28 * 28).fill(1);
-    const p = padImages(one, 28, 32);
-    expect(p.length).toBe(1024);
-    expect(p[0]).toBe(0);
+  it('prepares samples once through the transforms (MNIST 28 -> 32, [0, 1] -> [-1, 1]) and resizes by area', () => {
+    const one = new Float32Array(2 * 28 * 28).fill(1);
+    const m = mapSamples(one, [1, 28, 28], Compose([Pad(2), Normalize([0.5], [0.5])]));
+    expect(m.shape).toEqual([1, 32, 32]);
+    const p = m.data;
+    expect(p.length).toBe(2 * 1024);
+    expect(p[0]).toBe(-1);
     expect(p[2 * 32 + 2]).toBe(1);
-    expect(p[2 * 32 + 1]).toBe(0);
-    expect(p.reduce((a, b) => a + b, 0)).toBe(784);
+    expect(p[2 * 32 + 1]).toBe(-1);
+    expect(p.reduce((a, b) => a + b, 0)).toBe(2 * (784 - (1024 - 784)));
+    // Normalize([0.5], [0.5]) is x * 2 - 1 bit for bit on float32 pixels.
+    const px = Float32Array.from({ length: 784 }, (_, i) => (i * 7 % 256) / 255);
+    expect([...mapSamples(px, [1, 28, 28], Normalize([0.5], [0.5])).data]).toEqual([...px.map((v) => v * 2 - 1)]);
+    expect(() => mapSamples(new Float32Array(5), [1, 2, 2], (x) => x)).toThrow(/do not split into samples/);
     // A 4x2 RGBA image (left half red, right half blue) cropped to its centre 2x2 and shrunk to 1x1.
     const rgba = new Uint8Array(4 * 2 * 4);
     for (let y = 0; y < 2; y++) for (let x = 0; x < 4; x++) rgba.set(x < 2 ? [255, 0, 0, 255] : [0, 0, 255, 255], (y * 4 + x) * 4);

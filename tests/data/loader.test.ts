@@ -89,6 +89,14 @@ describe('transforms', () => {
     expect(out.shape).toEqual([3, 4, 4]);
     expect(Array.from(out.data).every((v) => Math.abs(v - 1) < 1e-6)).toBe(true);
   });
+
+  it('transforms in the wrong order say which comes first', () => {
+    const img = { width: 2, height: 2, data: new Uint8Array(16), channels: 4 as const };
+    const wrong = T.Compose<kiln.data.DecodedImage, kiln.data.HostArray>([T.Normalize([0.5], [0.5]), T.ToTensor()]);
+    expect(() => wrong(img)).toThrow(/Normalize: got a decoded 2x2 image, not a \[C, H, W\] tensor: put ToTensor\(\) first in Compose/);
+    const twice = T.Compose<kiln.data.DecodedImage, kiln.data.HostArray>([T.ToTensor(), T.ToTensor()]);
+    expect(() => twice(img)).toThrow(/ToTensor: got a \[C, H, W\] float image, which is already a tensor/);
+  });
 });
 
 describe('Node datasets', () => {
@@ -121,5 +129,27 @@ describe('Node datasets', () => {
     expect(img.shape).toEqual([1, 28, 28]);
     expect(Math.min(...img.data)).toBe(-1);
     expect(label.data[0]).toBeGreaterThanOrEqual(0);
+  });
+
+  it('loadImageFolder (the trainers\' folder reader) is ImageFiles with ToTensor, Resize and CenterCrop; undecodable files are listed', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kiln-flat-'));
+    // 3x1 red | green | blue: the smaller edge is already 1, the centre crop keeps the green pixel.
+    const wide = new PNG({ width: 3, height: 1 });
+    wide.data.set([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255]);
+    writeFileSync(join(root, 'b.png'), PNG.sync.write(wide));
+    writeFileSync(join(root, 'a.png'), 'not a png');
+    writeFileSync(join(root, 'notes.txt'), 'ignored');
+    const f = kiln.loadImageFolder(root, 1, 3);
+    expect(f.count).toBe(1);
+    expect(f.names).toEqual(['b.png']);
+    expect(f.skipped).toHaveLength(1);
+    expect(f.skipped[0]).toMatch(/^a\.png \(/);
+    expect(Array.from(f.images)).toEqual([0, 1, 0]);
+    const same = new kiln.ImageFiles(root, T.Compose([T.ToTensor(3), T.Resize(1), T.CenterCrop(1)]));
+    expect(same.files).toEqual(['a.png', 'b.png']);
+    expect(Array.from(same.get(1).data)).toEqual(Array.from(f.images));
+    expect(() => kiln.loadImageFolder(join(root, 'missing'), 4, 1)).toThrow(/missing: cannot read the folder \(ENOENT\)/);
+    const empty = mkdtempSync(join(tmpdir(), 'kiln-empty-'));
+    expect(() => kiln.loadImageFolder(empty, 4, 1)).toThrow(/no \.png, \.jpg or \.jpeg images/);
   });
 });

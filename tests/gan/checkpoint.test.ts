@@ -9,7 +9,7 @@ import { decodeCheckpoint, encodeCheckpoint, groupTensors, loadSampler, restoreC
 import { dcganGenerator } from '../../src/gan/dcgan.js';
 import { buildRun, makeGenerator, type RunConfig } from '../../src/gan/recipes.js';
 import { GanTrainer } from '../../src/gan/trainer.js';
-import { loadMnist } from '../../src/cli/files.js';
+import { loadMnist } from '../../src/node/mnist.js';
 import { expectNoGpuErrors, setup } from '../helpers.js';
 
 beforeAll(async () => { await setup(); });

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { splitMnist } from '../../src/data/mnist.js';
 import { classifierAccuracy, digitQuality, frechetDistance, meanCov, symmetricEigen, trainClassifier } from '../../src/gan/quality.js';
-import { loadMnist } from '../../src/cli/files.js';
+import { loadMnist } from '../../src/node/mnist.js';
 import { setup } from '../helpers.js';
 
 beforeAll(async () => { await setup(); });

@@ -4,7 +4,7 @@ import { splitMnist } from '../../src/data/mnist.js';
 import { buildRun, type ImageSource, type RunConfig } from '../../src/gan/recipes.js';
 import { getRngState, randn } from '../../src/index.js';
 import { GanTrainer, sampleGenerator } from '../../src/gan/trainer.js';
-import { loadMnist } from '../../src/cli/files.js';
+import { loadMnist } from '../../src/node/mnist.js';
 import { expectNoGpuErrors, setup } from '../helpers.js';
 
 beforeAll(async () => { await setup(); });
