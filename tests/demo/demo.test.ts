@@ -443,7 +443,9 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     const cstep = (await demo(page)).step;
     await click(page, '#save');
     const cname = `kiln-cyclegan-folders-step${cstep}.safetensors`;
-    expect(metadata(await downloaded(cname)).format).toBe('kiln-cyclegan-checkpoint');
+    const cmeta = metadata(await downloaded(cname));
+    expect(cmeta.format).toBe('kiln-gan-checkpoint'); // every recipe's checkpoint format, the config names the recipe
+    expect(JSON.parse(cmeta.config).recipe).toBe('cyclegan');
     await until(page, 'window.__demo.state === "paused"');
     await click(page, '#tab-gaussian');
     await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
