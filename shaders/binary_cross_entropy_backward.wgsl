@@ -17,6 +17,10 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(4) var<storage, read_write> dt: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
+// dp goes through store() (once, at its flat index): compileStep's fusion pass may swap in a fused
+// epilogue (a sigmoid's gradient).
+fn store(i: u32, v: f32) { dp[i] = v; }
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
@@ -26,6 +30,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (REDUCE == 0u) { s = g[i]; }
   if (REDUCE == 2u) { s = s / f32(p.n); }
   let q = pr[i];
-  dp[i] = s * (q - t[i]) / max(q * (1.0 - q), 1e-12);
+  store(i, s * (q - t[i]) / max(q * (1.0 - q), 1e-12));
   if (WANT_DT) { dt[i] = s * (max(log(1.0 - q), -100.0) - max(log(q), -100.0)); }
 }

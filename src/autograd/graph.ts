@@ -58,6 +58,8 @@ export interface BackwardOps {
   ones: (shape: readonly number[]) => Tensor;
   add: (a: Tensor, b: Tensor) => Tensor;
   clone: (t: Tensor) => Tensor;
+  /** dst += g in dst's own buffer (what PyTorch's AccumulateGrad does to an existing .grad). */
+  addInto: (dst: Tensor, g: Tensor) => void;
 }
 
 function freedError(t: Tensor): Error {
@@ -123,11 +125,10 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, ops: Backwar
         if (!given.has(g)) g.dispose();
         if (!retain) releaseNode(t);
       } else if (t.grad) {
-        // a leaf: accumulate into .grad, which outlives any tidy() scope
-        const sum = ops.add(t.grad, g).keep();
-        t.grad.dispose();
+        // A leaf: accumulate into .grad in place, as PyTorch does. The .grad tensor keeps its buffer, so a
+        // compiled step that does not zero gradients keeps reading and writing the same buffer on every replay.
+        ops.addInto(t.grad, g);
         g.dispose();
-        t.grad = sum;
       } else {
         t.grad = g.keep();
       }

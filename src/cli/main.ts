@@ -11,7 +11,7 @@ import { makeGenerator, RECIPE_NAMES, RECIPES, recipeOf, type Recipe, type Recip
 import { int, num, optionLines, parseArgs, str, UsageError, type OptTable, type Parsed } from './args.js';
 import { classifier, evalEnv, fixedLatent, samplePng } from './common.js';
 import { sampleCycleGan, trainCycleGan } from './cyclegan.js';
-import { readBytes, writeFileAtomic } from '../node/files.js';
+import { ensureWritableDir, readBytes, writeFileAtomic } from '../node/files.js';
 import { train } from './train.js';
 
 const TRAIN_COMMON: OptTable = {
@@ -138,6 +138,7 @@ async function trainCommand(rest: string[]): Promise<void> {
   if (seeds !== undefined && (p.opts.has('resume') || run.trainer !== 'gan')) {
     throw new UsageError(`kiln train: --seeds trains a fresh D-then-G run per seed\n\n${usage}`);
   }
+  ensureWritableDir(out);
   if (run.trainer === 'cyclegan') {
     await trainCycleGan({ config, steps, every, out, resume: str(p, 'resume'), tune: p.opts.has('tune'), evaluate: p.opts.has('eval') });
     return;

@@ -9,7 +9,11 @@ export interface DecodedImage { width: number; height: number; data: Uint8Array 
 export type Transform<A = HostArray, B = HostArray> = (x: A) => B;
 
 function chw(what: string, x: HostArray): [number, number, number] {
-  if (!x || !x.data || x.shape.length !== 3) {
+  const decoded = x as unknown as Partial<DecodedImage> | null;
+  if (decoded && !('shape' in decoded) && decoded.width !== undefined && decoded.height !== undefined && decoded.data) {
+    throw new Error(`${what}: got a decoded ${decoded.width}x${decoded.height} image, not a [C, H, W] tensor: put ToTensor() first in Compose`);
+  }
+  if (!x || !x.data || !Array.isArray(x.shape) || x.shape.length !== 3) {
     throw new Error(`${what}: expected an image of shape [C, H, W], got [${x?.shape?.join(', ')}]`);
   }
   return [x.shape[0], x.shape[1], x.shape[2]];
@@ -31,6 +35,12 @@ export function Compose<A, B>(transforms: ((x: never) => unknown)[]): Transform<
  */
 export function ToTensor(channels?: 1 | 3): Transform<DecodedImage, HostArray> {
   return (img) => {
+    if (img && 'shape' in (img as object)) {
+      throw new Error('ToTensor: got a [C, H, W] float image, which is already a tensor: ToTensor must come first in Compose');
+    }
+    if (!img || typeof img.width !== 'number' || typeof img.height !== 'number' || !img.data) {
+      throw new Error(`ToTensor: expected a decoded image { width, height, data }, got ${img === null ? 'null' : typeof img}`);
+    }
     const src = img.channels ?? (img.data.length === img.width * img.height ? 1 : img.data.length === img.width * img.height * 3 ? 3 : 4);
     const c = channels ?? (src === 1 ? 1 : 3);
     const n = img.width * img.height;

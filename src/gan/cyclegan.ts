@@ -3,10 +3,11 @@
 // D_B judging domain A, each a GANLoss with the least-squares objective; cycle L1 (lambda 10 each way) and
 // identity L1 (0.5 lambda). One step: both generators together (Adam over both), then each discriminator
 // on real images vs fakes drawn from a 50-image history pool, its loss halved. The step is compiled.
-import { cat, compileStep, F, flush, noGrad, optim, stack, tidy, zeros, type CompiledStep, type HostInput, type Tensor } from '../index.js';
+import { cat, compileStep, F, noGrad, optim, stack, tidy, zeros, type CompiledStep, type HostInput, type Tensor } from '../index.js';
 import type { Module } from '../nn/module.js';
 import type { Dataset } from '../data/dataset.js';
 import { GANLoss } from './gan_loss.js';
+import { LaggedMetrics } from './metrics.js';
 
 /** A seeded uint32 PRNG whose whole state is one number (so checkpoints can store it): mulberry32. */
 export class HostRng {
@@ -156,15 +157,15 @@ export function cycleLr(lr: number, step: number, steps: number): number {
 export const CYCLE_LOSSES = ['D_A', 'D_B', 'G_A', 'G_B', 'cycle_A', 'cycle_B', 'idt_A', 'idt_B'] as const;
 export type CycleRecord = { step: number } & Record<typeof CYCLE_LOSSES[number], number>;
 
-const METRICS_BATCH = 16;
-const MAX_IN_FLIGHT = 4;
-interface InFlight { steps: number[]; values: Promise<Float32Array | Int32Array>; data: Float32Array | Int32Array | null }
 
 export class CycleGanTrainer {
   step = 0;
   private readonly compiled: CompiledStep<Tensor[], Tensor> | null;
-  private pending: { step: number; t: Tensor }[] = [];
-  private inflight: InFlight[] = [];
+  private readonly reader = new LaggedMetrics<CycleRecord>((steps, v) => steps.map((step, i) => {
+    const r = { step: step + 1 } as CycleRecord;
+    CYCLE_LOSSES.forEach((k, j) => { r[k] = v[i * CYCLE_LOSSES.length + j]; });
+    return r;
+  }));
 
   constructor(readonly s: CycleGanSetup) {
     this.compiled = s.compile === false ? null : compileStep((...x: Tensor[]) => this.body(x[0], x[1], x[2], x[3], x[4], x[5]));
@@ -191,10 +192,9 @@ export class CycleGanTrainer {
       const rec = this.compiled
         ? this.compiled.run(...inputs)
         : this.body(...(inputs.map((h) => hostTensor(h)) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]));
-      this.pending.push({ step: this.step, t: noGrad(() => rec.clone()).keep() });
+      this.reader.record(this.step, rec);
     });
     this.step++;
-    if (this.pending.length >= METRICS_BATCH) this.startRead(false);
   }
 
   private body(realA: Tensor, realB: Tensor, retB: Tensor, keepB: Tensor, retA: Tensor, keepA: Tensor): Tensor {
@@ -218,50 +218,16 @@ export class CycleGanTrainer {
     return noGrad(() => stack([dA.dLoss, dB.dLoss, gA.detach(), gB.detach(), cycA.detach(), cycB.detach(), idtA.detach(), idtB.detach()]));
   }
 
-  private startRead(flushNow: boolean): void {
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    const all = cat(batch.map((p) => p.t));
-    const entry: InFlight = { steps: batch.map((p) => p.step), values: all.toArray({ flush: flushNow }), data: null };
-    entry.values.then((v) => { entry.data = v; }, () => {});
-    all.dispose();
-    batch.forEach((p) => p.t.dispose());
-    this.inflight.push(entry);
-  }
 
-  private static records(e: InFlight, v: Float32Array | Int32Array): CycleRecord[] {
-    const n = CYCLE_LOSSES.length;
-    return e.steps.map((step, i) => {
-      const r = { step: step + 1 } as CycleRecord;
-      CYCLE_LOSSES.forEach((k, j) => { r[k] = v[i * n + j]; });
-      return r;
-    });
-  }
 
   /** The metrics that have arrived, without stalling the GPU (see GanTrainer.poll). */
   async poll(): Promise<CycleRecord[]> {
-    const out: CycleRecord[] = [];
-    if (this.inflight.length > MAX_IN_FLIGHT) flush();
-    while (this.inflight.length > MAX_IN_FLIGHT) {
-      const e = this.inflight.shift()!;
-      out.push(...CycleGanTrainer.records(e, await e.values));
-    }
-    if (this.inflight.length && !this.inflight[0].data) await new Promise<void>((r) => setTimeout(r, 0));
-    while (this.inflight.length && this.inflight[0].data) out.push(...CycleGanTrainer.records(this.inflight[0], this.inflight.shift()!.data!));
-    return out;
+    return this.reader.poll();
   }
 
   /** Every step's metrics since the last read, waiting for the GPU. */
   async metrics(): Promise<CycleRecord[]> {
-    this.startRead(true);
-    flush();
-    const out: CycleRecord[] = [];
-    while (this.inflight.length) {
-      const e = this.inflight.shift()!;
-      out.push(...CycleGanTrainer.records(e, await e.values));
-    }
-    return out;
+    return this.reader.all();
   }
 
   /** Translates `x` with G_A (a2b) or G_B (b2a), and back: [x, G(x), F(G(x))] as host arrays. */
@@ -272,8 +238,7 @@ export class CycleGanTrainer {
 
   dispose(): void {
     this.compiled?.dispose();
-    this.pending.forEach((p) => p.t.dispose());
-    this.pending = [];
+    this.reader.dispose();
     this.s.poolA.dispose();
     this.s.poolB.dispose();
     this.s.lossA.dispose();

@@ -2,11 +2,12 @@
 // GANLoss updates D, G steps on the returned loss; optional EMA of G's weights. The step is compiled
 // (captured once, then replayed with no per-op JavaScript) and its metrics come back through lagged,
 // non-flushing readbacks, so the loop never waits on the GPU.
-import { cat, compileStep, flush, noGrad, optim, randn, stack, tidy, type CompiledStep, type Tensor } from '../index.js';
+import { compileStep, noGrad, optim, randn, stack, tidy, type CompiledStep, type Tensor } from '../index.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Dataset } from '../data/dataset.js';
 import type { GANLoss } from './gan_loss.js';
+import { LaggedMetrics } from './metrics.js';
 
 export type { Dataset };
 
@@ -30,12 +31,6 @@ export interface GanSetup {
 
 export interface StepRecord { step: number; dLoss: number; gLoss: number; realScore: number; fakeScore: number }
 
-/** Steps whose metrics are read back together. */
-const METRICS_BATCH = 16;
-/** Readbacks allowed in flight before poll() waits for the oldest (keeps the CPU at most this far ahead). */
-const MAX_IN_FLIGHT = 4;
-
-interface InFlight { steps: number[]; values: Promise<Float32Array | Int32Array>; data: Float32Array | Int32Array | null }
 
 export class GanTrainer {
   /** Steps completed. */
@@ -43,8 +38,8 @@ export class GanTrainer {
   /** An exponential moving average of G (used for sampling and evaluation when enabled). */
   readonly emaG: Module | null;
   private readonly compiled: CompiledStep<[Tensor], Tensor> | null;
-  private pending: { step: number; t: Tensor }[] = [];
-  private inflight: InFlight[] = [];
+  private readonly reader = new LaggedMetrics<StepRecord>((steps, v) => steps.map((step, i) => (
+    { step: step + 1, dLoss: v[i * 4], gLoss: v[i * 4 + 1], realScore: v[i * 4 + 2], fakeScore: v[i * 4 + 3] })));
 
   constructor(readonly s: GanSetup) {
     if (s.ema !== undefined && s.ema !== 0 && !(s.ema > 0 && s.ema < 1)) throw new Error(`GanTrainer: ema must be in (0, 1), got ${s.ema}`);
@@ -67,10 +62,9 @@ export class GanTrainer {
       const rec = this.compiled
         ? this.compiled.run(s.data.hostBatch ? { data: s.data.hostBatch(this.step, s.batch), shape: [s.batch, ...s.data.sampleShape] } : s.data.batch(this.step, s.batch))
         : this.body(s.data.batch(this.step, s.batch));
-      this.pending.push({ step: this.step, t: noGrad(() => rec.clone()).keep() });
+      this.reader.record(this.step, rec);
     });
     this.step++;
-    if (this.pending.length >= METRICS_BATCH) this.startRead(false);
   }
 
   /** The step itself: everything that changes between steps comes from `real`, the RNG and the optimizers. */
@@ -99,21 +93,7 @@ export class GanTrainer {
     });
   }
 
-  private startRead(flushNow: boolean): void {
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    const all = cat(batch.map((p) => p.t));
-    const entry: InFlight = { steps: batch.map((p) => p.step), values: all.toArray({ flush: flushNow }), data: null };
-    entry.values.then((v) => { entry.data = v; }, () => {});
-    all.dispose();
-    batch.forEach((p) => p.t.dispose());
-    this.inflight.push(entry);
-  }
 
-  private static records(e: InFlight, v: Float32Array | Int32Array): StepRecord[] {
-    return e.steps.map((step, i) => ({ step: step + 1, dLoss: v[i * 4], gLoss: v[i * 4 + 1], realScore: v[i * 4 + 2], fakeScore: v[i * 4 + 3] }));
-  }
 
   /**
    * The metrics that have arrived, without making the GPU wait: readbacks ride with later steps' work. Waits
@@ -121,34 +101,18 @@ export class GanTrainer {
    * steps so the event loop can deliver the readbacks.
    */
   async poll(): Promise<StepRecord[]> {
-    const out: StepRecord[] = [];
-    if (this.inflight.length > MAX_IN_FLIGHT) flush();
-    while (this.inflight.length > MAX_IN_FLIGHT) {
-      const e = this.inflight.shift()!;
-      out.push(...GanTrainer.records(e, await e.values));
-    }
-    if (this.inflight.length && !this.inflight[0].data) await new Promise<void>((r) => setTimeout(r, 0));
-    while (this.inflight.length && this.inflight[0].data) out.push(...GanTrainer.records(this.inflight[0], this.inflight.shift()!.data!));
-    return out;
+    return this.reader.poll();
   }
 
   /** Every step's metrics recorded since the last read, waiting for the GPU to finish them. */
   async metrics(): Promise<StepRecord[]> {
-    this.startRead(true);
-    flush();
-    const out: StepRecord[] = [];
-    while (this.inflight.length) {
-      const e = this.inflight.shift()!;
-      out.push(...GanTrainer.records(e, await e.values));
-    }
-    return out;
+    return this.reader.all();
   }
 
   /** Frees the compiled step's arena and any unread metrics. */
   dispose(): void {
     this.compiled?.dispose();
-    this.pending.forEach((p) => p.t.dispose());
-    this.pending = [];
+    this.reader.dispose();
   }
 
   /** Samples `z` through the sampler (see sampleGenerator). */

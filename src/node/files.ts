@@ -1,8 +1,8 @@
 // The library's file writes and reads on Node: atomic writes (temp file, fsync, rename) so a failed or
 // interrupted save never replaces a good file, with temp files of killed saves cleaned up; and reads that
 // say which file could not be read.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join, parse, resolve, sep } from 'node:path';
 
 const TEMP_NAME = /\.tmp-(\d+)-\d+$/;
 
@@ -22,11 +22,50 @@ function removeStaleTemps(dir: string): void {
 }
 
 /**
+ * Creates `dir` (and its missing parents) one level at a time. Node's recursive mkdirSync loops forever under
+ * pseudo file systems such as /proc, where a missing folder can neither be created nor reported as missing.
+ */
+function makeDirs(dir: string): void {
+  const abs = resolve(dir);
+  let cur = parse(abs).root;
+  for (const part of abs.slice(cur.length).split(sep).filter(Boolean)) {
+    cur = join(cur, part);
+    try {
+      if (statSync(cur).isDirectory()) continue;
+      throw new Error(`${cur} exists and is not a folder`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    mkdirSync(cur);
+  }
+}
+
+/**
+ * Makes sure `dir` exists and takes new files (creating it if needed), so a run can refuse a bad output folder
+ * before it trains rather than fail at its first save.
+ */
+export function ensureWritableDir(dir: string, what = 'output folder'): void {
+  const probe = join(dir, `.kiln-probe-${process.pid}-${Date.now()}`);
+  try {
+    makeDirs(dir);
+    closeSync(openSync(probe, 'w'));
+    rmSync(probe, { force: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`cannot write to ${what} ${dir}: ${err.code ? err.message.split(',')[0] : err.message}`);
+  }
+}
+
+/**
  * Writes `data` to `path` via a temp file in the same folder and a rename; the old file survives any failure.
  * Temp files left in that folder by earlier saves that were killed are removed first.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    makeDirs(dirname(path));
+  } catch (e) {
+    throw new Error(`could not write ${path}: ${(e as Error).message}`);
+  }
   removeStaleTemps(dirname(path));
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;

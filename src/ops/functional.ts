@@ -784,7 +784,12 @@ export function backward(t: Tensor, grad?: Tensor | BackwardOptions, opts?: Back
   if (o.retainGraph !== undefined && typeof o.retainGraph !== 'boolean') {
     throw new Error(`backward: retainGraph must be true or false, got ${String(o.retainGraph)}`);
   }
-  runBackward(t, g, { ones: (s) => ones(s), add: (a, b) => run('add', [a, b], {}), clone }, o);
+  const addInto = (dst: Tensor, x: Tensor) => {
+    const sum = run('add', [dst, x], {});
+    K.copyInto(dst, sum);
+    sum.dispose();
+  };
+  runBackward(t, g, { ones: (s) => ones(s), add: (a, b) => run('add', [a, b], {}), clone, addInto }, o);
 }
 
 // ---------------------------------------------------------------- movement and image layers

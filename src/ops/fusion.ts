@@ -177,7 +177,9 @@ export function resolveSegments(cmds: Command[], origin: Map<GPUBuffer, GPUBuffe
  * Fuses the pointwise launches of a captured command list (see the file comment). `report`, when given,
  * receives counts.
  */
-export function fusePointwise(cmds: Command[], be: Backend, report?: FusionReport): Command[] {
+export function fusePointwise(recorded: Command[], be: Backend, report?: FusionReport): Command[] {
+  // Copy forwarding (see forward below) rewrites commands not yet visited.
+  const cmds = [...recorded];
   const ids = new Map<GPUBuffer, number>();
   const keyOf = (b: RecordedBinding) => {
     let id = ids.get(b.buffer);
@@ -215,8 +217,41 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
   };
   let cursor = 0;
 
+  /**
+   * A fused value that is a plain copy of one of its group's inputs (an upstream gradient of ones passed on
+   * unchanged) is not stored: the commands up to its release read the input instead, when nothing writes or
+   * releases the input before then (the input then lives until the copy's release). Returns whether it did.
+   */
+  const forward = (v: Value, from: RecordedBinding): boolean => {
+    // The input's release may wait on the group (its last reader so far): it moves to the copy's release.
+    const held = g!.deferred.findIndex((c) => c.kind === 'release' && c.buffer === from.buffer);
+    let end = -1;
+    for (let j = cursor; j < cmds.length && end < 0; j++) {
+      const c = cmds[j];
+      if (c.kind === 'release' && c.buffer === v.binding.buffer) { end = j; break; }
+      if (c.kind === 'release' && c.buffer === from.buffer) return false;
+      const { writes } = access(c);
+      if (writes.includes(from.buffer) || writes.includes(v.binding.buffer)) return false;
+    }
+    if (end < 0) return false;
+    const base = (from.offset ?? 0) - (v.binding.offset ?? 0);
+    const moved = (b: RecordedBinding): RecordedBinding => (b.buffer === v.binding.buffer ? { ...b, buffer: from.buffer, offset: (b.offset ?? 0) + base } : b);
+    for (let j = cursor; j < end; j++) {
+      const c = cmds[j];
+      if (c.kind === 'dispatch') cmds[j] = { ...c, bindings: c.bindings.map(moved) };
+      else if (c.kind === 'copy' && c.src === v.binding.buffer) cmds[j] = { ...c, src: from.buffer, srcOffset: c.srcOffset + base };
+    }
+    if (held >= 0) { cmds[end] = g!.deferred[held]; g!.deferred.splice(held, 1); } else cmds.splice(end, 1);
+    return true;
+  };
+
   const flush = () => {
     if (!g) return;
+    for (const v of g.values.values()) {
+      const copy = /^let v\d+ = x(\d+);$/.exec(g.lines[v.member]);
+      const load = copy ? g.loads[Number(copy[1])] : undefined;
+      if (!v.dropped && load && load.index === 'i' && (v.binding.offset ?? 0) === 0 && forward(v, load.binding)) v.dropped = true;
+    }
     // Values the rest of the step releases before touching them are never stored either.
     for (const v of g.values.values()) if (!v.dropped && deadFrom(v.binding.buffer, cursor)) v.dropped = true;
     const live = g.live();
@@ -310,8 +345,11 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
         const extraIn = grp.loads.filter((_, k) => k !== at);
         const extraOut = released ? live.slice(1) : live;
         if (prev.bindings.length + extraIn.length + extraOut.length > maxBindings) return false;
+        // An extra input the kernel already reads may be bound again read-only; nothing written may be.
         const bound = new Set(prev.bindings.map((b) => b.buffer));
-        if ([...extraIn.map((l) => l.binding), ...extraOut.map((x) => x.binding)].some((b) => bound.has(b.buffer) && b.buffer !== v.buffer)) return false;
+        const written = new Set(prev.bindings.filter((_, j) => prev.writes[j]).map((b) => b.buffer));
+        if (extraIn.some((l) => written.has(l.binding.buffer) && l.binding.buffer !== v.buffer)) return false;
+        if (extraOut.some((x) => bound.has(x.binding.buffer) && x.binding.buffer !== v.buffer)) return false;
         const base = prev.bindings.length;
         const f = hv.folds++;
         const decls = [
@@ -373,17 +411,18 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
   };
 
   const add = (c: Dispatch, w: PointwiseWork) => {
-    const outBinding = c.bindings[w.letters.length];
     if (g) {
       const bound = g.bound();
-      const fits = sameShape(g.shape, w.shape) && !bound.has(outBinding.buffer) &&
+      const fits = sameShape(g.shape, w.shape) && !bound.has(c.bindings[w.letters.length].buffer) &&
         w.letters.every((_, k) => {
           const v = g!.values.get(keyOf(c.bindings[k]));
           return !v || v.dropped || isIdentity(w.strides[k], w.shape);
         }) &&
         g.loads.length + w.letters.length + g.live().length + 1 <= maxBindings;
-      if (!fits) flush();
+      // flush may forward a copy this command reads: it continues with the rewritten command.
+      if (!fits) { flush(); c = cmds[cursor] as Dispatch; }
     }
+    const outBinding = c.bindings[w.letters.length];
     g ??= new Group(w.shape);
     const m = g.cmds.length;
     const names: Record<string, string> = {};
@@ -403,7 +442,7 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
   };
 
   for (; cursor < cmds.length; cursor++) {
-    const c = cmds[cursor];
+    let c = cmds[cursor];
     if (c.kind === 'dispatch' && c.fuse && 'expr' in (c.fuse as object) && !c.dyn) { add(c, c.fuse as PointwiseWork); continue; }
     if (c.kind === 'release') {
       if (g) {
@@ -415,7 +454,7 @@ export function fusePointwise(cmds: Command[], be: Backend, report?: FusionRepor
     }
     if (g) {
       const bound = g.bound();
-      if (touched(c).some((b) => bound.has(b))) flush();
+      if (touched(c).some((b) => bound.has(b))) { flush(); c = cmds[cursor]; }
     }
     if (c.kind === 'dispatch' && !c.dyn && c.fuse && 'reduce' in (c.fuse as object) && foldReduce(c, c.fuse as ReduceWork)) continue;
     out.push(c);

@@ -3,6 +3,7 @@
 // them as a function. The workgroups of the sub-problems are laid end to end along one flat range; the
 // generated main finds its sub-problem by the flat workgroup index and hands that kernel its own workgroup
 // id, grid size and local index, so every kernel runs exactly as it did alone (bit-identical results).
+// A one-thread kernel (a small reduced loss) joins a wider group on its workgroup's first thread.
 // Each sub-problem's Params sit side by side in one uniform; bindings are renumbered, a read-only buffer
 // bound by two sub-problems is bound once.
 //
@@ -19,6 +20,8 @@ type Dispatch = Extract<Command, { kind: 'dispatch' }>;
 
 /** How far back a dispatch may move to join a group (commands). */
 const WINDOW = 96;
+/** Groups a dispatch may try to join, at most (each try plans the arena once). */
+const ARENA_TRIALS = 8;
 
 /** One kernel inside a grouped dispatch. */
 interface Sub {
@@ -31,6 +34,8 @@ interface Sub {
   /** Declared type of each storage binding (a read-only range is shared only between equal types). */
   types: string[];
 }
+
+const threadsOf = (s: Sub) => s.size[0] * s.size[1] * s.size[2];
 
 /** A dispatch's WGSL source, when the pass can read it. */
 function sourceOf(c: Dispatch): string | null {
@@ -153,8 +158,10 @@ function asSub(c: Dispatch): Sub | null {
   for (const m of src.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<storage,\s*(?:read|read_write)>\s*\w+\s*:\s*([^;]+);/g)) {
     types[Number(m[1])] = m[2].replace(/\s+/g, '');
   }
+  // A one-thread workgroup's barriers are no-ops: dropped, the kernel can run on one thread of a wider group.
+  const single = size[0] * size[1] * size[2] === 1;
   return {
-    label: (c.shader as string).split('#')[0], src, constants, bindings: c.bindings, writes: c.writes,
+    label: (c.shader as string).split('#')[0], src: single ? src.replace(/\bworkgroupBarrier\(\s*\)\s*;/g, '') : src, constants, bindings: c.bindings, writes: c.writes,
     params: c.params, dyn: c.dyn, wg: c.wg, size, paramsSize: params.size, types,
   };
 }
@@ -184,6 +191,7 @@ function assembleGroup(subs: Sub[], shared: GPUBuffer): { src: string; bindings:
   const calls: string[] = [];
   let off = 0;
   let start = 0;
+  const threads = Math.max(...subs.map(threadsOf));
   subs.forEach((s, k) => {
     const pre = `g${k}_`;
     let src = s.src;
@@ -196,12 +204,10 @@ function assembleGroup(subs: Sub[], shared: GPUBuffer): { src: string; bindings:
     src = src.replace(/@group\(0\)\s*@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>\s*(\w+)\s*:\s*([^;]+);/g,
       (_, j: string, mode: string, name: string, type: string) => {
         const b = s.bindings[Number(j)];
-        const key = readKey(b, type.replace(/\s+/g, ''));
-        if (mode === 'read' || b.buffer === shared) {
-          const prev = readOnlyAt.get(key);
-          if (prev) { rename.set(name, prev); return ''; }
-          readOnlyAt.set(key, pre + name);
-        }
+        const key = `${mode}:${readKey(b, type.replace(/\s+/g, ''))}`;
+        const prev = readOnlyAt.get(key);
+        if (prev) { rename.set(name, prev); return ''; }
+        readOnlyAt.set(key, pre + name);
         const at = bindings.length;
         bindings.push(b);
         writes.push(mode !== 'read');
@@ -233,10 +239,11 @@ function assembleGroup(subs: Sub[], shared: GPUBuffer): { src: string; bindings:
       return `${wid} * vec3<u32>(${s.size.join('u, ')}u) + ${lid}`;
     };
     const end = start + x * y * z;
-    calls.push(`if (kiln_flat < ${end}u) { let ${l} = kiln_flat - ${start}u; ${pre}main(${params.map((p) => arg(p[1])).join(', ')}); return; }`);
+    const call = `${pre}main(${params.map((p) => arg(p[1])).join(', ')});`;
+    const guarded = threadsOf(s) < threads ? `if (kiln_lidx == 0u) { ${call} }` : call;
+    calls.push(`if (kiln_flat < ${end}u) { let ${l} = kiln_flat - ${start}u; ${guarded} return; }`);
     start = end;
   });
-  const threads = subs[0].size[0] * subs[0].size[1] * subs[0].size[2];
   const src = [
     ...parts,
     `struct KilnGroupParams {\n  ${members.join('\n  ')}\n}`,
@@ -260,6 +267,14 @@ function packParams(subs: Sub[], offsets: number[], fresh: boolean): ArrayBuffer
   return out.buffer;
 }
 
+/** A byte range of a buffer: [buffer, begin, end). */
+type Range = [GPUBuffer, number, number];
+const rangeOf = (b: RecordedBinding): Range => {
+  const lo = b.offset ?? 0;
+  return [b.buffer, lo, b.size === undefined ? b.buffer.size : lo + b.size];
+};
+const overlap = (x: Range, y: Range): boolean => x[0] === y[0] && x[1] < y[2] && y[1] < x[2];
+
 export interface GroupReport { groups: number; grouped: number }
 
 /**
@@ -274,13 +289,23 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
   /** Sub-problems of each grouped (or groupable) command in `out`, by index. */
   const subsAt = new Map<number, Sub[]>();
 
-  const access = (c: Command): { reads: GPUBuffer[]; writes: GPUBuffer[] } => {
+  // Hazards by byte range: two commands touching disjoint ranges of one buffer do not depend on each other.
+  const access = (c: Command): { reads: Range[]; writes: Range[] } => {
     if (c.kind === 'dispatch') {
-      const bs = c.bindings.filter((b) => b.buffer !== asserts);
-      return { reads: bs.filter((_, j) => !c.writes[c.bindings.indexOf(bs[j])]).map((b) => b.buffer), writes: bs.filter((b) => c.writes[c.bindings.indexOf(b)]).map((b) => b.buffer) };
+      const reads: Range[] = [];
+      const writes: Range[] = [];
+      // A kernel may say which bytes of each binding it touches (null: none, an unused slot).
+      const touched = (c.fuse as { touched?: ([number, number] | null)[] } | undefined)?.touched;
+      c.bindings.forEach((b, j) => {
+        if (b.buffer === asserts) return;
+        const t = touched?.[j];
+        if (t === null) return;
+        (c.writes[j] ? writes : reads).push(t ? [b.buffer, t[0], t[1]] : rangeOf(b));
+      });
+      return { reads, writes };
     }
-    if (c.kind === 'copy') return { reads: [c.src], writes: [c.dst] };
-    if (c.kind === 'clear') return { reads: [], writes: [c.buffer] };
+    if (c.kind === 'copy') return { reads: [[c.src, c.srcOffset, c.srcOffset + c.bytes]], writes: [[c.dst, c.dstOffset, c.dstOffset + c.bytes]] };
+    if (c.kind === 'clear') return { reads: [], writes: [[c.buffer, c.offset, c.offset + c.bytes]] };
     return { reads: [], writes: [] };
   };
 
@@ -294,8 +319,9 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
   };
 
   const fits = (subs: Sub[]): boolean => {
-    const t = (s: Sub) => s.size[0] * s.size[1] * s.size[2];
-    if (subs.some((s) => t(s) !== t(subs[0]))) return false;
+    // Equal threads per workgroup, except one-thread kernels, which run on the first thread of a wider group.
+    const wide = subs.map(threadsOf).filter((t) => t > 1);
+    if (wide.some((t) => t !== wide[0])) return false;
     let off = 0;
     for (const s of subs) off = Math.ceil(off / 16) * 16 + s.paramsSize;
     if (off > PARAMS_BYTES) return false;
@@ -306,8 +332,7 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     let n = 0;
     for (const s of subs) {
       s.bindings.forEach((b, j) => {
-        if (s.writes[j] && b.buffer !== asserts) { n++; return; }
-        const k = readKey(b, s.types[j]);
+        const k = `${s.writes[j]}:${readKey(b, s.types[j])}`;
         if (!keys.has(k)) { keys.add(k); n++; }
       });
     }
@@ -332,40 +357,35 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
   for (const [i, c] of cmds.entries()) {
     const sub = c.kind === 'dispatch' ? asSub(c) : null;
     if (c.kind !== 'dispatch' || !sub) { out.push(c); continue; }
-    const { reads, writes } = access(c);
-    const r = new Set(reads);
-    const w = new Set(writes);
+    const { reads: r, writes: w } = access(c);
     // The earliest group holding the same kernel (the matching layer of the other half), else the earliest.
-    let same = -1;
-    let any = -1;
+    const same: number[] = [];
+    const other: number[] = [];
     for (let h = out.length - 1; h >= 0 && h >= out.length - WINDOW; h--) {
       const o = out[h];
       if (o.kind === 'host' && c.dyn) break;
-      if (o.kind === 'release') { if (w.has(o.buffer)) break; continue; }
+      if (o.kind === 'release') { if (w.some(([b]) => b === o.buffer)) break; continue; }
       const a = access(o);
-      const blocks = a.writes.some((b) => r.has(b) || w.has(b)) || a.reads.some((b) => w.has(b));
+      const blocks = a.writes.some((x) => r.some((y) => overlap(x, y)) || w.some((y) => overlap(x, y))) ||
+        a.reads.some((x) => w.some((y) => overlap(x, y)));
       if (blocks) break;
       const subs = subsAt.get(h);
-      if (subs && fits([...subs, sub])) {
-        any = h;
-        if (subs.some((s) => s.label === sub.label)) same = h;
-      }
+      if (subs && fits([...subs, sub])) (subs.some((s) => s.label === sub.label) ? same : other).unshift(h);
     }
-    const best = same >= 0 ? same : any;
-    if (best >= 0) {
+    // Earliest first; a group the arena cannot afford gives way to the next candidate.
+    let joined = false;
+    for (const best of [...same, ...other].slice(0, ARENA_TRIALS)) {
       const subs = [...subsAt.get(best)!, sub];
       const g = assembleGroup(subs, asserts);
       const probe = { ...(out[best] as Dispatch), bindings: g.bindings, writes: g.writes };
-      if (arenaOf([...out.slice(0, best), probe, ...out.slice(best + 1), ...cmds.slice(i + 1)]) > baseline) {
-        subsAt.set(out.length, [sub]);
-        out.push(c);
-        continue;
-      }
+      if (arenaOf([...out.slice(0, best), probe, ...out.slice(best + 1), ...cmds.slice(i + 1)]) > baseline) continue;
       out[best] = build(subs, g);
       subsAt.set(best, subs);
       if (report) { report.grouped++; if (subs.length === 2) report.groups++; }
-      continue;
+      joined = true;
+      break;
     }
+    if (joined) continue;
     subsAt.set(out.length, [sub]);
     out.push(c);
   }

@@ -420,12 +420,21 @@ export function adamMulti(params: Tensor[], grads: Tensor[], m: Tensor, v: Tenso
   for (let j = 0; j < ADAM_MULTI_SLOTS; j++) ends.push((ends[j - 1] ?? 0) + (j < k ? params[j].numel : 0));
   const buffers = [];
   for (let j = 0; j < ADAM_MULTI_SLOTS; j++) {
-    // Unused slots: a shared read-only placeholder for the gradient, a distinct writable one for the parameter.
-    buffers.push(j < k ? bind(grads[j]) : dummyBuffer(), j < k ? bind(params[j]) : dummyBuffer(1 + j));
+    // Unused slots (no thread reads or writes them): the first gradient again (read-only, so grouping counts
+    // no extra binding for it) and a distinct writable placeholder (writable bindings must not alias).
+    buffers.push(bind(j < k ? grads[j] : grads[0]), j < k ? bind(params[j]) : dummyBuffer(1 + j));
   }
   buffers.push(bind(m), bind(v));
   const params_ = () => adamScalars(new ParamWriter().u32(...ends).u32(...offs, ...Array(ADAM_MULTI_SLOTS - k).fill(0)), h());
-  be.dispatch('adam_multi', {}, buffers, params_, be.grid(ends[ADAM_MULTI_SLOTS - 1], 256));
+  // Bytes the dispatch touches per binding: the moments only at these parameters' offsets, so compileStep's
+  // grouping sees two optimizers' steps (disjoint ranges of the shared moment buffers) as independent.
+  const lo = Math.min(...offs) * 4;
+  const hi = Math.max(...offs.map((o, j) => o + params[j].numel)) * 4;
+  const whole = (t: Tensor): [number, number] => [t.byteOffset, t.byteOffset + t.numel * 4];
+  const touched: ([number, number] | null)[] = [];
+  for (let j = 0; j < ADAM_MULTI_SLOTS; j++) touched.push(j < k ? whole(grads[j]) : null, j < k ? whole(params[j]) : null);
+  touched.push([m.byteOffset + lo, m.byteOffset + hi], [v.byteOffset + lo, v.byteOffset + hi]);
+  be.dispatch('adam_multi', {}, buffers, params_, be.grid(ends[ADAM_MULTI_SLOTS - 1], 256), { touched });
   for (const q of params) q.hostData = null;
 }
 
@@ -502,7 +511,8 @@ export function binaryCrossEntropyBackward(p: Tensor, t: Tensor, g: Tensor, redu
   const dp = Tensor.empty(p.shape);
   const dt = wantTarget ? Tensor.empty(t.shape) : null;
   be.dispatch('binary_cross_entropy_backward', { REDUCE: REDUCTION[reduction], WANT_DT: wantTarget ? 1 : 0 },
-    [bind(p), bind(t), bind(g), bind(dp), dt ? bind(dt) : dummyBuffer(1)], new ParamWriter().u32(n).bytes(), be.grid(n, 256));
+    [bind(p), bind(t), bind(g), bind(dp), dt ? bind(dt) : dummyBuffer(1)], new ParamWriter().u32(n).bytes(), be.grid(n, 256),
+    { store: 'binary_cross_entropy_backward', out: 3, numel: n } satisfies StoreWork);
   return [dp, dt];
 }
 

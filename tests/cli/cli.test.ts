@@ -75,7 +75,12 @@ describe('kiln CLI', () => {
     const one = join(dir, 'one');
     mkdirSync(one, { recursive: true });
     writeFileSync(join(one, 'a.png'), readFileSync(join(root, 'tests/fixtures/cyclegan_nets.safetensors')).subarray(0, 100));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
     const cases: [string[], RegExp, number][] = [
+      // the output folder is checked before training (under /proc, Node's recursive mkdir used to loop forever)
+      [['train', 'gaussian', '--steps', '5', '--out', '/proc/kiln-nope'], /cannot write to output folder \/proc\/kiln-nope: ENOENT/, 1],
+      [['train', 'gaussian', '--steps', '5', '--out', join(file, 'run')], /cannot write to output folder .*a-file.run: .*a-file exists and is not a folder/, 1],
       [['train', 'gaussian', '--batch', '0'], /--batch must be an integer >= 1, got '0'/, 1],
       [['train', 'gan'], /unknown recipe 'gan' \(name a recipe: gaussian, mnist-mlp, dcgan, cyclegan\)\n\nusage: kiln train/, 2],
       [['train', 'gaussian', '--lr'], /option --lr needs a value/, 2],

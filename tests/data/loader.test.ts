@@ -89,6 +89,14 @@ describe('transforms', () => {
     expect(out.shape).toEqual([3, 4, 4]);
     expect(Array.from(out.data).every((v) => Math.abs(v - 1) < 1e-6)).toBe(true);
   });
+
+  it('transforms in the wrong order say which comes first', () => {
+    const img = { width: 2, height: 2, data: new Uint8Array(16), channels: 4 as const };
+    const wrong = T.Compose<kiln.data.DecodedImage, kiln.data.HostArray>([T.Normalize([0.5], [0.5]), T.ToTensor()]);
+    expect(() => wrong(img)).toThrow(/Normalize: got a decoded 2x2 image, not a \[C, H, W\] tensor: put ToTensor\(\) first in Compose/);
+    const twice = T.Compose<kiln.data.DecodedImage, kiln.data.HostArray>([T.ToTensor(), T.ToTensor()]);
+    expect(() => twice(img)).toThrow(/ToTensor: got a \[C, H, W\] float image, which is already a tensor/);
+  });
 });
 
 describe('Node datasets', () => {

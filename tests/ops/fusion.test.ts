@@ -151,6 +151,73 @@ describe('compileStep fuses pointwise chains', () => {
     expectNoGpuErrors();
   });
 
+  // A reduced loss over a small batch runs on one thread; it joins a wider independent kernel on the first
+  // thread of a workgroup (its barriers dropped), still with the eager bits.
+  it('a one-thread loss and an independent wider kernel share one dispatch and give the eager bits', async () => {
+    const logits = kiln.tensor(values(13 * 5, 41), [13, 5]);
+    const labels = kiln.tensor(Int32Array.from({ length: 13 }, (_, i) => (i * 3) % 5), [13], { dtype: 'int32' });
+    const other = kiln.tensor(values(13 * 5, 42), [13, 5]);
+    const body = (x: kiln.Tensor) => [F.crossEntropy(x, labels), F.crossEntropy(other, labels, { reduction: 'none' })];
+    const want = await Promise.all(body(logits).map((t) => t.toArray()));
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(logits);
+    const got = await Promise.all(step.run(logits).map((t) => t.toArray()));
+    got.forEach((g, j) => expect(Array.from(g), `output ${j}`).toEqual(Array.from(want[j])));
+    expect(step.stats.dispatches).toBe(1);
+    expect(Object.keys(step.stats.kernels)).toEqual(['group(cross_entropy,cross_entropy)']);
+    step.dispose();
+    [logits, labels, other].forEach((t) => t.dispose());
+    expectNoGpuErrors();
+  });
+
+  // The gradient of a sum passes the upstream gradient on unchanged: such a copy is never stored, its
+  // readers read the upstream gradient itself (so each loss's backward no longer waits on the copy).
+  it('a pass-through gradient is not copied, and the gradients keep the eager bits', async () => {
+    const a = kiln.tensor(values(9 * 4, 51), [9, 4]).requiresGrad_();
+    const b = kiln.tensor(values(9 * 4, 52), [9, 4]).requiresGrad_();
+    const labels = kiln.tensor(Int32Array.from({ length: 9 }, (_, i) => i % 4), [9], { dtype: 'int32' });
+    const body = (x: kiln.Tensor) => {
+      a.grad = null; b.grad = null;
+      const loss = F.crossEntropy(a.mul(x), labels).add(F.crossEntropy(b.mul(x), labels));
+      loss.backward();
+      return [loss, a.grad!.clone(), b.grad!.clone()];
+    };
+    const x = kiln.tensor([1.5]);
+    const want = await Promise.all(body(x).map((t) => t.toArray()));
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(x);
+    const got = await Promise.all(step.run(x).map((t) => t.toArray()));
+    got.forEach((g, j) => expect(Array.from(g), `output ${j}`).toEqual(Array.from(want[j])));
+    // Unforwarded, both backwards wait on the fused copy; forwarded, one joins its forward's dispatch.
+    expect(Object.keys(step.stats.kernels)).toContain('group(cross_entropy,cross_entropy_backward)');
+    step.dispose();
+    [a, b, labels, x].forEach((t) => t.dispose());
+    expectNoGpuErrors();
+  });
+
+  // BCE on a sigmoid: the sigmoid's gradient folds into the BCE backward's store, though it reads the
+  // sigmoid output the BCE backward already binds.
+  it('sigmoid gradient folded into the BCE backward, gradients keep the eager bits', async () => {
+    const w = kiln.tensor(values(11 * 3, 61), [11, 3]).requiresGrad_();
+    const body = (t: kiln.Tensor) => {
+      w.grad = null;
+      const loss = F.binaryCrossEntropy(w.sigmoid(), t);
+      loss.backward();
+      return [loss, w.grad!.clone()];
+    };
+    const t = kiln.tensor(Float32Array.from({ length: 33 }, (_, i) => (i % 3) / 2), [11, 3]);
+    const want = await Promise.all(body(t).map((r) => r.toArray()));
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(t);
+    const got = await Promise.all(step.run(t).map((r) => r.toArray()));
+    got.forEach((g, j) => expect(Array.from(g), `output ${j}`).toEqual(Array.from(want[j])));
+    expect(Object.keys(step.stats.kernels).some((k) => k.includes('binary_cross_entropy_backward+epilogue'))).toBe(true);
+    expect(step.stats.kernels.sigmoid_grad ?? 0).toBe(0);
+    step.dispose();
+    [w, t].forEach((r) => r.dispose());
+    expectNoGpuErrors();
+  });
+
   it('intermediates never stored: the arena is smaller than the unfused buffers, and memory stays flat over replays', async () => {
     const x = kiln.tensor(values(4096, 9), [64, 64]);
     const step = kiln.compileStep((t: kiln.Tensor) => t.mul(2).add(1).relu().sub(0.5).tanh().mul(t).sum());
