@@ -157,18 +157,10 @@ export class CycleView {
 /** The toy's view: [-3, 3]^2 (the ring has radius 2). */
 const viewBox = (): Float32Array => Canvas2Gpu.view(0, 0, 6, 1);
 
-/** `n` samples spread evenly over a domain (as the CLI's sample grids take them), on the GPU. */
+/** `n` samples of a domain (its first seeded batch of that size: fixed for the run), on the GPU. */
 function fixedBatch(d: CycleGanTrainer['s']['dataA'], n: number): Tensor {
-  const shape = d.sampleShape;
-  const per = shape.reduce((a, b) => a * b, 1);
-  const src = (d as unknown as { values: Float32Array }).values;
   const m = Math.min(n, d.size);
-  const out = new Float32Array(m * per);
-  for (let i = 0; i < m; i++) {
-    const s = Math.floor((i * d.size) / m);
-    out.set(src.subarray(s * per, (s + 1) * per), i * per);
-  }
-  return tensor(out, [m, ...shape]).keep();
+  return tensor(d.hostBatch(0, m), [m, ...d.sampleShape]).keep();
 }
 
 /** The chart's two panels for CycleGAN records. */

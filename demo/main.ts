@@ -38,6 +38,8 @@ const drawEvery = (): number => Number(params.get('drawms') ?? (report?.isFallba
 const status = {
   tab: '', state: 'loading' as PageState, step: 0, stepsPerSecond: 0, losses: [] as Rec[], ready: false, error: '',
   frames: 0, saved: [] as string[], adapter: '', software: false, session: 0,
+  /** Errors shown so far: a test waits for "a new error" as `failures` passing the count it read before. */
+  failures: 0,
   /** Device losses seen, the step of the latest in-memory snapshot (-1: none) and the step restored from. */
   deviceLosses: 0, snapshotStep: -1, restoredFrom: -1, notice: '',
   /** Loop internals: steps per frame, frame work in ms (mean of the last frames). */
@@ -176,6 +178,7 @@ function fail(e: unknown): void {
 function showFailure(msg: string): void {
   console.warn(`[demo] ${msg}`);
   status.error = msg;
+  status.failures++;
   $('error').textContent = msg;
   machine.dispatch('fail');
 }
@@ -187,8 +190,13 @@ function act(a: Action): boolean {
   const ok = machine.dispatch(a);
   if (ok && a === 'start') wantTraining = true;
   else if (ok && a !== 'fail' && a !== 'save' && a !== 'saved' && a !== 'loaded') wantTraining = false;
-  if (ok && a !== 'fail' && a !== 'saved') { status.error = ''; $('error').textContent = ''; }
+  if (ok && a !== 'fail' && a !== 'saved') clearError();
   return ok;
+}
+
+/** The error shown goes once the user acts on its cause (a new run, a new file or folder picked). */
+function clearError(): void {
+  status.error = ''; $('error').textContent = '';
 }
 
 const STATE_TEXT: Record<PageState, string> = {
@@ -356,7 +364,7 @@ async function openSession(t: TabSpec, action: Action, how: How = { kind: 'fresh
   const old = session;
   session = null;
   if (old) void old.dispose().catch(() => {});
-  status.step = 0; status.stepsPerSecond = 0; status.losses = []; status.ready = false; status.session = 0;
+  status.step = 0; status.stepsPerSecond = 0; status.losses = []; status.ready = false; status.session = 0; status.snapshotStep = -1;
   $('stripbox').classList.add('hidden');
   showProgress(null);
   try {
@@ -807,6 +815,7 @@ async function readFile(ev: Event): Promise<{ f: File; bytes: Uint8Array; t: Tab
   const f = input.files?.[0];
   input.value = ''; // the same file can be picked again
   if (!f) return null;
+  clearError();
   const t = tab; const mine = epoch;
   const bytes = new Uint8Array(await f.arrayBuffer());
   return mine === epoch && t === tab ? { f, bytes, t } : null;
@@ -853,6 +862,7 @@ async function loadTorch(ev: Event): Promise<void> {
 async function takeFiles(files: File[]): Promise<void> {
   if (!machine.can('files')) return;
   const t = tab; const mine = epoch;
+  clearError();
   try {
     $('droptext').textContent = `decoding ${files.length} file(s)…`;
     const f = await imageFiles(files);
@@ -872,6 +882,7 @@ async function takeCycleFolder(which: 'a' | 'b', files: File[]): Promise<void> {
   if (!machine.can('files') || tab.kind !== 'cycle') return;
   const t = tab; const mine = epoch;
   const label = $(`cycle${which}text`);
+  clearError();
   try {
     label.textContent = `decoding ${files.length} file(s)…`;
     const f = await imageFiles(files, FOLDER_SIDE);
@@ -922,6 +933,8 @@ function deviceLost(): void {
   if (handledLosses.has(device)) return;
   handledLosses.add(device);
   recovering = true;
+  // The session went with the device: nothing on the page is ready until the restored one is.
+  status.ready = false;
   status.deviceLosses++;
   void recover(wantTraining).finally(() => { recovering = false; });
 }

@@ -24,6 +24,7 @@ let env: Awaited<ReturnType<typeof launch>> | undefined;
 
 interface DemoStatus {
   tab: string; state: string; step: number; stepsPerSecond: number; error: string; ready: boolean; saved: string[]; session: number;
+  failures: number;
   losses: { step: number; dLoss: number; gLoss: number; realScore: number; fakeScore: number }[];
 }
 
@@ -52,6 +53,15 @@ function pixelSpread(png: Buffer): number {
   return seen.size;
 }
 
+/** Whether some pixel of the image is within 12 of `rgb` in every channel. */
+function hasColour(png: Buffer, rgb: readonly [number, number, number]): boolean {
+  const img = PNG.sync.read(png);
+  for (let i = 0; i < img.data.length; i += 4) {
+    if (Math.abs(img.data[i] - rgb[0]) <= 12 && Math.abs(img.data[i + 1] - rgb[1]) <= 12 && Math.abs(img.data[i + 2] - rgb[2]) <= 12) return true;
+  }
+  return false;
+}
+
 /** A page that records page errors and console errors, downloading into `downloads`. */
 async function open(query: string, width = 1100): Promise<{ page: Page; errors: string[] }> {
   env ??= await launch();
@@ -73,6 +83,23 @@ async function until(page: Page, cond: string, timeout = 120_000): Promise<void>
   await page.waitForFunction(cond, { timeout, polling: 100 }).catch(async (e: Error) => {
     throw new Error(`${e.message} waiting for ${cond}; page state ${await page.evaluate('JSON.stringify({ ...window.__demo, losses: window.__demo.losses.length, stats: document.getElementById("stats").textContent })')}`);
   });
+}
+
+// Waits after an action never rely on what the page showed before it: an error left from an earlier step must
+// not end a wait for the next one. The page counts the errors it shows; read the count before the action.
+const failures = async (page: Page) => (await demo(page)).failures;
+
+/** Waits for `cond`; fails at once, with the page's message, if an error newer than the `before`-th shows up. */
+async function settle(page: Page, before: number, cond: string, timeout?: number): Promise<void> {
+  await until(page, `window.__demo.failures > ${before} || (${cond})`, timeout);
+  const s = await demo(page);
+  if (s.failures > before) throw new Error(`the page showed an error while waiting for ${cond}: ${s.error}`);
+}
+
+/** Waits for an error newer than the `before`-th and returns its message. */
+async function newError(page: Page, before: number): Promise<string> {
+  await until(page, `window.__demo.failures > ${before}`);
+  return (await demo(page)).error;
 }
 
 const click = (page: Page, sel: string) => page.$eval(sel, (b) => (b as HTMLElement).click());
@@ -118,7 +145,7 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
   ] as const) {
     it(`${tab}: trains, draws a non-blank canvas, no console errors`, async () => {
       const { page, errors } = await open(query);
-      await until(page, `window.__demo.error || window.__demo.step >= ${steps}`, 200_000);
+      await settle(page, 0, `window.__demo.step >= ${steps}`, 200_000);
       const s = await demo(page);
       expect(s.error).toBe('');
       expect(s.state).toBe('training');
@@ -210,13 +237,14 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     // Another tab's model.
     await click(page, '#tab-dcgan');
     await until(page, 'window.__demo.tab === "dcgan" && window.__demo.ready');
+    let n = await failures(page);
     await upload(page, '#load', good);
-    await until(page, 'window.__demo.error !== ""');
-    expect((await demo(page)).error).toMatch(/holds a 2-D Gaussian model \(step \d+\).*open the 2-D Gaussian tab/);
+    expect(await newError(page, n)).toMatch(/holds a 2-D Gaussian model \(step \d+\).*open the 2-D Gaussian tab/);
     expect(await text(page, '#error')).toMatch(/2-D Gaussian/);
     // A Kiln checkpoint is not a PyTorch DCGAN generator.
+    n = await failures(page);
     await upload(page, '#torchg', good);
-    await until(page, 'window.__demo.error.includes("DCGAN generator")');
+    expect(await newError(page, n)).toMatch(/DCGAN generator/);
     // Not a safetensors file; a truncated checkpoint; a flipped tensor byte.
     const dir = mkdtempSync(join(tmpdir(), 'kiln-demo-bad-'));
     const bad: [string, Buffer, RegExp][] = [
@@ -228,22 +256,26 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
     for (const [name, body, want] of bad) {
       writeFileSync(join(dir, name), body);
+      n = await failures(page);
       await upload(page, '#load', join(dir, name));
-      await until(page, `window.__demo.error.includes(${JSON.stringify(name)})`);
-      expect((await demo(page)).error).toMatch(want);
+      const error = await newError(page, n);
+      expect(error).toContain(name);
+      expect(error).toMatch(want);
     }
     // A folder with no images.
     await click(page, '#tab-dcgan');
     await until(page, 'window.__demo.tab === "dcgan" && window.__demo.ready');
     mkdirSync(join(dir, 'texts'));
     writeFileSync(join(dir, 'texts', 'readme.txt'), 'no images here');
+    n = await failures(page);
     await upload(page, '#folder', join(dir, 'texts'));
-    await until(page, 'window.__demo.error.includes("no PNG or JPEG")');
+    expect(await newError(page, n)).toMatch(/no PNG or JPEG/);
     // The matching checkpoint loads at its step, and trains on from there.
     await click(page, '#tab-gaussian');
     await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
+    n = await failures(page);
     await upload(page, '#load', good);
-    await until(page, `window.__demo.step === ${step} && window.__demo.ready && window.__demo.state === "idle"`);
+    await settle(page, n, `window.__demo.step === ${step} && window.__demo.ready && window.__demo.state === "idle"`);
     expect((await demo(page)).error).toBe('');
     expect(await text(page, '#stats')).toContain(`checkpoint kiln-gaussian-step${step}.safetensors`);
     await click(page, '#start');
@@ -260,8 +292,12 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     await click(page, '#png');
     await click(page, '#csv');
     await until(page, 'window.__demo.saved.length === 2');
-    const [pngName, csvName] = (await demo(page)).saved;
+    // The PNG is encoded asynchronously, the CSV at once: either may be saved first.
+    const saved = (await demo(page)).saved;
+    const pngName = saved.find((f) => f.endsWith('.png')) ?? '';
+    const csvName = saved.find((f) => f.endsWith('.csv')) ?? '';
     expect(pngName).toMatch(/^kiln-gaussian-step\d+\.png$/);
+    expect(csvName).toMatch(/^kiln-gaussian-losses-step\d+\.csv$/);
     expect(pixelSpread(await downloaded(pngName))).toBeGreaterThan(20);
     const csv = (await downloaded(csvName)).toString('utf8').trim().split('\n');
     expect(csv[0]).toBe('step,d_loss,g_loss,d_real,d_fake');
@@ -292,8 +328,9 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
       for (let k = 0; k < 80 * 70; k++) img.data.set([rgb[0], rgb[1], (k % 80) * 3, 255], k * 4);
       writeFileSync(join(dir, `face${i}.png`), PNG.sync.write(img));
     }
+    const n = await failures(page);
     await upload(page, '#folder', dir);
-    await until(page, 'window.__demo.error || (window.__demo.step >= 1 && window.__demo.state === "training")', 200_000);
+    await settle(page, n, 'window.__demo.step >= 1 && window.__demo.state === "training"', 200_000);
     expect((await demo(page)).error).toBe('');
     expect(await text(page, '#stats')).toMatch(/batch lowered from 16 to 4/);
     expect(await page.$eval('#f-batch', (e) => (e as HTMLInputElement).value)).toBe('4');
@@ -318,6 +355,14 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     await until(page, 'window.__demo.tab === "mnist-mlp" && window.__demo.ready', 200_000);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     writeFileSync(join(artifacts, 'demo-narrow.png'), Buffer.from(await page.screenshot({ type: 'png', fullPage: true })));
+    // The CycleGAN chart's lower legend names four losses: it wraps, so the last one (G_B) is drawn.
+    await click(page, '#tab-cyclegan');
+    await until(page, 'window.__demo.tab === "cyclegan" && window.__demo.ready');
+    await new Promise((r) => setTimeout(r, 300));
+    const chartShot = Buffer.from(await (await page.$('#chart'))!.screenshot({ type: 'png' }));
+    writeFileSync(join(artifacts, 'demo-narrow-cyclegan-chart.png'), chartShot);
+    expect(hasColour(chartShot, [0x94, 0x67, 0xbd])).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     expect((await demo(page)).error).toBe('');
     expect(errors).toEqual([]);
     await page.close();
@@ -325,7 +370,7 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
 
   it('cyclegan: the toy trains and draws; switching to and from it while training starts fresh runs', async () => {
     const { page, errors } = await open('tab=cyclegan&autostart');
-    await until(page, 'window.__demo.error || (window.__demo.step >= 60 && window.__demo.losses.length > 0)', 200_000);
+    await settle(page, 0, 'window.__demo.step >= 60 && window.__demo.losses.length > 0', 200_000);
     let s = await demo(page);
     expect(s.error).toBe('');
     const last = s.losses.at(-1) as unknown as Record<string, number>;
@@ -363,9 +408,9 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     await until(page, 'window.__demo.state === "paused"');
     await click(page, '#tab-cyclegan');
     await until(page, 'window.__demo.tab === "cyclegan" && window.__demo.ready');
+    let n = await failures(page);
     await upload(page, '#load', join(downloads, `kiln-dcgan-step${dstep}.safetensors`));
-    await until(page, 'window.__demo.error !== ""');
-    expect((await demo(page)).error).toMatch(/holds a DCGAN model \(step \d+\), not a CycleGAN one: open the DCGAN tab/);
+    expect(await newError(page, n)).toMatch(/holds a DCGAN model \(step \d+\), not a CycleGAN one: open the DCGAN tab/);
     // Only domain A's folder, then Start: a clear error naming what is missing, Start stays off.
     const dir = mkdtempSync(join(tmpdir(), 'kiln-demo-cycle-'));
     const make = (sub: string, n: number, tone: number) => {
@@ -377,16 +422,18 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
       }
     };
     make('a', 3, 30); make('b', 2, 220);
+    n = await failures(page);
     await upload(page, '#foldera', join(dir, 'a'));
-    await until(page, 'window.__demo.error.includes("domain B")');
-    expect((await demo(page)).error).toMatch(/needs a folder for each domain: choose one for domain B \(domain A has 3 images\)/);
+    expect(await newError(page, n)).toMatch(/needs a folder for each domain: choose one for domain B \(domain A has 3 images\)/);
     await click(page, '#start');
     expect((await demo(page)).state).toBe('error');
     expect(await page.$eval('#start', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
     // Domain B's folder: trains, batch 4 lowered to the smaller folder's 2.
     await page.$eval('#f-batch', (e) => { (e as HTMLInputElement).value = '4'; });
+    n = await failures(page);
     await upload(page, '#folderb', join(dir, 'b'));
-    await until(page, 'window.__demo.error || (window.__demo.step >= 1 && window.__demo.state === "training")', 200_000);
+    // Picking the missing folder clears the error it caused; the run then trains.
+    await settle(page, n, 'window.__demo.error === "" && window.__demo.step >= 1 && window.__demo.state === "training"', 200_000);
     expect((await demo(page)).error).toBe('');
     expect(await text(page, '#stats')).toMatch(/domain A 3, domain B 2 .*batch lowered from 4 to 2/s);
     expect(await text(page, '#cycleatext')).toMatch(/3 images/);
@@ -396,17 +443,20 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
     const cstep = (await demo(page)).step;
     await click(page, '#save');
     const cname = `kiln-cyclegan-folders-step${cstep}.safetensors`;
-    expect(metadata(await downloaded(cname)).format).toBe('kiln-cyclegan-checkpoint');
+    const cmeta = metadata(await downloaded(cname));
+    expect(cmeta.format).toBe('kiln-gan-checkpoint'); // every recipe's checkpoint format, the config names the recipe
+    expect(JSON.parse(cmeta.config).recipe).toBe('cyclegan');
     await until(page, 'window.__demo.state === "paused"');
     await click(page, '#tab-gaussian');
     await until(page, 'window.__demo.tab === "gaussian" && window.__demo.ready');
+    n = await failures(page);
     await upload(page, '#load', join(downloads, cname));
-    await until(page, 'window.__demo.error !== ""');
-    expect((await demo(page)).error).toMatch(/holds a CycleGAN model, not a 2-D Gaussian one/);
+    expect(await newError(page, n)).toMatch(/holds a CycleGAN model, not a 2-D Gaussian one/);
     await click(page, '#tab-cyclegan');
     await until(page, 'window.__demo.tab === "cyclegan" && window.__demo.ready');
+    n = await failures(page);
     await upload(page, '#load', join(downloads, cname));
-    await until(page, `window.__demo.step === ${cstep} && window.__demo.ready && window.__demo.state === "idle"`);
+    await settle(page, n, `window.__demo.step === ${cstep} && window.__demo.ready && window.__demo.state === "idle"`);
     expect((await demo(page)).error).toBe('');
     expect(await text(page, '#stats')).toContain(`checkpoint ${cname}`);
     rmSync(dir, { recursive: true, force: true });
@@ -423,8 +473,9 @@ describe.skipIf(!chromiumPath() && !process.env.CI)('demo in headless Chromium',
         await click(page, '#start');
       }
       await until(page, 'window.__demo.snapshotStep >= 150 && window.__demo.step > window.__demo.snapshotStep + 20', 200_000);
-      const { snap, losses } = await page.evaluate(`(() => { const snap = window.__demo.snapshotStep; const losses = window.__demo.deviceLosses; window.__kilnDestroyDevice(); return { snap, losses }; })()`) as { snap: number; losses: number };
-      await until(page, `window.__demo.deviceLosses === ${losses + 1} && window.__demo.restoredFrom === ${snap} && window.__demo.ready && window.__demo.state === "training"`);
+      const { snap, losses, session } = await page.evaluate(`(() => { const { snapshotStep: snap, deviceLosses: losses, session } = window.__demo; window.__kilnDestroyDevice(); return { snap, losses, session }; })()`) as { snap: number; losses: number; session: number };
+      // A new session (the lost one's id, step and restoredFrom from the first round must not end the wait).
+      await until(page, `window.__demo.deviceLosses === ${losses + 1} && window.__demo.session !== ${session} && window.__demo.restoredFrom === ${snap} && window.__demo.ready && window.__demo.state === "training"`);
       await until(page, `window.__demo.step > ${snap + 20}`);
       const s = await demo(page);
       expect(s.error).toBe('');
