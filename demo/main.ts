@@ -633,7 +633,7 @@ async function takeSnapshot(s: Session): Promise<void> {
   } finally { s.snapping = false; }
 }
 
-/** The session's checkpoint bytes (the caller has read its pending metrics). */
+/** This run's checkpoint bytes (the caller has read its pending metrics). */
 function encodeRun(s: Session): Promise<Uint8Array> {
   return s.spec.kind === 'cycle' ? encodeCycleGanCheckpoint(s.cyc, s.config) : encodeCheckpoint(s.gan, s.config);
 }

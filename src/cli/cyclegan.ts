@@ -20,7 +20,7 @@ import { readBytes, writeFileAtomic } from '../node/files.js';
 import { loadImageFolder } from '../node/images.js';
 import { loadMnist } from '../node/mnist.js';
 import type { ImageDataset } from '../data/images.js';
-import { Progress } from './progress.js';
+import { Progress, trainLoop } from './progress.js';
 import { scoreInto, withDeviceRecovery, type RecoverableRun } from './train.js';
 
 /** Both domains of a run, read from disk where the config names folders. */
@@ -157,30 +157,14 @@ async function trainCycleGanOnce(o: CycleTrainOptions): Promise<{ summary: Recor
     writeFileAtomic(csvPath, csv(rows));
     writeFileAtomic(join(o.out, 'losses.svg'), plot(rows));
   };
-  const save = async (name: string) => {
-    rows.push(...(await trainer.metrics()));
+  const checkpoint = async (name: string) => {
     writeFileAtomic(join(o.out, 'checkpoints', name), await encodeCycleGanCheckpoint(trainer, config));
   };
-  const t0 = performance.now();
-  const startStep = trainer.step;
-  while (trainer.step < steps) {
-    trainer.trainStep();
-    const s = trainer.step;
-    o.onStep?.(s);
-    if (s % readEvery === 0 || s === steps) {
-      rows.push(...(s === steps ? await trainer.metrics() : await trainer.poll()));
-      if (rows.length) progress?.update(s, text(rows[rows.length - 1]), s === steps);
-    }
-    if (s % every === 0 && s !== steps) {
-      await save(`step-${pad(s)}.safetensors`);
-      await outputs(s);
-    }
-  }
-  rows.push(...(await trainer.metrics()));
-  const wall = (performance.now() - t0) / 1000;
-  progress?.done();
-  await save('final.safetensors');
+  const { wallSeconds: wall, startStep } = await trainLoop({
+    trainer, steps, every, readEvery, rows, progress, line: text, onStep: o.onStep, outputs, checkpoint, pad,
+  });
   await outputs(trainer.step);
+  await checkpoint('final.safetensors');
   const tail = rows.slice(-Math.min(rows.length, 50));
   const avg = Object.fromEntries(CYCLE_LOSSES.map((k) => [k, tail.reduce((a, r) => a + r[k], 0) / Math.max(1, tail.length)]));
   const summary: Record<string, unknown> = {

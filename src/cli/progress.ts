@@ -39,3 +39,57 @@ export class Progress {
 
   done(): void { if (this.tty) process.stdout.write('\n'); }
 }
+
+/** What the training loop needs of a trainer (GanTrainer and CycleGanTrainer both fit). */
+export interface LoopTrainer<R> { step: number; trainStep(): void; poll(): Promise<R[]>; metrics(): Promise<R[]> }
+
+export interface LoopOptions<R> {
+  trainer: LoopTrainer<R>;
+  steps: number;
+  /** Outputs and a checkpoint every `every` steps (and at the end, by the caller). */
+  every: number;
+  /** Lagged metrics are collected every `readEvery` steps. */
+  readEvery: number;
+  /** The run's metric rows; new ones are appended. */
+  rows: R[];
+  progress: Progress | null;
+  /** The progress line's text for the newest row. */
+  line: (r: R) => StepRecord | string;
+  onStep?: (step: number) => void;
+  /** Writes the run's outputs (samples, losses.csv, the plot) at step `s`. */
+  outputs: (s: number) => Promise<void>;
+  /** Writes checkpoints/`name`. */
+  checkpoint: (name: string) => Promise<void>;
+  pad: (s: number) => string;
+}
+
+/**
+ * The loop both `kiln train` runners share: steps, lagged metrics into the rows and the progress line, and
+ * every `every` steps the outputs, then a checkpoint. All rows up to the step are written to losses.csv before
+ * the checkpoint, so a resume from it (after a crash or a lost device) continues the file without a hole.
+ * Returns the wall time of the steps and the step the loop started from.
+ */
+export async function trainLoop<R>(o: LoopOptions<R>): Promise<{ wallSeconds: number; startStep: number }> {
+  const { trainer, steps, rows } = o;
+  const t0 = performance.now();
+  const startStep = trainer.step;
+  while (trainer.step < steps) {
+    trainer.trainStep();
+    const s = trainer.step;
+    o.onStep?.(s);
+    if (s % o.readEvery === 0 || s === steps) {
+      // Lagged: the rows that have arrived; the GPU keeps working on the steps after them.
+      rows.push(...(s === steps ? await trainer.metrics() : await trainer.poll()));
+      if (rows.length) o.progress?.update(s, o.line(rows[rows.length - 1]), s === steps);
+    }
+    if (s % o.every === 0 && s !== steps) {
+      rows.push(...(await trainer.metrics()));
+      await o.outputs(s);
+      await o.checkpoint(`step-${o.pad(s)}.safetensors`);
+    }
+  }
+  rows.push(...(await trainer.metrics()));
+  const wallSeconds = (performance.now() - t0) / 1000;
+  o.progress?.done();
+  return { wallSeconds, startStep };
+}

@@ -10,7 +10,7 @@ import { GanTrainer, type StepRecord } from '../gan/trainer.js';
 import { lineChartSvg } from '../io/plot.js';
 import { evalEnv, fixedLatent, samplePng, trainingImages } from './common.js';
 import { readBytes, writeFileAtomic } from '../node/files.js';
-import { Progress } from './progress.js';
+import { Progress, trainLoop } from './progress.js';
 
 export interface TrainOptions extends RecoverableRun {
   config: RunConfig;
@@ -140,38 +140,19 @@ async function trainOnce(o: TrainOptions): Promise<TrainResult> {
   const label = `${recipe.label?.(config) ?? config.recipe} seed ${config.seed}`;
   const progress = o.quiet ? null : new Progress(label, steps, trainer.step);
   const pad = (s: number) => String(s).padStart(String(steps).length, '0');
-  const save = async (name: string) => {
-    rows.push(...(await trainer.metrics()));
+  const outputs = async (s: number) => {
+    writeFileAtomic(join(o.out, 'samples', `step-${pad(s)}.png`), await samplePng(config, trainer.sampler, z));
+    writeFileAtomic(csvPath, csv(rows));
+    writeFileAtomic(join(o.out, 'losses.svg'), plot(rows, config.recipe));
+  };
+  const checkpoint = async (name: string) => {
     writeFileAtomic(join(o.out, 'checkpoints', name), await encodeCheckpoint(trainer, config));
   };
-  const t0 = performance.now();
-  const startStep = trainer.step;
-  while (trainer.step < steps) {
-    trainer.trainStep();
-    const s = trainer.step;
-    o.onStep?.(s);
-    if (s % readEvery === 0 || s === steps) {
-      // Lagged: the rows that have arrived; the GPU keeps working on the steps after them.
-      rows.push(...(s === steps ? await trainer.metrics() : await trainer.poll()));
-      if (rows.length) progress?.update(s, rows[rows.length - 1], s === steps);
-    }
-    if (s % every === 0 && s !== steps) {
-      // Every row up to this step goes into losses.csv before the checkpoint, so a resume from it (after a
-      // crash or a lost device) continues the file without a hole.
-      rows.push(...(await trainer.metrics()));
-      writeFileAtomic(join(o.out, 'samples', `step-${pad(s)}.png`), await samplePng(config, trainer.sampler, z));
-      writeFileAtomic(csvPath, csv(rows));
-      writeFileAtomic(join(o.out, 'losses.svg'), plot(rows, config.recipe));
-      await save(`step-${pad(s)}.safetensors`);
-    }
-  }
-  rows.push(...(await trainer.metrics()));
-  const wall = (performance.now() - t0) / 1000;
-  progress?.done();
-  writeFileAtomic(join(o.out, 'samples', `step-${pad(trainer.step)}.png`), await samplePng(config, trainer.sampler, z));
-  writeFileAtomic(csvPath, csv(rows));
-  writeFileAtomic(join(o.out, 'losses.svg'), plot(rows, config.recipe));
-  await save('final.safetensors');
+  const { wallSeconds: wall, startStep } = await trainLoop({
+    trainer, steps, every, readEvery, rows, progress, line: (r) => r, onStep: o.onStep, outputs, checkpoint, pad,
+  });
+  await outputs(trainer.step);
+  await checkpoint('final.safetensors');
   const tail = rows.slice(-Math.min(rows.length, image ? 50 : 100));
   const avg = (f: (r: StepRecord) => number) => tail.reduce((a, r) => a + f(r), 0) / Math.max(1, tail.length);
   const summary: Record<string, unknown> = {
