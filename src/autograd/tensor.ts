@@ -239,19 +239,9 @@ export function captureScope<T>(fn: () => T): { result: T; created: Set<Tensor> 
 
 /** @internal runs `fn`; if it throws, frees every tensor it created (none escape an error). */
 export function freeOnThrow<T>(fn: () => T): T {
-  const scope = new Set<Tensor>();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, created } = captureScope(fn);
   const parent = scopes[scopes.length - 1] ?? null;
-  for (const t of scope) t._moveTo(parent);
+  for (const t of created) t._moveTo(parent);
   return result;
 }
 
