@@ -410,6 +410,74 @@ export function fusePointwise(recorded: Command[], be: Backend, report?: FusionR
     return false;
   };
 
+  /**
+   * Folds a strided gather (gather_strided MODE 0: a narrow, permute or expand) feeding a reduce into the
+   * reduce, which then reads the gather's source through strides: the same elements summed in the same
+   * order, so bit for bit what the eager gather-then-reduce gives. Only where the gathered copy is released
+   * after the reduce before anything else touches it, and its [A, R, B] view merges into three strides.
+   */
+  const foldGather = (c: Dispatch): Dispatch | null => {
+    if (c.shader !== 'reduce') return null;
+    const x = c.bindings[0];
+    for (let h = out.length - 1; h >= 0 && h >= out.length - 64; h--) {
+      const prev = out[h];
+      if (prev.kind === 'dispatch' && prev.shader === 'gather_strided' && !prev.dyn && prev.constants?.MODE === 0 &&
+        prev.bindings[1].buffer === x.buffer) {
+        if (keyOf(prev.bindings[1]) !== keyOf(x) || !deadFrom(x.buffer, cursor + 1)) return null;
+        const src = prev.bindings[0];
+        if (src.buffer === x.buffer || src.buffer === c.bindings[1].buffer) return null;
+        // Between the gather and the reduce: nothing may read the copy or write the source; a release of the
+        // source moves after the reduce (nothing may touch the source after that release).
+        const moved: Command[] = [];
+        for (let j = h + 1; j < out.length; j++) {
+          const d = out[j];
+          if (d.kind === 'release' && d.buffer === src.buffer) { moved.push(d); continue; }
+          const { reads, writes } = access(d);
+          if (moved.length && (reads.includes(src.buffer) || writes.includes(src.buffer))) return null;
+          if (reads.includes(x.buffer) || writes.includes(src.buffer) || writes.includes(x.buffer)) return null;
+        }
+        const gp = new Uint32Array(prev.params);
+        const rp = new Uint32Array(c.params);
+        const [n, rank, base] = [gp[0], gp[1], gp[2]];
+        const shape = [...gp.subarray(4, 4 + rank)];
+        const strides = [...gp.subarray(12, 12 + rank)];
+        const [A, R, B] = [rp[0], rp[1], rp[2]];
+        if (A * R * B !== n) return null;
+        // Split the gathered dims into the A, R and B runs; each run must merge into one stride.
+        const merged: number[] = [];
+        let d = 0;
+        for (const size of [A, R, B]) {
+          let prod = 1;
+          let stride: number | null = null;
+          while (prod < size && d < rank) {
+            const k = d++;
+            if (shape[k] === 1) continue;
+            if (stride !== null && stride !== (Math.imul(strides[k], shape[k]) >>> 0)) return null;
+            stride = strides[k];
+            prod *= shape[k];
+          }
+          while (d < rank && shape[d] === 1) d++;
+          if (prod !== size) return null;
+          merged.push(stride ?? 0);
+        }
+        if (d !== rank) return null;
+        const params = new Uint32Array(12);
+        params.set(rp.subarray(0, 5));
+        params.set([base, merged[0], merged[1], merged[2]], 5);
+        out.splice(h, 1);
+        const r: Dispatch = { ...c, bindings: [src, c.bindings[1]], params: params.buffer, fuse: undefined };
+        // Remove the moved releases from out; they follow the reduce.
+        for (const m of moved) out.splice(out.indexOf(m), 1);
+        out.push(r, ...moved);
+        if (report) report.reductions++;
+        return r;
+      }
+      const { writes } = access(prev);
+      if (writes.includes(x.buffer)) return null;
+    }
+    return null;
+  };
+
   const add = (c: Dispatch, w: PointwiseWork) => {
     if (g) {
       const bound = g.bound();
@@ -457,6 +525,7 @@ export function fusePointwise(recorded: Command[], be: Backend, report?: FusionR
       if (touched(c).some((b) => bound.has(b))) { flush(); c = cmds[cursor]; }
     }
     if (c.kind === 'dispatch' && !c.dyn && c.fuse && 'reduce' in (c.fuse as object) && foldReduce(c, c.fuse as ReduceWork)) continue;
+    if (c.kind === 'dispatch' && !c.dyn && foldGather(c)) continue;
     out.push(c);
   }
   flush();

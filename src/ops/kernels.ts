@@ -148,7 +148,7 @@ export function reduceARB(code: ReduceCode, x: Tensor, A: number, R: number, B: 
   const run = (src: Tensor, r: number, P: number): Tensor => {
     const L = Math.ceil(r / P);
     const out = Tensor.empty([A * P * B]);
-    const p = new ParamWriter().u32(A, r, B, P, L, 0, 0, 0);
+    const p = new ParamWriter().u32(A, r, B, P, L, 0, r * B, B).u32(1, 0, 0, 0);
     const work: ReduceWork | undefined = P === 1 ? { reduce: code, A, R: r, B } : undefined;
     be.dispatch('reduce', { OP: REDUCE[code] }, [bind(src), bind(out)], p.bytes(), be.grid(A * P * B, 256), work);
     return out;

@@ -151,6 +151,30 @@ describe('compileStep fuses pointwise chains', () => {
     expectNoGpuErrors();
   });
 
+  // A narrow or transpose feeding a reduce is no copy: the reduce reads the source through strides, summing
+  // the same elements in the same order as the eager gather-then-reduce.
+  it('a strided gather folds into the reduce after it, with the eager bits', async () => {
+    const x = kiln.tensor(values(37 * 6, 51), [37, 6]);
+    const y = kiln.tensor(values(4 * 9 * 5, 52), [4, 9, 5]);
+    const body = (t: kiln.Tensor) => {
+      const kept = t.narrow(1, 2, 3);
+      return [F.softmax(t, 1).narrow(1, 1, 1).mean(), y.transpose(0, 2).sum(1), y.permute([1, 0, 2]).sum(0), kept, kept.sum()];
+    };
+    const want = await Promise.all(body(x).map((t) => t.toArray()));
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(x);
+    const got = await Promise.all(step.run(x).map((t) => t.toArray()));
+    got.forEach((g, j) => expect(Array.from(g), `output ${j}`).toEqual(Array.from(want[j])));
+    // Copies kept: the narrow that is also an output, and the permute whose summed-over [4, 5] block does
+    // not merge into one stride.
+    const gathers = Object.entries(step.stats.kernels)
+      .reduce((n, [k, v]) => n + v * (k.match(/gather_strided/g)?.length ?? 0), 0);
+    expect(gathers).toBe(2);
+    step.dispose();
+    [x, y].forEach((t) => t.dispose());
+    expectNoGpuErrors();
+  });
+
   // A reduced loss over a small batch runs on one thread; it joins a wider independent kernel on the first
   // thread of a workgroup (its barriers dropped), still with the eager bits.
   it('a one-thread loss and an independent wider kernel share one dispatch and give the eager bits', async () => {
