@@ -21,17 +21,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
-from make_cyclegan_fixtures import NLayerDiscriminator, ResnetGenerator, save_safetensors  # noqa: E402
-
-
-def init_weights(net, gain=0.02):
-    def f(m):
-        name = m.__class__.__name__
-        if hasattr(m, "weight") and ("Conv" in name or "Linear" in name):
-            nn.init.normal_(m.weight.data, 0.0, gain)
-            if m.bias is not None:
-                nn.init.constant_(m.bias.data, 0.0)
-    net.apply(f)
+from make_cyclegan_fixtures import NLayerDiscriminator, ResnetGenerator, init_weights, save_safetensors  # noqa: E402
 
 
 class ImagePool:

@@ -7,12 +7,12 @@ state-dict keys, the input "x" and the outputs "G_out" and "D_out".
 Usage: /usr/bin/python3 scripts/make_cyclegan_fixtures.py tests/fixtures/cyclegan_nets.safetensors
 """
 import functools
-import json
-import struct
 import sys
 
 import torch
 from torch import nn
+
+from make_gan_fixtures import save_safetensors
 
 NORM = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
 
@@ -73,24 +73,15 @@ def init_weights(net, gain=0.02):
             if m.bias is not None:
                 nn.init.constant_(m.bias.data, 0.0)
     net.apply(f)
-    # Non-zero biases so the test also checks that every bias is loaded where it belongs.
+
+
+def randomize_biases(net):
+    """Non-zero biases, so the test also checks that every bias is loaded where it belongs."""
     with torch.no_grad():
         for k, p in net.named_parameters():
             if k.endswith("bias"):
                 p.uniform_(-0.1, 0.1)
 
-
-def save_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, t in tensors.items():
-        data = t.detach().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header).encode()
-    head += b" " * ((8 - len(head) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)) + head + b"".join(blobs))
 
 
 def main(path):
@@ -98,7 +89,9 @@ def main(path):
     G = ResnetGenerator(3, 3, ngf=4, n_blocks=2)
     D = NLayerDiscriminator(3, ndf=4, n_layers=3)
     init_weights(G)
+    randomize_biases(G)
     init_weights(D)
+    randomize_biases(D)
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         g = G(x)
