@@ -10,7 +10,15 @@ import { Storage, Tensor, tidy } from './tensor.js';
 /** Host data fed to a compiled step (a data batch read from the CPU): written straight into the step's
  * fixed input buffer on replays, so feeding it allocates nothing. */
 export interface HostInput { data: Float32Array | Int32Array; shape: readonly number[] }
-type Input = Tensor | HostInput;
+/** A contiguous range of a tensor (elements [offset, offset + numel of shape)), fed to a compiled step: one
+ * buffer copy into the step's fixed input buffer, no tensor made per step (a batch of rows of a dataset kept
+ * on the GPU). */
+export interface RangeInput { source: Tensor; offset: number; shape: readonly number[] }
+type Input = Tensor | HostInput | RangeInput;
+
+const numelOf = (shape: readonly number[]): number => { let n = 1; for (const d of shape) n *= d; return n; };
+const dtypeOf = (t: Input): 'float32' | 'int32' => (t instanceof Tensor ? t.dtype : 'source' in t ? t.source.dtype
+  : t.data instanceof Int32Array ? 'int32' : 'float32');
 
 export interface CompiledStepStats {
   /** Times the step was captured (a new input shape or a disposed tensor it used forces a new capture). */
@@ -65,30 +73,23 @@ export class CompiledStep<A extends Tensor[], R> {
     if (typeof fn !== 'function') throw new Error(`compileStep: expected a function, got ${String(fn)}`);
   }
 
-  run(...given: { [K in keyof A]: Tensor | HostInput }): R {
+  run(...given: { [K in keyof A]: Tensor | HostInput | RangeInput }): R {
     const be = backend();
     const inputs = given as Input[];
-    inputs.forEach((t, i) => {
-      if (t instanceof Tensor) {
-        if (t.isDisposed) throw new Error(`compileStep: input ${i} (tensor #${t.id}) was disposed`);
-      } else if (!t || typeof t !== 'object' || !(t.data instanceof Float32Array || t.data instanceof Int32Array) || !Array.isArray(t.shape)) {
-        throw new Error(`compileStep: input ${i} must be a Tensor or { data: Float32Array | Int32Array, shape }, got ${String(t)}`);
-      } else if (t.shape.reduce((p, q) => p * q, 1) !== t.data.length) {
-        throw new Error(`compileStep: input ${i} has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
-      }
-    });
-    const dtypeOf = (t: Input) => (t instanceof Tensor ? t.dtype : t.data instanceof Int32Array ? 'int32' : 'float32');
-    const key = inputs.map((t) => `${dtypeOf(t)}[${t.shape.join(',')}]`).join(' ');
-    if (this.program && (!this.program.valid || key !== this.key)) this.drop();
-    this.disposeEager();
-    if (this.program) {
+    for (let i = 0; i < inputs.length; i++) checkInput(inputs[i], i);
+    // A replay with the captured shapes builds no key string (a replay allocates nothing).
+    if (this.program && this.program.valid && this.sameShapes(inputs)) {
+      this.disposeEager();
       this.feed(inputs);
       this.program.run(false);
       this.counts.replays++;
       return this.outputs!;
     }
+    const key = inputs.map((t) => `${dtypeOf(t)}[${t.shape.join(',')}]`).join(' ');
+    if (this.program && (!this.program.valid || key !== this.key)) this.drop();
+    this.disposeEager();
     if (!this.warmed.has(key)) {
-      const r = tidy(() => this.fn(...(inputs.map((t) => (t instanceof Tensor ? t : hostTensor(t))) as A)));
+      const r = tidy(() => this.fn(...(inputs.map((t) => (t instanceof Tensor ? t : 'source' in t ? rangeTensor(t) : hostTensor(t))) as A)));
       collect(r, this.eagerOutputs);
       this.eagerOutputs.forEach((t) => t.keep());
       this.warmed.add(key);
@@ -132,13 +133,31 @@ export class CompiledStep<A extends Tensor[], R> {
     this.disposeEager();
   }
 
+  /** Whether the inputs have the captured recording's dtypes and shapes. */
+  private sameShapes(inputs: Input[]): boolean {
+    const fixed = this.inputs;
+    if (inputs.length !== fixed.length) return false;
+    for (let i = 0; i < inputs.length; i++) {
+      const t = inputs[i], f = fixed[i];
+      if (dtypeOf(t) !== f.dtype || t.shape.length !== f.shape.length) return false;
+      for (let d = 0; d < f.shape.length; d++) if (t.shape[d] !== f.shape[d]) return false;
+    }
+    return true;
+  }
+
   private feed(inputs: Input[]): void {
     const be = backend();
-    inputs.forEach((t, i) => {
+    for (let i = 0; i < inputs.length; i++) {
+      const t = inputs[i];
       const dst = this.inputs[i];
-      if (!(t instanceof Tensor)) be.writeNow(dst.buffer, dst.byteOffset, t.data);
-      else if (t !== dst) be.copy(t.buffer, t.byteOffset, dst.buffer, dst.byteOffset, t.numel * 4);
-    });
+      if (t instanceof Tensor) {
+        if (t !== dst) be.copy(t.buffer, t.byteOffset, dst.buffer, dst.byteOffset, t.numel * 4);
+      } else if ('source' in t) {
+        be.copy(t.source.buffer, t.source.byteOffset + t.offset * 4, dst.buffer, dst.byteOffset, dst.numel * 4);
+      } else {
+        be.writeNow(dst.buffer, dst.byteOffset, t.data);
+      }
+    }
   }
 
   private drop(): void {
@@ -154,6 +173,7 @@ export class CompiledStep<A extends Tensor[], R> {
   }
 
   private disposeEager(): void {
+    if (this.eagerOutputs.length === 0) return;
     this.eagerOutputs.forEach((t) => t.dispose());
     this.eagerOutputs = [];
   }
@@ -175,6 +195,35 @@ export function compileStep<A extends Tensor[], R>(fn: (...inputs: A) => R): Com
  */
 export function onReplay(fn: () => void): void {
   backend().onReplay(fn);
+}
+
+function checkInput(t: Input, i: number): void {
+  if (t instanceof Tensor) {
+    if (t.isDisposed) throw new Error(`compileStep: input ${i} (tensor #${t.id}) was disposed`);
+    return;
+  }
+  if (t && typeof t === 'object' && 'source' in t) {
+    const r = t as RangeInput;
+    if (!(r.source instanceof Tensor) || r.source.isDisposed) throw new Error(`compileStep: input ${i}'s source must be a live Tensor`);
+    if (!Array.isArray(r.shape) || !Number.isInteger(r.offset) || r.offset < 0 || r.offset + numelOf(r.shape) > r.source.numel) {
+      throw new Error(`compileStep: input ${i}: range [${r.offset}, +${Array.isArray(r.shape) ? numelOf(r.shape) : '?'}) ` +
+        `is not inside its source's ${r.source.numel} values`);
+    }
+    return;
+  }
+  if (!t || typeof t !== 'object' || !(t.data instanceof Float32Array || t.data instanceof Int32Array) || !Array.isArray(t.shape)) {
+    throw new Error(`compileStep: input ${i} must be a Tensor, { data: Float32Array | Int32Array, shape } or { source, offset, shape }, got ${String(t)}`);
+  }
+  if (numelOf(t.shape) !== t.data.length) {
+    throw new Error(`compileStep: input ${i} has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+  }
+}
+
+/** A tensor holding a range of another (the eager warm-up run's inputs). */
+function rangeTensor(r: RangeInput): Tensor {
+  const t = Tensor.empty(r.shape, r.source.dtype);
+  backend().copy(r.source.buffer, r.source.byteOffset + r.offset * 4, t.buffer, t.byteOffset, t.numel * 4);
+  return t;
 }
 
 /** A tensor holding host data (the eager warm-up run's inputs). */

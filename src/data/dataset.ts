@@ -12,6 +12,9 @@ export interface Dataset {
   /** The same batch as host data, for datasets held on the CPU: a compiled step writes it straight into
    * its input buffer (no GPU allocation per step). */
   hostBatch?(index: number, batchSize: number): Float32Array;
+  /** The same batch as a range of rows of a tensor the dataset keeps on the GPU (offset in elements), for
+   * datasets whose batches are contiguous: a compiled step copies it straight into its input buffer. */
+  batchRange?(index: number, batchSize: number): { source: Tensor; offset: number };
 }
 
 /** A small seeded PRNG (mulberry32) for CPU-side shuffles; the GPU has its own counter-based generator. */

@@ -45,6 +45,10 @@ export class GaussianData implements Dataset {
     if (this.size % batchSize !== 0) throw new Error(`gaussian: batch size ${batchSize} must divide the ${this.size} samples`);
     return this.x.narrow(0, (index * batchSize) % this.size, batchSize);
   }
+  batchRange(index: number, batchSize: number): { source: Tensor; offset: number } {
+    if (this.size % batchSize !== 0) throw new Error(`gaussian: batch size ${batchSize} must divide the ${this.size} samples`);
+    return { source: this.x, offset: ((index * batchSize) % this.size) * 2 };
+  }
 }
 
 /** Steps of a preset's run: 2000 (needle) or 20 epochs of 3200 samples (d2l). */

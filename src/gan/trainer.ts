@@ -38,6 +38,7 @@ export class GanTrainer {
   /** An exponential moving average of G (used for sampling and evaluation when enabled). */
   readonly emaG: Module | null;
   private readonly compiled: CompiledStep<[Tensor], Tensor> | null;
+  private batchShape: number[] | null = null;
   private readonly reader = new LaggedMetrics<StepRecord>((steps, v) => steps.map((step, i) => (
     { step: step + 1, dLoss: v[i * 4], gLoss: v[i * 4 + 1], realScore: v[i * 4 + 2], fakeScore: v[i * 4 + 3] })));
 
@@ -57,13 +58,18 @@ export class GanTrainer {
   /** One D-then-G step. Records the step's metrics on the GPU; read them with poll() or metrics(). */
   trainStep(): void {
     const s = this.s;
-    tidy(() => {
-      // Host-held data goes straight into the compiled step's input buffer; GPU-held data is copied there.
-      const rec = this.compiled
-        ? this.compiled.run(s.data.hostBatch ? { data: s.data.hostBatch(this.step, s.batch), shape: [s.batch, ...s.data.sampleShape] } : s.data.batch(this.step, s.batch))
-        : this.body(s.data.batch(this.step, s.batch));
+    if (this.compiled) {
+      // Host-held data goes straight into the compiled step's input buffer, GPU-held data is copied there (a
+      // range of rows needs no tensor); a replay makes no tensors, so no tidy scope.
+      const shape = this.batchShape ??= [s.batch, ...s.data.sampleShape];
+      let rec: Tensor;
+      if (s.data.hostBatch) rec = this.compiled.run({ data: s.data.hostBatch(this.step, s.batch), shape });
+      else if (s.data.batchRange) { const r = s.data.batchRange(this.step, s.batch); rec = this.compiled.run({ source: r.source, offset: r.offset, shape }); }
+      else rec = tidy(() => this.compiled!.run(s.data.batch(this.step, s.batch)));
       this.reader.record(this.step, rec);
-    });
+    } else {
+      tidy(() => { this.reader.record(this.step, this.body(s.data.batch(this.step, s.batch))); });
+    }
     this.step++;
   }
 
