@@ -6,7 +6,7 @@ import { DeviceAsserts } from './device_assert.js';
 import { announceLost, KilnDeviceLostError, KilnGpuError, KilnStaleTensorError } from './errors.js';
 import { PipelineCache, type Binding } from './pipelines.js';
 import { BufferPool, Usage, type MemoryReport, type PooledBuffer } from './pool.js';
-import { buildProgram, Program, type Command, type RecordedBinding } from './program.js';
+import { buildProgram, Program, type Command, type RecordedBinding, type ReplayOp } from './program.js';
 import { Submitter } from './queue.js';
 import { EagerSink, type CommandSink } from './sink.js';
 import { PARAMS_BYTES, Uniforms, type StaticUniforms } from './uniforms.js';
@@ -340,9 +340,9 @@ export class Backend {
   }
 
   /** @internal encodes a program (Program.run calls it). */
-  replay(fresh: boolean, cmds: readonly Command[], uniform: readonly GPUBindGroup[] | null): void {
+  replay(fresh: boolean, ops: readonly ReplayOp[]): void {
     this.check();
-    this.sink.replay(fresh, cmds, uniform);
+    this.sink.replay(fresh, ops);
   }
 
   /** @internal undoes a program's pins, claims and uniform buffer (Program.invalidate calls it). */

@@ -140,10 +140,47 @@ export function planBuffers(cmds: readonly Command[], free: (b: GPUBuffer) => bo
   return { map, arena, fixed, created, eagerTransientBytes };
 }
 
+export const OP_DISPATCH = 0, OP_COPY = 1, OP_CLEAR = 2, OP_HOST = 3;
+
+/**
+ * One command of a finalised program, flattened for replay: one class (every field set), so the replay loop
+ * reads monomorphic objects and allocates nothing. Dispatches carry their bind groups (`uniform`: the static
+ * params' slot; null where `dyn` recomputes the params at each replay).
+ */
+export class ReplayOp {
+  constructor(
+    readonly kind: number,
+    readonly pipe: GPUComputePipeline | null,
+    readonly group: GPUBindGroup | null,
+    readonly uniform: GPUBindGroup | null,
+    readonly params: ArrayBuffer | null,
+    readonly dyn: (() => ArrayBuffer) | null,
+    readonly x: number, readonly y: number, readonly z: number,
+    readonly src: GPUBuffer | null, readonly srcOffset: number,
+    readonly dst: GPUBuffer | null, readonly dstOffset: number, readonly bytes: number,
+    readonly fn: (() => void) | null,
+  ) {}
+
+  /** The replay form of a finalised command (null for commands a replay skips). */
+  static of(c: Command, uniform: readonly GPUBindGroup[] | null): ReplayOp | null {
+    switch (c.kind) {
+      case 'dispatch': {
+        const u = c.slot !== undefined ? uniform![c.slot] : null;
+        if (!u && !c.dyn) throw new KilnGpuError(`kiln: ${c.shader}: a recorded dispatch has neither static nor dynamic params`);
+        return new ReplayOp(OP_DISPATCH, c.pipe, c.group!, u, c.params, c.dyn ?? null, c.wg[0], c.wg[1], c.wg[2], null, 0, null, 0, 0, null);
+      }
+      case 'copy': return new ReplayOp(OP_COPY, null, null, null, null, null, 0, 0, 0, c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes, null);
+      case 'clear': return new ReplayOp(OP_CLEAR, null, null, null, null, null, 0, 0, 0, null, 0, c.buffer, c.offset, c.bytes, null);
+      case 'host': return new ReplayOp(OP_HOST, null, null, null, null, null, 0, 0, 0, null, 0, null, 0, 0, c.fn);
+      default: return null;
+    }
+  }
+}
+
 /** What a Program needs from the backend that built it. */
 export interface ProgramHost {
   /** Encodes the commands into the current stream (throws if the device is gone or a capture is open). */
-  replay(fresh: boolean, cmds: readonly Command[], uniform: readonly GPUBindGroup[] | null): void;
+  replay(fresh: boolean, ops: readonly ReplayOp[]): void;
   /** Gives a program's buffers back (see Program.invalidate). */
   releaseProgram(p: Program, owned: GPUBuffer[], pinned: GPUBuffer[], constants: GPUBuffer[], uniform: StaticUniforms | null): void;
 }
@@ -155,6 +192,8 @@ export class Program {
   readonly dispatchCount: number;
   /** Commands one replay encodes, by kernel (generated kernels by label) and 'copy' / 'clear'. */
   readonly kernels: Record<string, number> = {};
+  /** The commands as a replay encodes them. */
+  readonly ops: readonly ReplayOp[];
 
   constructor(private readonly host: ProgramHost, private readonly cmds: Command[], readonly memory: ProgramMemory,
     private readonly uniform: StaticUniforms | null, private readonly owned: GPUBuffer[],
@@ -165,12 +204,15 @@ export class Program {
       const name = c.kind === 'dispatch' ? c.shader.split('#')[0] : c.kind;
       this.kernels[name] = (this.kernels[name] ?? 0) + 1;
     }
+    const ops: ReplayOp[] = [];
+    for (const c of cmds) { const op = ReplayOp.of(c, uniform?.groups ?? null); if (op) ops.push(op); }
+    this.ops = ops;
   }
 
   /** Encodes one run of the step. */
   run(fresh: boolean): void {
     if (!this.valid) throw new KilnGpuError(`kiln: this captured step is no longer valid (${this.invalidReason}); capture it again`);
-    this.host.replay(fresh, this.cmds, this.uniform?.groups ?? null);
+    this.host.replay(fresh, this.ops);
   }
 
   /** Gives the arena back to the pool and unpins; later run() calls throw. */

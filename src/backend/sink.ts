@@ -4,6 +4,7 @@
 import { KilnGpuError } from './errors.js';
 import type { PipelineCache, Binding, Pipeline } from './pipelines.js';
 import type { BufferPool, PooledBuffer } from './pool.js';
+import { OP_CLEAR, OP_COPY, OP_DISPATCH, OP_HOST, type ReplayOp } from './program.js';
 import type { Command, DispatchCommand, RecordedBinding } from './program.js';
 import type { Submitter } from './queue.js';
 import type { Uniforms } from './uniforms.js';
@@ -42,7 +43,7 @@ export interface CommandSink {
   /** Throws where host data cannot be written into a buffer at this point of the stream. */
   assertWritable(): void;
   /** Encodes a captured program. */
-  replay(fresh: boolean, cmds: readonly Command[], uniform: readonly GPUBindGroup[] | null): void;
+  replay(fresh: boolean, ops: readonly ReplayOp[]): void;
   /** Starts a capture: the sink to swap in. */
   capture(): CaptureSink;
   /** Ends a capture and hands over its recording. */
@@ -107,27 +108,34 @@ export class EagerSink implements CommandSink {
    * capture's own run) uses the params the capture computed; later replays rerun the host functions and
    * dynamic params in recorded order, as the eager step would have.
    */
-  replay(fresh: boolean, cmds: readonly Command[], uniform: readonly GPUBindGroup[] | null): void {
+  replay(fresh: boolean, ops: readonly ReplayOp[]): void {
+    const queue = this.queue;
+    let pass: GPUComputePassEncoder | null = null;
+    // Pass state persists within a pass: a pipeline or group 0 equal to the previous dispatch's is not set again.
+    let pipe: GPUComputePipeline | null = null;
+    let group: GPUBindGroup | null = null;
     let n = 0;
-    for (const c of cmds) {
-      switch (c.kind) {
-        case 'dispatch': {
-          const pass = this.queue.computePass();
-          pass.setPipeline(c.pipe);
-          pass.setBindGroup(0, c.group!);
-          pass.setBindGroup(1, c.slot !== undefined ? uniform![c.slot] : this.uniforms.slot(fresh ? c.params : c.dyn!()));
-          pass.dispatchWorkgroups(c.wg[0], c.wg[1], c.wg[2]);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      switch (op.kind) {
+        case OP_DISPATCH: {
+          if (pass === null) { pass = queue.computePass(); pipe = null; group = null; }
+          if (op.pipe !== pipe) { pipe = op.pipe; pass.setPipeline(pipe!); }
+          if (op.group !== group) { group = op.group; pass.setBindGroup(0, group); }
+          pass.setBindGroup(1, op.uniform ?? this.uniforms.slot(fresh ? op.params! : op.dyn!()));
+          pass.dispatchWorkgroups(op.x, op.y, op.z);
           n++;
           break;
         }
-        case 'copy': this.queue.commands().copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes); break;
-        case 'clear': this.queue.commands().clearBuffer(c.buffer, c.offset, c.bytes); break;
-        case 'host': if (!fresh) c.fn(); break;
+        case OP_COPY: pass = null; queue.commands().copyBufferToBuffer(op.src!, op.srcOffset, op.dst!, op.dstOffset, op.bytes); break;
+        case OP_CLEAR: pass = null; queue.commands().clearBuffer(op.dst!, op.dstOffset, op.bytes); break;
+        // Host code may encode eager work: the pass is looked up again after it.
+        case OP_HOST: pass = null; if (!fresh) op.fn!(); break;
         default: break;
       }
     }
     this.dispatches += n;
-    this.queue.encoded(n + 1);
+    queue.encoded(n + 1);
   }
 
   capture(): CaptureSink { return new CaptureSink(this.pool); }

@@ -9,27 +9,30 @@ const UNIFORM_CHUNK = 64 * 1024;
 export const PARAMS_BYTES = 256;
 const COMPUTE_STAGE = 0x4;
 
+/** Scratch for turning an f32 into its bits. */
+const F32 = new Float32Array(1);
+const F32_BITS = new Uint32Array(F32.buffer);
+
 /** Builds a uniform Params struct with WGSL layout rules (4-byte scalars, 16-byte aligned arrays/vec4). */
 export class ParamWriter {
+  /** The struct's words as u32 bits (f32s converted as they come). */
   private words: number[] = [];
-  private kinds: ('u' | 'f' | 'i')[] = [];
-  u32(...v: number[]): this { for (const x of v) { this.words.push(x >>> 0); this.kinds.push('u'); } return this; }
-  f32(...v: number[]): this { for (const x of v) { this.words.push(x); this.kinds.push('f'); } return this; }
+  u32(...v: number[]): this { for (let i = 0; i < v.length; i++) this.words.push(v[i] >>> 0); return this; }
+  f32(...v: number[]): this {
+    for (let i = 0; i < v.length; i++) { F32[0] = v[i]; this.words.push(F32_BITS[0]); }
+    return this;
+  }
   /** Pads to the next 16-byte boundary (what a vec4 or array<vec4> field requires). */
-  align16(): this { while (this.words.length % 4) this.u32(0); return this; }
+  align16(): this { while (this.words.length % 4) this.words.push(0); return this; }
   /** A u32 array of `slots` entries (a multiple of 4) starting on a 16-byte boundary. */
   u32Array(values: readonly number[], slots: number): this {
     this.align16();
-    for (let i = 0; i < slots; i++) this.u32(values[i] ?? 0);
+    for (let i = 0; i < slots; i++) this.words.push((values[i] ?? 0) >>> 0);
     return this;
   }
   bytes(): ArrayBuffer {
     this.align16();
-    const buf = new ArrayBuffer(this.words.length * 4);
-    const u = new Uint32Array(buf);
-    const f = new Float32Array(buf);
-    this.words.forEach((w, i) => { if (this.kinds[i] === 'f') f[i] = w; else u[i] = w; });
-    return buf;
+    return new Uint32Array(this.words).buffer;
   }
 }
 
@@ -64,7 +67,7 @@ export class Uniforms {
   }
 
   /** Copies params into the next slot of the ring; returns the slot's bind group (valid until the submit). */
-  slot(params: ArrayBuffer): GPUBindGroup {
+  slot(params: ArrayBuffer | Uint8Array): GPUBindGroup {
     if (this.offset + PARAMS_BYTES > UNIFORM_CHUNK) { this.chunk++; this.offset = 0; }
     if (this.chunk >= this.chunks.length) {
       const buffer = this.pool.newBuffer({ size: UNIFORM_CHUNK, usage: Usage.UNIFORM | Usage.COPY_DST });
@@ -72,7 +75,7 @@ export class Uniforms {
       this.chunks.push({ buffer, data: new Uint8Array(UNIFORM_CHUNK), groups: this.slotGroups(buffer, Math.floor(UNIFORM_CHUNK / this.stride)) });
     }
     const c = this.chunks[this.chunk];
-    c.data.set(new Uint8Array(params), this.offset);
+    c.data.set(params instanceof Uint8Array ? params : new Uint8Array(params), this.offset);
     const slot = this.offset / this.stride;
     this.offset += this.stride;
     return c.groups[slot];

@@ -258,12 +258,14 @@ function assembleGroup(subs: Sub[], shared: GPUBuffer): { src: string; bindings:
 }
 
 /** Packs the sub-problems' params into one Params block (each truncated to its struct's size). */
-function packParams(subs: Sub[], offsets: number[], fresh: boolean): ArrayBuffer {
-  const out = new Uint8Array(PARAMS_BYTES);
-  subs.forEach((s, k) => {
-    const p = new Uint8Array(fresh || !s.dyn ? s.params : s.dyn());
-    out.set(p.subarray(0, Math.min(p.byteLength, s.paramsSize)), offsets[k]);
-  });
+function packParams(subs: Sub[], offsets: number[], fresh: boolean, into?: Uint8Array<ArrayBuffer>): ArrayBuffer {
+  const out = into ?? new Uint8Array(PARAMS_BYTES);
+  if (into) out.fill(0);
+  for (let k = 0; k < subs.length; k++) {
+    const s = subs[k];
+    const p = fresh || !s.dyn ? s.params : s.dyn();
+    out.set(new Uint8Array(p, 0, Math.min(p.byteLength, s.paramsSize)), offsets[k]);
+  }
   return out.buffer;
 }
 
@@ -343,7 +345,11 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     const total = subs.reduce((n, s) => n + s.wg[0] * s.wg[1] * s.wg[2], 0);
     const [x, y] = be.grid(total, 1);
     const c = be.sourceCommand(`group(${subs.map((s) => s.label).join(',')})`, src, bindings, packParams(subs, offsets, true), [x, y, 1], constants) as Dispatch;
-    if (subs.some((s) => s.dyn)) c.dyn = () => packParams(subs, offsets, false);
+    if (subs.some((s) => s.dyn)) {
+      // Replays repack into one scratch block (the uniform ring copies it at once): no allocation per replay.
+      const scratch = new Uint8Array(PARAMS_BYTES);
+      c.dyn = () => packParams(subs, offsets, false, scratch);
+    }
     return c;
   };
 

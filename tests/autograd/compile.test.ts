@@ -2,6 +2,7 @@
 // pointwise chains run fused, so a compiler may contract a * b + c into one rounding), memory stays flat, and everything that would break a recording is either handled (recapture) or a clear error.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../../src/index.js';
+import { backend } from '../../src/autograd/context.js';
 import { expectNoGpuErrors, setup } from '../helpers.js';
 
 beforeAll(async () => { await setup(); });
@@ -108,7 +109,7 @@ describe('compileStep', () => {
     bad.run(x);
     expect(() => bad.run(x)).toThrow(/cannot read a tensor back inside a step being captured/);
     const step = k.compileStep((a: k.Tensor) => a.mul(2));
-    expect(() => step.run(3 as unknown as k.Tensor)).toThrow(/compileStep: input 0 must be a Tensor or \{ data: Float32Array \| Int32Array, shape \}, got 3/);
+    expect(() => step.run(3 as unknown as k.Tensor)).toThrow(/compileStep: input 0 must be a Tensor, \{ data: Float32Array \| Int32Array, shape \} or \{ source, offset, shape \}, got 3/);
     expect(() => step.run({ data: new Float32Array(3), shape: [2, 2] })).toThrow(/compileStep: input 0 has 3 values for shape \[2, 2\]/);
     const gone = k.ones([2]);
     gone.dispose();
@@ -134,6 +135,28 @@ describe('compileStep', () => {
     }
     expect(step.stats).toMatchObject({ eagerRuns: 1, captures: 1, replays: 4 });
     step.dispose();
+  });
+
+  it('takes a range of a tensor as an input (a batch of a dataset on the GPU): one copy, no buffer or bind group made', async () => {
+    const data = k.randn([40, 3]).keep();
+    const w = k.randn([3, 2]).keep();
+    const step = k.compileStep((x: k.Tensor) => x.matmul(w).relu().sum(0));
+    const be = backend();
+    const results: number[][] = [];
+    let buffers = 0, groups = 0;
+    for (let i = 0; i < 8; i++) {
+      if (i === 3) { buffers = be.buffersCreated; groups = be.bindGroupsCreated; }
+      results.push(Array.from(await step.run({ source: data, offset: ((i * 4) % 40) * 3, shape: [4, 3] }).toArray()));
+    }
+    expect(be.buffersCreated - buffers).toBe(0);
+    expect(be.bindGroupsCreated - groups).toBe(0);
+    for (let i = 0; i < 8; i++) {
+      expect(results[i]).toEqual(Array.from(await data.narrow(0, (i * 4) % 40, 4).matmul(w).relu().sum(0).toArray()));
+    }
+    expect(step.stats).toMatchObject({ eagerRuns: 1, captures: 1, replays: 6 });
+    expect(() => step.run({ source: data, offset: 38 * 3, shape: [4, 3] })).toThrow(/compileStep: input 0: range \[114, \+12\) is not inside its source's 120 values/);
+    step.dispose();
+    expectNoGpuErrors();
   });
 
   it('advances onReplay host state in order on every replay', async () => {
