@@ -173,7 +173,11 @@ export function resolveSegments(cmds: Command[], origin: Map<GPUBuffer, GPUBuffe
   // Intervals already taken in each original buffer (its own, un-renamed uses first).
   const taken = new Map<GPUBuffer, [number, number][]>();
   const takenOf = (b: GPUBuffer) => taken.get(b) ?? taken.set(b, []).get(b)!;
-  for (const [b, s] of span) if (!origin.has(b)) takenOf(b).push(s);
+  // A buffer the capture does not release at its last use (a step output, a parameter) holds its value past
+  // the end of the step: taken to the end, even where rewrites removed its last access (a copy into it).
+  const lastIsRelease = new Set<GPUBuffer>();
+  cmds.forEach((c, i) => { if (c.kind === 'release' && span.get(c.buffer)?.[1] === i) lastIsRelease.add(c.buffer); });
+  for (const [b, s] of span) if (!origin.has(b)) takenOf(b).push(lastIsRelease.has(b) ? s : [s[0], cmds.length]);
   const target = new Map<GPUBuffer, GPUBuffer>();
   const standIns = [...origin.keys()].filter((b) => span.has(b)).sort((x, y) => span.get(x)![0] - span.get(y)![0]);
   for (const id of standIns) {
@@ -535,6 +539,39 @@ export function fusePointwise(recorded: Command[], be: Backend, report?: FusionR
 }
 
 /** The body span [open brace, close brace] of the WGSL function enclosing position `at` (null outside one). */
+/**
+ * storeIntoCopies' second way to store a copied value where it goes: kernel `p` (a generated pointwise kernel,
+ * not a heavy one with store sites) writes the value through binding `j` and already writes the copy's
+ * destination bytes [lo, hi) neighbour through one other binding `w`. The value's store moves to `w` at the
+ * right element, `w`'s range grows to cover [lo, hi) (when nothing else of the kernel binds those bytes), and
+ * binding j stays bound to its old buffer, unused (still counted as written there, so later passes keep it
+ * apart from other uses of that buffer). Null where that does not apply.
+ */
+function widenInto(p: Dispatch, f: { sites?: unknown; wgsl?: string; touched?: ([number, number] | null)[] }, text: string, src: string,
+  j: number, outName: string, sharing: number[], lo: number, hi: number, be: Backend): Dispatch | null {
+  if (f.sites || sharing.length !== 1) return null;
+  const w = sharing[0];
+  const b = p.bindings[w];
+  const o = b.offset ?? 0;
+  if (lo < o || (lo - o) % 4 !== 0) return null;
+  const end = b.size === undefined ? b.buffer.size : o + b.size;
+  const newEnd = Math.max(end, hi);
+  if (newEnd > b.buffer.size) return null;
+  // No other binding of the kernel may reach the widened bytes, nor may the kernel size anything by the binding.
+  if (p.bindings.some((x, r) => r !== w && x.buffer === b.buffer && (x.offset ?? 0) < newEnd && o < (x.size === undefined ? x.buffer.size : (x.offset ?? 0) + x.size))) return null;
+  const wName = new RegExp(`@binding\\(${w}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
+  if (!wName || /arrayLength/.test(src)) return null;
+  const rewritten = text.replace(new RegExp(`\\b${outName}\\[i\\] = `, 'g'), `${wName}[i + ${(lo - o) / 4}u] = `);
+  const bindings = p.bindings.map((x) => ({ ...x }));
+  bindings[w] = { buffer: b.buffer, offset: b.offset, size: newEnd - o };
+  const q = be.sourceCommand(p.shader.split('#')[0], rewritten, bindings, p.params, p.wg, p.constants ?? {}) as Dispatch;
+  const touched: ([number, number] | null)[] = [...(f.touched ?? p.bindings.map(() => undefined as unknown as [number, number]))];
+  const had = touched[w] ?? [o, end];
+  touched[w] = [Math.min(had[0], lo), Math.max(had[1], hi)];
+  q.fuse = { ...f, wgsl: rewritten, touched };
+  return q;
+}
+
 function enclosingFn(src: string, at: number): [number, number] | null {
   const start = src.lastIndexOf('\nfn ', at);
   if (start < 0) return null;
@@ -631,8 +668,8 @@ export function storeIntoCopies(recorded: Command[], be: Backend, report?: { cop
     if (ins.some((r) => (p.bindings[r].offset ?? 0) !== c.dstOffset) || ins.length > 1) continue;
     // A second writable binding of the destination may not overlap one it has (WebGPU forbids aliasing writes).
     const base = c.dstOffset - (c.dstOffset % be.limits.minStorageBufferOffsetAlignment);
-    if (p.bindings.some((b, r) => b.buffer === c.dst && p.writes[r] && (overlapsTouched(p, r, lo, hi) ||
-      rangesOfBinding(b).some(([x, y]) => x < hi && base < y)))) continue;
+    const sharing = p.bindings.flatMap((b, r) => (b.buffer === c.dst && p.writes[r] ? [r] : []));
+    const clash = sharing.some((r) => overlapsTouched(p, r, lo, hi) || rangesOfBinding(p.bindings[r]).some(([x, y]) => x < hi && base < y));
     const outName = new RegExp(`@binding\\(${j}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
     if (!outName) continue;
     const storeRe = new RegExp(`\\b${outName}\\[`, 'g');
@@ -640,6 +677,17 @@ export function storeIntoCopies(recorded: Command[], be: Backend, report?: { cop
     const storeAt = src.indexOf(`${outName}[i] = `);
     // Every access of the output is one store of element i (in the function that reads the old value).
     if (stores.length > 0 || storeAt < 0 || src.indexOf(`${outName}[i] = `, storeAt + 1) >= 0) continue;
+    if (clash) {
+      // The kernel already writes the destination through another binding (an earlier slice of the same
+      // stacked output): store through that binding instead, widened to cover this slice too.
+      const q = widenInto(p, f, text, src, j, outName, sharing, lo, hi, be);
+      if (!q) continue;
+      cmds[h] = q;
+      cmds.splice(k, 1);
+      k = h;
+      if (report) report.copies++;
+      continue;
+    }
     // A destination at an offset the device cannot bind at (a slice of a stacked output) is bound at the
     // aligned offset below it, and the kernel stores `elem` elements further on.
     const align = be.limits.minStorageBufferOffsetAlignment;

@@ -319,4 +319,25 @@ describe('compileStep stores in-place accumulations and stacked results without 
     [a, b, x].forEach((t) => t.dispose());
     expectNoGpuErrors();
   });
+
+  it('two stacked scalars finished by one fused kernel both go through the binding of the first slice: no copy, eager bits', async () => {
+    const a = kiln.tensor(values(40, 73), [40]);
+    const body = (x: kiln.Tensor) => kiln.noGrad(() => {
+      const p = a.mul(x).tanh();
+      // Two independent pointwise scalars that fusion runs as one two-output kernel, stacked into slices 0 and 1.
+      return kiln.stack([x.mul(2), p.sum().mul(0.25)]);
+    });
+    const xs = [0.5, -1.25, 2, 0.75, 3];
+    const want: number[][] = [];
+    for (const v of xs) { const x = kiln.tensor(v); want.push(Array.from(await body(x).toArray())); x.dispose(); }
+    const step = kiln.compileStep(body);
+    const got: number[][] = [];
+    for (const v of xs) { const x = kiln.tensor(v); got.push(Array.from(await step.run(x).toArray())); x.dispose(); }
+    expect(got).toEqual(want);
+    expect(step.stats.replays).toBe(3);
+    expect(step.stats.kernels.copy ?? 0).toBe(0);
+    step.dispose();
+    a.dispose();
+    expectNoGpuErrors();
+  });
 });
