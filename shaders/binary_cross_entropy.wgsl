@@ -5,6 +5,8 @@
 // readback reports as PyTorch's error; captured steps check every replay.
 // bindings: g0 b0 p (read), b1 t (read), b2 out (write), b3 dev_assert (atomic flags); g1 b0 Params.
 // dispatch: REDUCE 0: ceil(n / WG) folded 2-D; else 1 workgroup.
+// out goes through store() (once per element, at its flat index): compileStep's fusion pass may swap in a
+// fused epilogue or store it straight into a slice of a stacked result.
 override REDUCE: u32 = 2u;
 override WG: u32 = 64u;
 
@@ -16,6 +18,8 @@ struct Params { n: u32, assert_code: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(3) var<storage, read_write> dev_assert: array<atomic<u32>, 8>;
 @group(1) @binding(0) var<uniform> p: Params;
 var<workgroup> part: array<f32, WG>;
+
+fn store(i: u32, v: f32) { out[i] = v; }
 
 fn assert_fail(code: u32, value: u32, index: u32, bound: u32) {
   if (atomicAdd(&dev_assert[1], 1u) == 0u) {
@@ -36,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lidx: u32) {
   if (REDUCE == 0u) {
     let i = flat_index(wid, nwg, lidx, WG);
-    if (i < p.n) { out[i] = elem(i); }
+    if (i < p.n) { store(i, elem(i)); }
     return;
   }
   var s = 0.0;
@@ -46,6 +50,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (lidx == 0u) {
     var total = 0.0;
     for (var j = 0u; j < WG; j++) { total += part[j]; }
-    out[0] = select(total, total / f32(p.n), REDUCE == 2u);
+    store(0u, select(total, total / f32(p.n), REDUCE == 2u));
   }
 }

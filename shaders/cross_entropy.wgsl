@@ -6,6 +6,8 @@
 // the next readback reports; the host checks labels it knows before launching.
 // bindings: g0 b0 x (read), b1 labels (read), b2 out (write), b3 dev_assert (atomic flags); g1 b0 Params.
 // dispatch: REDUCE 0: ceil(N / WG) folded 2-D; else 1 workgroup.
+// out goes through store() (once per element, at its flat index): compileStep's fusion pass may swap in a
+// fused epilogue or store it straight into a slice of a stacked result.
 override REDUCE: u32 = 2u;
 override WG: u32 = 64u;
 
@@ -26,6 +28,8 @@ fn assert_fail(code: u32, value: u32, index: u32, bound: u32) {
   }
 }
 
+fn store(i: u32, v: f32) { out[i] = v; }
+
 fn row_loss(i: u32) -> f32 {
   let base = i * p.C;
   var m = x[base];
@@ -45,7 +49,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lidx: u32) {
   if (REDUCE == 0u) {
     let i = flat_index(wid, nwg, lidx, WG);
-    if (i < p.N) { out[i] = row_loss(i); }
+    if (i < p.N) { store(i, row_loss(i)); }
     return;
   }
   var s = 0.0;
@@ -55,6 +59,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (lidx == 0u) {
     var t = 0.0;
     for (var j = 0u; j < WG; j++) { t += part[j]; }
-    out[0] = select(t, t / f32(p.N), REDUCE == 2u);
+    store(0u, select(t, t / f32(p.N), REDUCE == 2u));
   }
 }

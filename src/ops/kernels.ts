@@ -478,7 +478,8 @@ export function crossEntropy(x: Tensor, labels: Tensor, reduction: LossReduction
   const wg = reduction === 'none' ? 64 : lossWg(N * C);
   const code = labelAssert('crossEntropy');
   be.dispatch('cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(x), bind(labels), bind(out), be.asserts.buffer],
-    new ParamWriter().u32(N, C, code).bytes(), reduction === 'none' ? be.grid(N, wg) : [1]);
+    new ParamWriter().u32(N, C, code).bytes(), reduction === 'none' ? be.grid(N, wg) : [1],
+    { store: 'cross_entropy', out: 2, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
@@ -499,7 +500,8 @@ export function binaryCrossEntropy(p: Tensor, t: Tensor, reduction: LossReductio
   const code = be.asserts.code('binaryCrossEntropy.range', (r) => `binaryCrossEntropy: all elements of input should be ` +
     `between 0 and 1, got ${r.float} at index ${r.index} (apply sigmoid first, or use binaryCrossEntropyWithLogits on logits)`);
   be.dispatch('binary_cross_entropy', { REDUCE: REDUCTION[reduction], WG: wg }, [bind(p), bind(t), bind(out), be.asserts.buffer],
-    new ParamWriter().u32(n, code).bytes(), reduction === 'none' ? be.grid(n, wg) : [1]);
+    new ParamWriter().u32(n, code).bytes(), reduction === 'none' ? be.grid(n, wg) : [1],
+    { store: 'binary_cross_entropy', out: 2, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
