@@ -16,7 +16,7 @@ export interface HostInput { data: Float32Array | Int32Array; shape: readonly nu
 export interface RangeInput { source: Tensor; offset: number; shape: readonly number[] }
 type Input = Tensor | HostInput | RangeInput;
 
-const numelOf = (shape: readonly number[]): number => { let n = 1; for (const d of shape) n *= d; return n; };
+const numelOf = (shape: readonly number[]): number => { let n = 1; for (let i = 0; i < shape.length; i++) n *= shape[i]; return n; };
 const dtypeOf = (t: Input): 'float32' | 'int32' => (t instanceof Tensor ? t.dtype : 'source' in t ? t.source.dtype
   : t.data instanceof Int32Array ? 'int32' : 'float32');
 
@@ -65,6 +65,7 @@ export class CompiledStep<A extends Tensor[], R> {
   private key = '';
   private warmed = new Set<string>();
   private inputs: Tensor[] = [];
+  private inputBytes: number[] = [];
   private outputs: R | null = null;
   private eagerOutputs: Tensor[] = [];
   private counts = { captures: 0, replays: 0, eagerRuns: 0 };
@@ -97,6 +98,7 @@ export class CompiledStep<A extends Tensor[], R> {
       return r;
     }
     this.inputs = inputs.map((t) => Tensor.empty(t.shape, dtypeOf(t)).keep());
+    this.inputBytes = this.inputs.map((t) => t.numel * 4);
     this.feed(inputs);
     be.beginRecording();
     let r: R;
@@ -153,7 +155,7 @@ export class CompiledStep<A extends Tensor[], R> {
       if (t instanceof Tensor) {
         if (t !== dst) be.copy(t.buffer, t.byteOffset, dst.buffer, dst.byteOffset, t.numel * 4);
       } else if ('source' in t) {
-        be.copy(t.source.buffer, t.source.byteOffset + t.offset * 4, dst.buffer, dst.byteOffset, dst.numel * 4);
+        be.copy(t.source.buffer, t.source.byteOffset + t.offset * 4, dst.buffer, dst.byteOffset, this.inputBytes[i]);
       } else {
         be.writeNow(dst.buffer, dst.byteOffset, t.data);
       }
@@ -205,7 +207,7 @@ function checkInput(t: Input, i: number): void {
   if (t && typeof t === 'object' && 'source' in t) {
     const r = t as RangeInput;
     if (!(r.source instanceof Tensor) || r.source.isDisposed) throw new Error(`compileStep: input ${i}'s source must be a live Tensor`);
-    if (!Array.isArray(r.shape) || !Number.isInteger(r.offset) || r.offset < 0 || r.offset + numelOf(r.shape) > r.source.numel) {
+    if (!Array.isArray(r.shape) || !Number.isInteger(r.offset) || r.offset < 0 || r.offset + numelOf(r.shape) > numelOf(r.source.shape)) {
       throw new Error(`compileStep: input ${i}: range [${r.offset}, +${Array.isArray(r.shape) ? numelOf(r.shape) : '?'}) ` +
         `is not inside its source's ${r.source.numel} values`);
     }

@@ -156,8 +156,9 @@ export class CaptureSink implements CommandSink {
 
   dispatch(d: DispatchRequest): void {
     const bindings: RecordedBinding[] = d.buffers.map((b) => ('buffer' in b ? { ...b } : { buffer: b }));
+    // Dynamic params may come in a buffer their function refills at every call: the recording keeps a copy.
     const cmd: DispatchCommand = { kind: 'dispatch', shader: d.shader, pipe: d.pipeline.pipe, bindings, writes: d.pipeline.writes,
-      params: d.params, dyn: d.dyn, wg: d.wg, constants: d.constants, fuse: d.fuse };
+      params: d.dyn ? d.params.slice(0) : d.params, dyn: d.dyn, wg: d.wg, constants: d.constants, fuse: d.fuse };
     this.commands.push(cmd);
   }
 

@@ -15,25 +15,37 @@ const F32_BITS = new Uint32Array(F32.buffer);
 
 /** Builds a uniform Params struct with WGSL layout rules (4-byte scalars, 16-byte aligned arrays/vec4). */
 export class ParamWriter {
-  /** The struct's words as u32 bits (f32s converted as they come). */
+  /** The struct's words as u32 bits (f32s converted as they come); the first `n` are written. */
   private words: number[] = [];
-  u32(...v: number[]): this { for (let i = 0; i < v.length; i++) this.words.push(v[i] >>> 0); return this; }
+  private n = 0;
+  private out: Uint32Array<ArrayBuffer> | null = null;
+  private push(x: number): void { this.words[this.n++] = x; }
+  u32(...v: number[]): this { for (let i = 0; i < v.length; i++) this.push(v[i] >>> 0); return this; }
   f32(...v: number[]): this {
-    for (let i = 0; i < v.length; i++) { F32[0] = v[i]; this.words.push(F32_BITS[0]); }
+    for (let i = 0; i < v.length; i++) { F32[0] = v[i]; this.push(F32_BITS[0]); }
     return this;
   }
   /** Pads to the next 16-byte boundary (what a vec4 or array<vec4> field requires). */
-  align16(): this { while (this.words.length % 4) this.words.push(0); return this; }
+  align16(): this { while (this.n % 4) this.push(0); return this; }
   /** A u32 array of `slots` entries (a multiple of 4) starting on a 16-byte boundary. */
   u32Array(values: readonly number[], slots: number): this {
     this.align16();
-    for (let i = 0; i < slots; i++) this.words.push((values[i] ?? 0) >>> 0);
+    for (let i = 0; i < slots; i++) this.push((values[i] ?? 0) >>> 0);
     return this;
   }
+  /** The block written so far (padded to 16 bytes). A writer refilled after reset() hands back the same
+   * ArrayBuffer when the size is unchanged (a dynamic-params function's, rebuilt at every replay without
+   * allocating): its consumers copy it at once. */
   bytes(): ArrayBuffer {
     this.align16();
-    return new Uint32Array(this.words).buffer;
+    const n = this.n;
+    if (this.out?.length !== n) this.out = new Uint32Array(n);
+    const out = this.out;
+    for (let i = 0; i < n; i++) out[i] = this.words[i];
+    return out.buffer;
   }
+  /** Empties the writer for refilling (its storage and output buffer are reused). */
+  reset(): this { this.n = 0; return this; }
 }
 
 /** A uniform buffer of static Params slots and a bind group per slot (a captured step's). */

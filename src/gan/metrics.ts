@@ -23,6 +23,8 @@ export type ToRecords<R> = (steps: number[], values: Float32Array | Int32Array) 
 export class LaggedMetrics<R> {
   /** METRICS_BATCH rows of one step's metrics each (made at the first record). */
   private ring: Tensor | null = null;
+  private rowBytes = 0;
+  private last: Tensor | null = null;
   private steps: number[] = [];
   private inflight: InFlight[] = [];
 
@@ -31,13 +33,15 @@ export class LaggedMetrics<R> {
   /** Copies step `step`'s metrics into the ring; starts a batched readback once 16 steps are pending. */
   record(step: number, metrics: Tensor): void {
     const r = this.ring;
-    if (r && (r.isDisposed || r.dtype !== metrics.dtype || r.numel !== METRICS_BATCH * metrics.numel)) {
+    const bytes = metrics === this.last ? this.rowBytes : metrics.numel * 4;
+    if (r && (r.isDisposed || r.dtype !== metrics.dtype || this.rowBytes !== bytes)) {
       this.startRead(false);
       if (!r.isDisposed) r.dispose();
       this.ring = null;
     }
-    if (!this.ring) this.ring = Tensor.empty([METRICS_BATCH * metrics.numel], metrics.dtype).keep();
-    const bytes = metrics.numel * 4;
+    if (!this.ring) { this.ring = Tensor.empty([METRICS_BATCH * (bytes / 4)], metrics.dtype).keep(); this.rowBytes = bytes; }
+    // A compiled step hands back the same output tensor each run: its size is not recomputed.
+    this.last = metrics;
     const ring = this.ring;
     backend().copy(metrics.buffer, metrics.byteOffset, ring.buffer, ring.byteOffset + this.steps.length * bytes, bytes);
     this.steps.push(step);
@@ -93,6 +97,7 @@ export class LaggedMetrics<R> {
   dispose(): void {
     this.ring?.dispose();
     this.ring = null;
+    this.last = null;
     this.steps = [];
   }
 }

@@ -258,13 +258,19 @@ function assembleGroup(subs: Sub[], shared: GPUBuffer): { src: string; bindings:
 }
 
 /** Packs the sub-problems' params into one Params block (each truncated to its struct's size). */
+/** Views of the params buffers packParams has read at replays (refilled buffers recur). */
+const views = new WeakMap<ArrayBuffer, Uint8Array>();
+
 function packParams(subs: Sub[], offsets: number[], fresh: boolean, into?: Uint8Array<ArrayBuffer>): ArrayBuffer {
   const out = into ?? new Uint8Array(PARAMS_BYTES);
   if (into) out.fill(0);
   for (let k = 0; k < subs.length; k++) {
     const s = subs[k];
     const p = fresh || !s.dyn ? s.params : s.dyn();
-    out.set(new Uint8Array(p, 0, Math.min(p.byteLength, s.paramsSize)), offsets[k]);
+    // A dynamic-params function that refills one buffer hands back the same ArrayBuffer: its view is kept.
+    let view = views.get(p);
+    if (!view) { view = new Uint8Array(p, 0, Math.min(p.byteLength, s.paramsSize)); if (into) views.set(p, view); }
+    out.set(view, offsets[k]);
   }
   return out.buffer;
 }

@@ -373,8 +373,9 @@ export function random(shape: readonly number[], normal: boolean, a: number, b: 
   const out = Tensor.empty(shape);
   const n = out.numel;
   // The counter advances when the params are made, so a captured step's replays draw fresh numbers.
+  const w = new ParamWriter();
   const params = () => {
-    const p = new ParamWriter().u32(n, rng.seedLo, rng.seedHi, rng.offset).f32(a, b).u32(0, 0);
+    const p = w.reset().u32(n, rng.seedLo, rng.seedHi, rng.offset).f32(a, b).u32(0, 0);
     rng.offset = (rng.offset + n) >>> 0;
     return p.bytes();
   };
@@ -395,7 +396,8 @@ function adamScalars(w: ParamWriter, c: AdamHyper): ArrayBuffer {
 export function adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: () => AdamHyper): void {
   const be = backend();
   const n = param.numel;
-  const params = () => adamScalars(new ParamWriter().u32(n, 0, 0, 0), h());
+  const w = new ParamWriter();
+  const params = () => adamScalars(w.reset().u32(n, 0, 0, 0), h());
   be.dispatch('adam', {}, [bind(grad), bind(param), bind(m), bind(v)], params, be.grid(n, 256));
   param.hostData = null;
 }
@@ -425,7 +427,10 @@ export function adamMulti(params: Tensor[], grads: Tensor[], m: Tensor, v: Tenso
     buffers.push(bind(j < k ? grads[j] : grads[0]), j < k ? bind(params[j]) : dummyBuffer(1 + j));
   }
   buffers.push(bind(m), bind(v));
-  const params_ = () => adamScalars(new ParamWriter().u32(...ends).u32(...offs, ...Array(ADAM_MULTI_SLOTS - k).fill(0)), h());
+  // The slot header is fixed; only the scalars change between replays (one writer, refilled).
+  const head = [...ends, ...offs, ...Array<number>(ADAM_MULTI_SLOTS - k).fill(0)];
+  const w = new ParamWriter();
+  const params_ = () => adamScalars(w.reset().u32Array(head, head.length), h());
   // Bytes the dispatch touches per binding: the moments only at these parameters' offsets, so compileStep's
   // grouping sees two optimizers' steps (disjoint ranges of the shared moment buffers) as independent.
   const lo = Math.min(...offs) * 4;
@@ -443,9 +448,10 @@ export interface SgdHyper { lr: number; momentum: number; dampening: number; wei
 export function sgdStep(param: Tensor, grad: Tensor, buf: Tensor | null, h: () => SgdHyper): void {
   const be = backend();
   const n = param.numel;
+  const w = new ParamWriter();
   const params = () => {
     const c = h();
-    return new ParamWriter().u32(n, c.first ? 1 : 0, c.nesterov ? 1 : 0, 0).f32(c.lr, c.momentum, c.dampening, c.weightDecay).bytes();
+    return w.reset().u32(n, c.first ? 1 : 0, c.nesterov ? 1 : 0, 0).f32(c.lr, c.momentum, c.dampening, c.weightDecay).bytes();
   };
   be.dispatch('sgd', {}, [bind(grad), bind(param), buf ? bind(buf) : dummyBuffer()], params, be.grid(n, 256));
   param.hostData = null;
@@ -455,7 +461,8 @@ export function sgdStep(param: Tensor, grad: Tensor, buf: Tensor | null, h: () =
 export function lerpInto(dst: Tensor, src: Tensor, decay: () => number): void {
   const be = backend();
   const n = dst.numel;
-  const params = () => { const d = decay(); return new ParamWriter().u32(n).f32(d, 1 - d).bytes(); };
+  const w = new ParamWriter();
+  const params = () => { const d = decay(); return w.reset().u32(n).f32(d, 1 - d).bytes(); };
   be.dispatch('lerp', {}, [bind(src), bind(dst)], params, be.grid(n, 256));
   dst.hostData = null;
 }

@@ -6,6 +6,7 @@ import { backend } from '../../src/autograd/context.js';
 import { GanTrainer } from '../../src/gan/trainer.js';
 import { buildRun } from '../../src/gan/recipes.js';
 import * as k from '../../src/index.js';
+import { ParamWriter } from '../../src/backend/uniforms.js';
 import { expectNoGpuErrors, setup } from '../helpers.js';
 
 beforeAll(async () => { await setup(); });
@@ -50,5 +51,18 @@ describe('replayed steps', () => {
     expect(Array.from(await c.p.toArray())).toEqual(Array.from(await e.p.toArray()));
     c.step.dispose();
     expectNoGpuErrors();
+  });
+
+  it('a ParamWriter refilled after reset() hands back the same buffer with the new words (padded to 16 bytes)', () => {
+    const w = new ParamWriter();
+    const a = w.u32(7, 2 ** 32 - 1).f32(0.1).bytes();
+    expect(Array.from(new Uint32Array(a))).toEqual([7, 2 ** 32 - 1, new Uint32Array(new Float32Array([0.1]).buffer)[0], 0]);
+    const b = w.reset().f32(-2).u32(5).bytes();
+    expect(b).toBe(a);
+    expect(Array.from(new Float32Array(b)).slice(0, 1)).toEqual([-2]);
+    expect(Array.from(new Uint32Array(b)).slice(1)).toEqual([5, 0, 0]);
+    // A different size gets a new buffer; a fresh writer never shares one.
+    expect(w.reset().u32(1, 2, 3, 4, 5).bytes().byteLength).toBe(32);
+    expect(new ParamWriter().u32(1).bytes()).not.toBe(new ParamWriter().u32(1).bytes());
   });
 });
