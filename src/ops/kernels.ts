@@ -293,46 +293,56 @@ export function conv2dBackwardWeight(x: Tensor, dy: Tensor, g: ConvGeom): Tensor
 
 export interface BnGeom { N: number; C: number; S: number; eps: number }
 
-export function batchNormStats(x: Tensor, g: BnGeom, running: { mean: Tensor; var: Tensor; momentum: number } | null) {
+/**
+ * Training-mode batch norm in one dispatch (one workgroup per channel): y = (x - mean) * invstd * w + b with
+ * the batch's mean and invstd (returned, saved for the backward), updating `running` as PyTorch does.
+ */
+export function batchNormTrain(x: Tensor, w: Tensor | null, b: Tensor | null, g: BnGeom,
+  running: { mean: Tensor; var: Tensor; momentum: number } | null): { out: Tensor; mean: Tensor; invstd: Tensor } {
   const be = backend();
+  const out = Tensor.empty(x.shape);
   const mean = Tensor.empty([g.C]);
   const invstd = Tensor.empty([g.C]);
   const p = new ParamWriter().u32(g.N, g.C, g.S, 0).f32(g.eps, running?.momentum ?? 0).u32(0, 0);
-  be.dispatch('batch_norm_stats', { UPDATE_RUNNING: running ? 1 : 0 },
-    [bind(x), bind(mean), bind(invstd), running ? bind(running.mean) : dummyBuffer(),
-      running ? bind(running.var) : dummyBuffer(1)], p.bytes(), [Math.ceil(g.C / 64)]);
+  be.dispatch('batch_norm_train', { UPDATE_RUNNING: running ? 1 : 0, AFFINE: w ? 1 : 0 },
+    [bind(x), w ? bind(w) : dummyBuffer(), b ? bind(b) : dummyBuffer(1), bind(out), bind(mean), bind(invstd),
+      running ? bind(running.mean) : dummyBuffer(2), running ? bind(running.var) : dummyBuffer(3)],
+    p.bytes(), be.grid(g.C, 1), { store: 'batch_norm_train', out: 3, numel: out.numel } satisfies StoreWork);
   if (running) { running.mean.hostData = null; running.var.hostData = null; }
-  return { mean, invstd };
+  return { out, mean, invstd };
 }
 
 function bnParams(g: BnGeom): ArrayBuffer {
   return new ParamWriter().u32(g.N, g.C, g.S, 0).f32(g.eps).u32(0, 0, 0).bytes();
 }
 
-/** y = (x - mean) * istd * w + b; `stat` is invstd, or the variance when fromVar. */
-export function batchNormApply(x: Tensor, mean: Tensor, stat: Tensor, w: Tensor | null, b: Tensor | null,
-  g: BnGeom, fromVar: boolean): Tensor {
+/** Eval-mode batch norm: y = (x - mean) / sqrt(var + eps) * w + b with the running statistics. */
+export function batchNormApply(x: Tensor, mean: Tensor, runningVar: Tensor, w: Tensor | null, b: Tensor | null,
+  g: BnGeom): Tensor {
   const be = backend();
   const out = Tensor.empty(x.shape);
-  const affine = w !== null;
-  be.dispatch('batch_norm_apply', { FROM_VAR: fromVar ? 1 : 0, AFFINE: affine ? 1 : 0 },
-    [bind(x), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), b ? bind(b) : dummyBuffer(1), bind(out)],
+  be.dispatch('batch_norm_apply', { AFFINE: w ? 1 : 0 },
+    [bind(x), bind(mean), bind(runningVar), w ? bind(w) : dummyBuffer(), b ? bind(b) : dummyBuffer(1), bind(out)],
     bnParams(g), be.grid(out.numel, 256), { store: 'batch_norm_apply', out: 5, numel: out.numel } satisfies StoreWork);
   return out;
 }
 
+/**
+ * Batch norm's input, weight and bias gradients in one dispatch (one workgroup per channel). `stat` is
+ * invstd, or the running variance when fromVar (eval mode).
+ */
 export function batchNormBackward(x: Tensor, dy: Tensor, mean: Tensor, stat: Tensor, w: Tensor | null, g: BnGeom,
   training: boolean, fromVar: boolean): { dx: Tensor; dw: Tensor; db: Tensor } {
   const be = backend();
+  const dx = Tensor.empty(x.shape);
   const dw = Tensor.empty([g.C]);
   const db = Tensor.empty([g.C]);
-  be.dispatch('batch_norm_backward_reduce', { FROM_VAR: fromVar ? 1 : 0 },
-    [bind(x), bind(dy), bind(mean), bind(stat), bind(dw), bind(db)], bnParams(g), [Math.ceil(g.C / 64)],
-    { store: 'batch_norm_backward_reduce', out: 4, numel: g.C, more: [{ fn: 'store_db', out: 5, numel: g.C }] } satisfies StoreWork);
-  const dx = Tensor.empty(x.shape);
   be.dispatch('batch_norm_backward', { TRAINING: training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, AFFINE: w ? 1 : 0 },
-    [bind(x), bind(dy), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), bind(dw), bind(db), bind(dx)],
-    bnParams(g), be.grid(dx.numel, 256), { store: 'batch_norm_backward', out: 7, numel: dx.numel } satisfies StoreWork);
+    [bind(x), bind(dy), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), bind(dx), bind(dw), bind(db)],
+    bnParams(g), be.grid(g.C, 1), {
+      store: 'batch_norm_backward', out: 5, numel: dx.numel,
+      more: [{ fn: 'store_dw', out: 6, numel: g.C }, { fn: 'store_db', out: 7, numel: g.C }],
+    } satisfies StoreWork);
   return { dx, dw, db };
 }
 

@@ -1,0 +1,80 @@
+// batch_norm_train: training-mode batch norm in one dispatch. One workgroup per channel c of x viewed as
+// [N, C, S] reduces the channel in workgroup memory (mean, then the biased variance in a second pass over
+// the data, for accuracy) and writes y = (x - mean) * invstd * weight + bias through store(), with the
+// channel's mean and invstd (saved for the backward). UPDATE_RUNNING: PyTorch's running-stat update,
+// running_mean = (1 - m) * running_mean + m * mean; running_var likewise with the unbiased variance.
+// bindings: g0 b0 x, b1 weight, b2 bias (read; dummies without AFFINE), b3 y, b4 mean, b5 invstd,
+// b6 running_mean, b7 running_var (read_write; dummies without UPDATE_RUNNING); g1 b0 Params.
+// dispatch: C workgroups of 256, folded 2-D.
+override UPDATE_RUNNING: bool = false;
+override AFFINE: bool = true;
+
+struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, momentum: f32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> invstd: array<f32>;
+@group(0) @binding(6) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
+@group(1) @binding(0) var<uniform> p: Params;
+
+var<workgroup> red: array<f32, 256>;
+
+// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
+// fused epilogue there (see matmul.wgsl).
+fn store(i: u32, v: f32) { y[i] = v; }
+
+// Flat index of element j (of N*S) of channel c.
+fn at(c: u32, j: u32) -> u32 {
+  let n = j / p.S;
+  return (n * p.C + c) * p.S + (j - n * p.S);
+}
+
+// The workgroup's sum of v, in a fixed order (so every run rounds alike).
+fn channel_sum(lidx: u32, v: f32) -> f32 {
+  red[lidx] = v;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (lidx < k) { red[lidx] += red[lidx + k]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lidx: u32) {
+  let c = wid.y * nwg.x + wid.x;
+  if (c >= p.C) { return; }
+  let count = p.N * p.S;
+  var s = 0.0;
+  for (var j = lidx; j < count; j += 256u) { s += x[at(c, j)]; }
+  let m = channel_sum(lidx, s) / f32(count);
+  var ss = 0.0;
+  for (var j = lidx; j < count; j += 256u) { let d = x[at(c, j)] - m; ss += d * d; }
+  let sq = channel_sum(lidx, ss);
+  let istd = inverseSqrt(sq / f32(count) + p.eps);
+  if (lidx == 0u) {
+    mean[c] = m;
+    invstd[c] = istd;
+    if (UPDATE_RUNNING) {
+      let unbiased = sq / f32(max(count, 2u) - 1u);
+      running_mean[c] = (1.0 - p.momentum) * running_mean[c] + p.momentum * m;
+      running_var[c] = (1.0 - p.momentum) * running_var[c] + p.momentum * unbiased;
+    }
+  }
+  var w = 1.0;
+  var b = 0.0;
+  if (AFFINE) { w = weight[c]; b = bias[c]; }
+  for (var j = lidx; j < count; j += 256u) {
+    let i = at(c, j);
+    var v = (x[i] - m) * istd;
+    if (AFFINE) { v = v * w + b; }
+    store(i, v);
+  }
+}
