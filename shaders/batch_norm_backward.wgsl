@@ -5,10 +5,12 @@
 // eval (running statistics are constants): dx = w * istd * dy. FROM_VAR: istd = 1/sqrt(stat[c] + eps)
 // (eval mode, running variance); else stat already holds invstd.
 // bindings: g0 b0 x, b1 dy, b2 mean, b3 stat, b4 weight (read; dummy without AFFINE), b5 dx, b6 dw,
-// b7 db (read_write); g1 b0 Params. dispatch: C workgroups of 256, folded 2-D.
+// b7 db (read_write); g1 b0 Params. dispatch: C workgroups of WG, folded 2-D.
 override TRAINING: bool = true;
 override FROM_VAR: bool = false;
 override AFFINE: bool = true;
+// Threads per workgroup (a multiple of 16, at most 256).
+override WG: u32 = 256;
 
 struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, _p1: u32, _p2: u32, _p3: u32 }
 
@@ -22,8 +24,6 @@ struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, _p1: u32, _p2: u32, 
 @group(0) @binding(7) var<storage, read_write> db: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-var<workgroup> red: array<f32, 256>;
-
 // Every output element goes through its store function (once, at its flat index): compileStep's fusion pass
 // swaps in a fused epilogue there (gradient accumulation, the next op's backward; see matmul.wgsl).
 fn store(i: u32, v: f32) { dx[i] = v; }
@@ -36,23 +36,26 @@ fn at(c: u32, j: u32) -> u32 {
   return (n * p.C + c) * p.S + (j - n * p.S);
 }
 
-// The workgroup's sums of a and b, in a fixed order (so every run rounds alike).
-var<workgroup> red2: array<f32, 256>;
-fn channel_sums(lidx: u32, a: f32, b: f32) -> vec2<f32> {
-  red[lidx] = a;
-  red2[lidx] = b;
+// The workgroup's sum of v, in a fixed order (so every run rounds alike): 16 threads each add a 16th of the
+// partial sums, then every thread adds those 16. Two barriers, not a log2(WG)-level tree: barriers are what
+// a CPU implementation of WebGPU (lavapipe, SwiftShader) pays for most.
+var<workgroup> red: array<vec2<f32>, 256>;
+var<workgroup> part: array<vec2<f32>, 16>;
+fn channel_sum(lidx: u32, v: vec2<f32>) -> vec2<f32> {
+  red[lidx] = v;
   workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (lidx < k) {
-      red[lidx] += red[lidx + k];
-      red2[lidx] += red2[lidx + k];
-    }
-    workgroupBarrier();
+  if (lidx < 16u) {
+    var t = red[lidx];
+    for (var k = lidx + 16u; k < WG; k += 16u) { t += red[k]; }
+    part[lidx] = t;
   }
-  return vec2(red[0], red2[0]);
+  workgroupBarrier();
+  var r = part[0];
+  for (var k = 1u; k < 16u; k++) { r += part[k]; }
+  return r;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
   let c = wid.y * nwg.x + wid.x;
@@ -63,13 +66,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let m = mean[c];
   var sg = 0.0;
   var sgx = 0.0;
-  for (var j = lidx; j < count; j += 256u) {
+  for (var j = lidx; j < count; j += WG) {
     let i = at(c, j);
     let g = dy[i];
     sg += g;
     sgx += g * (x[i] - m);
   }
-  let sums = channel_sums(lidx, sg, sgx);
+  let sums = channel_sum(lidx, vec2(sg, sgx));
   let sdb = sums.x;
   let sdw = sums.y * istd;
   if (lidx == 0u) {
@@ -79,7 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var scale = istd;
   if (AFFINE) { scale = scale * weight[c]; }
   let M = f32(count);
-  for (var j = lidx; j < count; j += 256u) {
+  for (var j = lidx; j < count; j += WG) {
     let i = at(c, j);
     var g = dy[i];
     if (TRAINING) {

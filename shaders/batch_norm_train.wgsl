@@ -5,9 +5,11 @@
 // running_mean = (1 - m) * running_mean + m * mean; running_var likewise with the unbiased variance.
 // bindings: g0 b0 x, b1 weight, b2 bias (read; dummies without AFFINE), b3 y, b4 mean, b5 invstd,
 // b6 running_mean, b7 running_var (read_write; dummies without UPDATE_RUNNING); g1 b0 Params.
-// dispatch: C workgroups of 256, folded 2-D.
+// dispatch: C workgroups of WG, folded 2-D.
 override UPDATE_RUNNING: bool = false;
 override AFFINE: bool = true;
+// Threads per workgroup (a multiple of 16, at most 256).
+override WG: u32 = 256;
 
 struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, momentum: f32, _p1: u32, _p2: u32 }
 
@@ -21,8 +23,6 @@ struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, momentum: f32, _p1: 
 @group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-var<workgroup> red: array<f32, 256>;
-
 // Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
 // fused epilogue there (see matmul.wgsl).
 fn store(i: u32, v: f32) { y[i] = v; }
@@ -33,31 +33,37 @@ fn at(c: u32, j: u32) -> u32 {
   return (n * p.C + c) * p.S + (j - n * p.S);
 }
 
-// The workgroup's sum of v, in a fixed order (so every run rounds alike).
-fn channel_sum(lidx: u32, v: f32) -> f32 {
+// The workgroup's sum of v, in a fixed order (so every run rounds alike): 16 threads each add a 16th of the
+// partial sums, then every thread adds those 16. Two barriers, not a log2(WG)-level tree: barriers are what
+// a CPU implementation of WebGPU (lavapipe, SwiftShader) pays for most.
+var<workgroup> red: array<vec2<f32>, 256>;
+var<workgroup> part: array<vec2<f32>, 16>;
+fn channel_sum(lidx: u32, v: vec2<f32>) -> vec2<f32> {
   red[lidx] = v;
   workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (lidx < k) { red[lidx] += red[lidx + k]; }
-    workgroupBarrier();
+  if (lidx < 16u) {
+    var t = red[lidx];
+    for (var k = lidx + 16u; k < WG; k += 16u) { t += red[k]; }
+    part[lidx] = t;
   }
-  let r = red[0];
   workgroupBarrier();
+  var r = part[0];
+  for (var k = 1u; k < 16u; k++) { r += part[k]; }
   return r;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
   let c = wid.y * nwg.x + wid.x;
   if (c >= p.C) { return; }
   let count = p.N * p.S;
   var s = 0.0;
-  for (var j = lidx; j < count; j += 256u) { s += x[at(c, j)]; }
-  let m = channel_sum(lidx, s) / f32(count);
+  for (var j = lidx; j < count; j += WG) { s += x[at(c, j)]; }
+  let m = channel_sum(lidx, vec2(s, 0.0)).x / f32(count);
   var ss = 0.0;
-  for (var j = lidx; j < count; j += 256u) { let d = x[at(c, j)] - m; ss += d * d; }
-  let sq = channel_sum(lidx, ss);
+  for (var j = lidx; j < count; j += WG) { let d = x[at(c, j)] - m; ss += d * d; }
+  let sq = channel_sum(lidx, vec2(ss, 0.0)).x;
   let istd = inverseSqrt(sq / f32(count) + p.eps);
   if (lidx == 0u) {
     mean[c] = m;
@@ -71,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var w = 1.0;
   var b = 0.0;
   if (AFFINE) { w = weight[c]; b = bias[c]; }
-  for (var j = lidx; j < count; j += 256u) {
+  for (var j = lidx; j < count; j += WG) {
     let i = at(c, j);
     var v = (x[i] - m) * istd;
     if (AFFINE) { v = v * w + b; }

@@ -304,12 +304,23 @@ export function batchNormTrain(x: Tensor, w: Tensor | null, b: Tensor | null, g:
   const mean = Tensor.empty([g.C]);
   const invstd = Tensor.empty([g.C]);
   const p = new ParamWriter().u32(g.N, g.C, g.S, 0).f32(g.eps, running?.momentum ?? 0).u32(0, 0);
-  be.dispatch('batch_norm_train', { UPDATE_RUNNING: running ? 1 : 0, AFFINE: w ? 1 : 0 },
+  be.dispatch('batch_norm_train', { UPDATE_RUNNING: running ? 1 : 0, AFFINE: w ? 1 : 0, WG: bnThreads(g) },
     [bind(x), w ? bind(w) : dummyBuffer(), b ? bind(b) : dummyBuffer(1), bind(out), bind(mean), bind(invstd),
       running ? bind(running.mean) : dummyBuffer(2), running ? bind(running.var) : dummyBuffer(3)],
     p.bytes(), be.grid(g.C, 1), { store: 'batch_norm_train', out: 3, numel: out.numel } satisfies StoreWork);
   if (running) { running.mean.hostData = null; running.var.hostData = null; }
   return { out, mean, invstd };
+}
+
+/**
+ * Threads per channel of the one-workgroup-per-channel batch norm kernels: about 16 elements a thread, from
+ * 64 to 256 threads (measured on lavapipe, where a thread with little to do costs more than it adds).
+ */
+function bnThreads(g: BnGeom): number {
+  const env = Number(globalThis.process?.env?.KILN_BN_WG);
+  if (env) return env;
+  const m = g.N * g.S;
+  return m >= 4096 ? 256 : m >= 2048 ? 128 : 64;
 }
 
 function bnParams(g: BnGeom): ArrayBuffer {
@@ -337,7 +348,7 @@ export function batchNormBackward(x: Tensor, dy: Tensor, mean: Tensor, stat: Ten
   const dx = Tensor.empty(x.shape);
   const dw = Tensor.empty([g.C]);
   const db = Tensor.empty([g.C]);
-  be.dispatch('batch_norm_backward', { TRAINING: training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, AFFINE: w ? 1 : 0 },
+  be.dispatch('batch_norm_backward', { TRAINING: training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, AFFINE: w ? 1 : 0, WG: bnThreads(g) },
     [bind(x), bind(dy), bind(mean), bind(stat), w ? bind(w) : dummyBuffer(), bind(dx), bind(dw), bind(db)],
     bnParams(g), be.grid(g.C, 1), {
       store: 'batch_norm_backward', out: 5, numel: dx.numel,
