@@ -11,6 +11,7 @@ override FROM_VAR: bool = false;
 override AFFINE: bool = true;
 // Threads per workgroup (a multiple of 16, at most 256).
 override WG: u32 = 256;
+const CACHED = 32u;
 
 struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, _p1: u32, _p2: u32, _p3: u32 }
 
@@ -55,6 +56,13 @@ fn channel_sum(lidx: u32, v: vec2<f32>) -> vec2<f32> {
   return r;
 }
 
+// dx / scale for one element: g = dy, xm = x - mean.
+fn dx_of(g: f32, xm: f32, istd: f32, sdb: f32, sdw: f32, M: f32) -> f32 {
+  if (!TRAINING) { return g; }
+  let xhat = xm * istd;
+  return g - sdb / M - xhat * sdw / M;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lidx: u32) {
@@ -64,13 +72,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var istd = stat[c];
   if (FROM_VAR) { istd = inverseSqrt(stat[c] + p.eps); }
   let m = mean[c];
+  // A channel of up to WG * CACHED elements is read once, into registers.
+  var gs: array<f32, CACHED>;
+  var xc: array<f32, CACHED>;
+  let cached = count <= WG * CACHED;
   var sg = 0.0;
   var sgx = 0.0;
-  for (var j = lidx; j < count; j += WG) {
-    let i = at(c, j);
-    let g = dy[i];
-    sg += g;
-    sgx += g * (x[i] - m);
+  if (cached) {
+    for (var t = 0u; t < CACHED; t++) {
+      let j = lidx + t * WG;
+      if (j < count) {
+        let i = at(c, j);
+        gs[t] = dy[i];
+        xc[t] = x[i] - m;
+        sg += gs[t];
+        sgx += gs[t] * xc[t];
+      }
+    }
+  } else {
+    for (var j = lidx; j < count; j += WG) {
+      let i = at(c, j);
+      let g = dy[i];
+      sg += g;
+      sgx += g * (x[i] - m);
+    }
   }
   let sums = channel_sum(lidx, vec2(sg, sgx));
   let sdb = sums.x;
@@ -82,13 +107,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var scale = istd;
   if (AFFINE) { scale = scale * weight[c]; }
   let M = f32(count);
-  for (var j = lidx; j < count; j += WG) {
-    let i = at(c, j);
-    var g = dy[i];
-    if (TRAINING) {
-      let xhat = (x[i] - m) * istd;
-      g = g - sdb / M - xhat * sdw / M;
+  if (cached) {
+    for (var t = 0u; t < CACHED; t++) {
+      let j = lidx + t * WG;
+      if (j < count) { store(at(c, j), scale * dx_of(gs[t], xc[t], istd, sdb, sdw, M)); }
     }
-    store(i, scale * g);
+  } else {
+    for (var j = lidx; j < count; j += WG) {
+      let i = at(c, j);
+      store(i, scale * dx_of(dy[i], x[i] - m, istd, sdb, sdw, M));
+    }
   }
 }

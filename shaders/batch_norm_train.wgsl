@@ -10,6 +10,7 @@ override UPDATE_RUNNING: bool = false;
 override AFFINE: bool = true;
 // Threads per workgroup (a multiple of 16, at most 256).
 override WG: u32 = 256;
+const CACHED = 32u;
 
 struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, momentum: f32, _p1: u32, _p2: u32 }
 
@@ -58,11 +59,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let c = wid.y * nwg.x + wid.x;
   if (c >= p.C) { return; }
   let count = p.N * p.S;
+  // A channel of up to WG * CACHED elements is read once, into registers.
+  var xs: array<f32, CACHED>;
+  let cached = count <= WG * CACHED;
   var s = 0.0;
-  for (var j = lidx; j < count; j += WG) { s += x[at(c, j)]; }
+  if (cached) {
+    for (var t = 0u; t < CACHED; t++) {
+      let j = lidx + t * WG;
+      if (j < count) { xs[t] = x[at(c, j)]; s += xs[t]; }
+    }
+  } else {
+    for (var j = lidx; j < count; j += WG) { s += x[at(c, j)]; }
+  }
   let m = channel_sum(lidx, vec2(s, 0.0)).x / f32(count);
   var ss = 0.0;
-  for (var j = lidx; j < count; j += WG) { let d = x[at(c, j)] - m; ss += d * d; }
+  if (cached) {
+    for (var t = 0u; t < CACHED; t++) {
+      if (lidx + t * WG < count) { let d = xs[t] - m; ss += d * d; }
+    }
+  } else {
+    for (var j = lidx; j < count; j += WG) { let d = x[at(c, j)] - m; ss += d * d; }
+  }
   let sq = channel_sum(lidx, vec2(ss, 0.0)).x;
   let istd = inverseSqrt(sq / f32(count) + p.eps);
   if (lidx == 0u) {
@@ -77,10 +94,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var w = 1.0;
   var b = 0.0;
   if (AFFINE) { w = weight[c]; b = bias[c]; }
-  for (var j = lidx; j < count; j += WG) {
-    let i = at(c, j);
-    var v = (x[i] - m) * istd;
-    if (AFFINE) { v = v * w + b; }
-    store(i, v);
+  if (cached) {
+    for (var t = 0u; t < CACHED; t++) {
+      let j = lidx + t * WG;
+      if (j < count) {
+        var v = (xs[t] - m) * istd;
+        if (AFFINE) { v = v * w + b; }
+        store(at(c, j), v);
+      }
+    }
+  } else {
+    for (var j = lidx; j < count; j += WG) {
+      let i = at(c, j);
+      var v = (x[i] - m) * istd;
+      if (AFFINE) { v = v * w + b; }
+      store(i, v);
+    }
   }
 }
