@@ -8,7 +8,7 @@
 // dispatch: C workgroups of WG, folded 2-D.
 override UPDATE_RUNNING: bool = false;
 override AFFINE: bool = true;
-// Threads per workgroup (a multiple of 16, at most 256).
+// Threads per workgroup (at most 256).
 override WG: u32 = 256;
 const CACHED = 32u;
 
@@ -34,22 +34,23 @@ fn at(c: u32, j: u32) -> u32 {
   return (n * p.C + c) * p.S + (j - n * p.S);
 }
 
-// The workgroup's sum of v, in a fixed order (so every run rounds alike): 16 threads each add a 16th of the
-// partial sums, then every thread adds those 16. Two barriers, not a log2(WG)-level tree: barriers are what
-// a CPU implementation of WebGPU (lavapipe, SwiftShader) pays for most.
+// The workgroup's sum of v, in a fixed order (so every run rounds alike): up to 16 threads each add a share
+// of the partial sums, then every thread adds those. Two barriers, not a log2(WG)-level tree: barriers are
+// what a CPU implementation of WebGPU (lavapipe, SwiftShader) pays for most.
 var<workgroup> red: array<vec2<f32>, 256>;
 var<workgroup> part: array<vec2<f32>, 16>;
 fn channel_sum(lidx: u32, v: vec2<f32>) -> vec2<f32> {
   red[lidx] = v;
   workgroupBarrier();
-  if (lidx < 16u) {
+  let parts = min(WG, 16u);
+  if (lidx < parts) {
     var t = red[lidx];
-    for (var k = lidx + 16u; k < WG; k += 16u) { t += red[k]; }
+    for (var k = lidx + parts; k < WG; k += parts) { t += red[k]; }
     part[lidx] = t;
   }
   workgroupBarrier();
   var r = part[0];
-  for (var k = 1u; k < 16u; k++) { r += part[k]; }
+  for (var k = 1u; k < parts; k++) { r += part[k]; }
   return r;
 }
 
