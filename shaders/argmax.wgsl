@@ -10,10 +10,10 @@ struct Params { A: u32, R: u32, B: u32, _p0: u32 }
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let o = flat_index(wid, nwg, lidx, 256u);
+override WG: u32 = 256u;
+#import flat_main
+
+fn run(o: u32) {
   if (o >= p.A * p.B) { return; }
   let b = o % p.B;
   let a = o / p.B;

@@ -17,12 +17,7 @@ struct Params { n: u32, assert_code: u32, _p1: u32, _p2: u32 }
 @group(1) @binding(0) var<uniform> p: Params;
 var<workgroup> part: array<f32, WG>;
 
-fn assert_fail(code: u32, value: u32, index: u32, bound: u32) {
-  if (atomicAdd(&dev_assert[1], 1u) == 0u) {
-    atomicStore(&dev_assert[0], code); atomicStore(&dev_assert[2], value);
-    atomicStore(&dev_assert[3], index); atomicStore(&dev_assert[4], bound);
-  }
-}
+#import device_assert
 
 fn elem(i: u32) -> f32 {
   if (!(pr[i] >= 0.0 && pr[i] <= 1.0)) { assert_fail(p.assert_code, bitcast<u32>(pr[i]), i, 0u); }

@@ -7,26 +7,20 @@
 // dispatch: ceil(ceil(Cy/CB)*ceil(cxg/4)*kH*kW / 64), folded 2-D.
 override CB: u32 = 4u;
 
-struct Params {
-  N: u32, Cx: u32, H: u32, W: u32,
-  Cy: u32, OH: u32, OW: u32, groups: u32,
-  kH: u32, kW: u32, sH: u32, sW: u32,
-  pH: u32, pW: u32, dH: u32, dW: u32,
-}
+#import conv_params
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
 
 // Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
 // fused epilogue there (see matmul.wgsl).
 fn store(i: u32, v: f32) { dw[i] = v; }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let t = flat_index(wid, nwg, lidx, 64u);
+override WG: u32 = 64u;
+#import flat_main
+
+fn run(t: u32) {
   let cxg = p.Cx / p.groups;
   let cyb = (p.Cy + CB - 1u) / CB;
   let cxb = (cxg + 3u) / 4u;

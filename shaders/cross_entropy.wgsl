@@ -17,14 +17,8 @@ struct Params { N: u32, C: u32, assert_code: u32, _p1: u32 }
 @group(0) @binding(3) var<storage, read_write> dev_assert: array<atomic<u32>, 8>;
 @group(1) @binding(0) var<uniform> p: Params;
 var<workgroup> part: array<f32, WG>;
-var<private> nan_bits: u32 = 0x7fc00000u;
 
-fn assert_fail(code: u32, value: u32, index: u32, bound: u32) {
-  if (atomicAdd(&dev_assert[1], 1u) == 0u) {
-    atomicStore(&dev_assert[0], code); atomicStore(&dev_assert[2], value);
-    atomicStore(&dev_assert[3], index); atomicStore(&dev_assert[4], bound);
-  }
-}
+#import device_assert
 
 fn row_loss(i: u32) -> f32 {
   let base = i * p.C;
@@ -35,7 +29,7 @@ fn row_loss(i: u32) -> f32 {
   let l = labels[i];
   if (l < 0 || u32(l) >= p.C) {
     assert_fail(p.assert_code, bitcast<u32>(l), i, p.C);
-    return bitcast<f32>(nan_bits);
+    return bitcast<f32>(kiln_nan_bits);
   }
   return -((x[base + u32(l)] - m) - log(s));
 }
