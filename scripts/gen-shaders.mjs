@@ -28,7 +28,9 @@ function resolve(dir, file, seen = new Set(), stack = []) {
     if (!existsSync(join(dir, lib))) throw new Error(`gen-shaders: ${file}:${k + 1}: no shaders/${lib}`);
     if (seen.has(lib)) return `// (${m[1]} imported above)`;
     seen.add(lib);
-    return resolve(dir, lib, seen, [...stack, file]).replace(/\n$/, '');
+    // The lib's header comment stays in shaders/lib; the kernel gets one line naming the file.
+    const body = resolve(dir, lib, seen, [...stack, file]).replace(/^(\/\/[^\n]*\n)+/, '').replace(/\n$/, '');
+    return `// shaders/${lib}:\n${body}`;
   }).join('\n');
 }
 

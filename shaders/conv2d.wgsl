@@ -6,26 +6,20 @@
 // bindings: g0 b0 x, b1 w, b2 bias (read; a 1-element dummy when HAS_BIAS is false), b3 out (write);
 // g1 b0 Params. dispatch: ceil(N*ceil(Cy/CB)*OH*ceil(OW/4) / 64), folded 2-D.
 override HAS_BIAS: bool = false;
-override CB: u32 = 4u;
 
-#import conv_params
+#import conv_common
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
-// fused epilogue there (see matmul.wgsl).
 fn store(i: u32, v: f32) { out[i] = v; }
 
 fn x_at(row: u32, iw: i32) -> f32 {
   let ok = iw >= 0 && iw < i32(p.W);
   return select(0.0, x[row + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
 }
-
-override WG: u32 = 64u;
-#import flat_main
 
 fn run(t: u32) {
   let owq = (p.OW + 3u) / 4u;
@@ -39,7 +33,7 @@ fn run(t: u32) {
   let cog = p.Cy / p.groups;
   let g = co0 / cog;
   let last = p.Cy - 1u;
-  let co = vec4<u32>(co0, min(co0 + min(1u, CB - 1u), last), min(co0 + min(2u, CB - 1u), last), min(co0 + min(3u, CB - 1u), last));
+  let co = channel_block(co0, last);
   let kk = p.kH * p.kW;
 
   var a0 = vec4<f32>(0.0);

@@ -8,21 +8,15 @@
 // bindings: g0 b0 dy, b1 w, b2 bias (read; dummy when HAS_BIAS is false), b3 dx (write); g1 b0 Params.
 // dispatch: ceil(ceil(N/4)*ceil(Cx/CB)*H*W / 64), folded 2-D.
 override HAS_BIAS: bool = false;
-override CB: u32 = 4u;
 
-#import conv_params
+#import conv_common
 
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
-// fused epilogue there (see matmul.wgsl).
 fn store(i: u32, v: f32) { dx[i] = v; }
-
-override WG: u32 = 64u;
-#import flat_main
 
 fn run(t: u32) {
   let nb = (p.N + 3u) / 4u;
@@ -36,7 +30,7 @@ fn run(t: u32) {
   let cyg = p.Cy / p.groups;
   let g = cx0 / cxg;
   let lastc = p.Cx - 1u;
-  let cx = vec4<u32>(cx0, min(cx0 + min(1u, CB - 1u), lastc), min(cx0 + min(2u, CB - 1u), lastc), min(cx0 + min(3u, CB - 1u), lastc));
+  let cx = channel_block(cx0, lastc);
   let cxl = cx - vec4<u32>(g * cxg);
   let lastn = p.N - 1u;
   let n = vec4<u32>(n0, min(n0 + 1u, lastn), min(n0 + 2u, lastn), min(n0 + 3u, lastn));

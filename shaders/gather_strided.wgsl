@@ -15,15 +15,9 @@ struct Params {
   src_shape: array<vec4<u32>, 2>,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<u32>;
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
-@group(1) @binding(0) var<uniform> p: Params;
+#import words_main
 
-override WG: u32 = 256u;
-#import flat_main
-
-fn run(i: u32) {
-  if (i >= p.n) { return; }
+fn word(i: u32) -> u32 {
   var rem = i;
   var src = p.base;
   var inside = true;
@@ -44,5 +38,6 @@ fn run(i: u32) {
     }
     src += c * slot8(p.strides, u32(d));
   }
-  if (inside) { out[i] = x[src]; } else { out[i] = p.fill; }
+  if (!inside) { return p.fill; }
+  return x[src];
 }

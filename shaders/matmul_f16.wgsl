@@ -14,8 +14,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col0 = (wid.x * 8u + lid.x) * 4u;
   if (row0 >= p.M || col0 >= p.N) { return; }
   let K4 = p.K / 4u;
-  let ra = vec4<u32>(row0, min(row0 + 1u, p.M - 1u), min(row0 + 2u, p.M - 1u), min(row0 + 3u, p.M - 1u)) * K4;
-  let cb = vec4<u32>(col0, min(col0 + 1u, p.N - 1u), min(col0 + 2u, p.N - 1u), min(col0 + 3u, p.N - 1u)) * K4;
+  let ra = block4(row0, p.M) * K4;
+  let cb = block4(col0, p.N) * K4;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);

@@ -26,8 +26,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let bases = batch_bases(wid.z) / 4u;
   let a_base = bases.x;
   let b_base = bases.y;
-  let r = vec4<u32>(row0, min(row0 + 1u, p.M - 1u), min(row0 + 2u, p.M - 1u), min(row0 + 3u, p.M - 1u));
-  let c = vec4<u32>(col0, min(col0 + 1u, p.N - 1u), min(col0 + 2u, p.N - 1u), min(col0 + 3u, p.N - 1u));
+  let r = block4(row0, p.M);
+  let c = block4(col0, p.N);
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);

@@ -32,6 +32,12 @@ fn batch_bases(z: u32) -> vec2<u32> {
   return base;
 }
 
+// Rows (or columns) x0..x0+3 of a thread's block, clamped to n - 1 (x0 < n): past the edge, reads repeat the
+// last one and stores skip them.
+fn block4(x0: u32, n: u32) -> vec4<u32> {
+  return min(vec4<u32>(x0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n - 1u));
+}
+
 // Stores the block of rows row0..row0+3, columns col0..col0+3 of batch z, skipping what lies past M or N.
 fn store_tile(z: u32, row0: u32, col0: u32, rows: array<vec4<f32>, 4>) {
   let o_base = z * p.M * p.N;
