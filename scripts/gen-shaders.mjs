@@ -28,8 +28,9 @@ function resolve(dir, file, seen = new Set(), stack = []) {
     if (!existsSync(join(dir, lib))) throw new Error(`gen-shaders: ${file}:${k + 1}: no shaders/${lib}`);
     if (seen.has(lib)) return `// (${m[1]} imported above)`;
     seen.add(lib);
-    // The lib's header comment stays in shaders/lib; the kernel gets one line naming the file.
-    const body = resolve(dir, lib, seen, [...stack, file]).replace(/^(\/\/[^\n]*\n)+/, '').replace(/\n$/, '');
+    // The lib's comments stay in shaders/lib (pasted 19 times, they would be most of its bytes in a bundle);
+    // the kernel gets one line naming the file.
+    const body = resolve(dir, lib, seen, [...stack, file]).split('\n').filter((l) => !/^\s*\/\//.test(l)).join('\n').replace(/\n+$/, '');
     return `// shaders/${lib}:\n${body}`;
   }).join('\n');
 }
