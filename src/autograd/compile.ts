@@ -3,7 +3,7 @@
 import type { Program } from '../backend/backend.js';
 import type { ProgramMemory } from '../backend/program.js';
 import { backend } from './context.js';
-import { fusePointwise, renameSegments, resolveSegments } from '../ops/fusion.js';
+import { fusePointwise, renameSegments, resolveSegments, storeIntoCopies } from '../ops/fusion.js';
 import { groupDispatches } from '../ops/fusion_group.js';
 import { Storage, Tensor, tidy } from './tensor.js';
 
@@ -112,7 +112,7 @@ export class CompiledStep<A extends Tensor[], R> {
     outs.forEach((t) => t.keep());
     this.program = be.endRecording((cmds, spare) => {
       const { cmds: renamed, origin } = renameSegments(cmds);
-      return resolveSegments(groupDispatches(fusePointwise(renamed, be), be), origin, spare);
+      return resolveSegments(groupDispatches(storeIntoCopies(fusePointwise(renamed, be), be), be), origin, spare);
     });
     this.key = key;
     this.outputs = r;

@@ -83,6 +83,25 @@ function replaceFn(src: string, name: string, body: string[]): string {
   return src.replace(re, () => `fn ${name}(i: u32, v: f32) {\n${body.map((l) => `  ${l}`).join('\n')}\n}`);
 }
 
+/** A command as a heavy kernel whose stores may take epilogues (null for anything else). */
+function heavyOf(c: Command): Heavy | null {
+  if (c.kind !== 'dispatch' || c.dyn || !c.fuse) return null;
+  const f = c.fuse as Partial<Heavy & StoreWork>;
+  if (f.sites) return f as Heavy;
+  if (f.store === undefined || f.out === undefined || f.numel === undefined) return null;
+  // A launcher may have generated the source with an epilogue in place (f.wgsl), storing plainly in f.fn.
+  const src: string = f.wgsl ?? wgslSources[f.store];
+  const site = (fn: string, at: number, numel: number): Site => {
+    const name = new RegExp(`@binding\\(${at}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
+    if (!name) throw new Error(`fusion: ${f.store} has no writable binding ${at}`);
+    return { fn, name, out: at, numel, fused: false };
+  };
+  return {
+    base: f.store, src, constants: { ...c.constants }, folds: 0, rowSum: f.rowSum,
+    sites: [site(f.fn ?? 'store', f.out, f.numel), ...(f.more ?? []).map((m) => site(m.fn, m.out, m.numel))],
+  };
+}
+
 /**
  * Largest value renameSegments moves out of its pool buffer. A renamed value that fusion moves across its
  * old neighbours needs arena space of its own; for weight-sized values that outweighs a saved dispatch
@@ -281,24 +300,7 @@ export function fusePointwise(recorded: Command[], be: Backend, report?: FusionR
   };
 
   /** The command at `h` as a heavy kernel whose stores may take epilogues (null for anything else). */
-  const heavyAt = (h: number): Heavy | null => {
-    const c = out[h];
-    if (c.kind !== 'dispatch' || c.dyn || !c.fuse) return null;
-    const f = c.fuse as Partial<Heavy & StoreWork>;
-    if (f.sites) return f as Heavy;
-    if (f.store === undefined || f.out === undefined || f.numel === undefined) return null;
-    // A launcher may have generated the source with an epilogue in place (f.wgsl), storing plainly in f.fn.
-    const src: string = f.wgsl ?? wgslSources[f.store];
-    const site = (fn: string, at: number, numel: number): Site => {
-      const name = new RegExp(`@binding\\(${at}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
-      if (!name) throw new Error(`fusion: ${f.store} has no writable binding ${at}`);
-      return { fn, name, out: at, numel, fused: false };
-    };
-    return {
-      base: f.store, src, constants: { ...c.constants }, folds: 0, rowSum: f.rowSum,
-      sites: [site(f.fn ?? 'store', f.out, f.numel), ...(f.more ?? []).map((m) => site(m.fn, m.out, m.numel))],
-    };
-  };
+  const heavyAt = (h: number): Heavy | null => heavyOf(out[h]);
 
   /** Whether moving a write of `writes` (reading `reads`) back to just after out[h] changes no result. */
   const clearAfter = (h: number, reads: Set<GPUBuffer>, writes: Set<GPUBuffer>): boolean => {
@@ -531,4 +533,148 @@ export function fusePointwise(recorded: Command[], be: Backend, report?: FusionR
   }
   flush();
   return out;
+}
+
+/** The body span [open brace, close brace] of the WGSL function enclosing position `at` (null outside one). */
+function enclosingFn(src: string, at: number): [number, number] | null {
+  const start = src.lastIndexOf('\nfn ', at);
+  if (start < 0) return null;
+  const open = src.indexOf('{', start);
+  if (open < 0 || open > at) return null;
+  let depth = 0;
+  for (let k = open; k < src.length; k++) {
+    if (src[k] === '{') depth++;
+    else if (src[k] === '}' && --depth === 0) return k > at ? [open, k] : null;
+  }
+  return null;
+}
+
+/**
+ * Removes copies of a freshly computed value into a buffer that outlives the step, where the kernel that
+ * computed it can store into that buffer instead: in-place gradient accumulation (`grad = grad + g` recorded as
+ * an add into a new tensor and a copy back into .grad), whose add fusion folded into a heavy kernel's store or
+ * a fused pointwise kernel. The kernel then binds the destination once, writable, and reads its old value
+ * through that binding: each thread reads element i and then stores element i, so no thread sees another's
+ * store (WebGPU forbids binding one buffer read-only and writable in the same dispatch). The value computed is
+ * the same expression over the same operands, so results stay bit-identical to the eager add and copy.
+ * Returns the rewritten commands; `report.copies` counts the copies removed.
+ */
+export function storeIntoCopies(recorded: Command[], be: Backend, report?: { copies: number }): Command[] {
+  const cmds = [...recorded];
+  const reads = (c: Command): GPUBuffer[] => (c.kind === 'dispatch' ? c.bindings.filter((_, j) => !c.writes[j]).map((b) => b.buffer)
+    : c.kind === 'copy' ? [c.src] : []);
+  const writes = (c: Command): GPUBuffer[] => (c.kind === 'dispatch' ? c.bindings.filter((_, j) => c.writes[j]).map((b) => b.buffer)
+    : c.kind === 'copy' ? [c.dst] : c.kind === 'clear' ? [c.buffer] : []);
+  const touches = (c: Command, b: GPUBuffer) => reads(c).includes(b) || writes(c).includes(b) || (c.kind === 'release' && c.buffer === b);
+  /** Whether `b` is released after command `from` before anything touches it again. */
+  const deadAfter = (b: GPUBuffer, from: number): number => {
+    for (let j = from + 1; j < cmds.length; j++) {
+      const c = cmds[j];
+      if (c.kind === 'release' && c.buffer === b) return j;
+      if (touches(c, b)) return -1;
+    }
+    return -1;
+  };
+  /** Byte ranges of `b` a command reads or writes (a rewritten kernel's `touched` ranges where it has them). */
+  const rangesOf = (c: Command, b: GPUBuffer): [number, number][] => {
+    if (c.kind === 'copy') return [...(c.src === b ? [[c.srcOffset, c.srcOffset + c.bytes] as [number, number]] : []),
+      ...(c.dst === b ? [[c.dstOffset, c.dstOffset + c.bytes] as [number, number]] : [])];
+    if (c.kind === 'clear' || c.kind === 'release') return c.buffer === b ? [[0, Infinity]] : [];
+    if (c.kind !== 'dispatch') return [];
+    const t = (c.fuse as { touched?: ([number, number] | null)[] } | undefined)?.touched;
+    return c.bindings.flatMap((x, j): [number, number][] => {
+      if (x.buffer !== b || t?.[j] === null) return [];
+      if (t?.[j]) return [t[j]!];
+      const o = x.offset ?? 0;
+      return [[o, x.size === undefined ? Infinity : o + x.size]];
+    });
+  };
+  const rangesOfBinding = (x: RecordedBinding): [number, number][] => [[x.offset ?? 0, x.size === undefined ? Infinity : (x.offset ?? 0) + x.size]];
+  /** Whether binding r of a dispatch may touch bytes [lo, hi) of its buffer. */
+  const overlapsTouched = (c: Dispatch, r: number, lo: number, hi: number): boolean => {
+    const t = (c.fuse as { touched?: ([number, number] | null)[] } | undefined)?.touched?.[r];
+    if (t === null) return false;
+    const x = c.bindings[r];
+    const [a, z] = t ?? [x.offset ?? 0, x.size === undefined ? Infinity : (x.offset ?? 0) + x.size];
+    return a < hi && lo < z;
+  };
+  for (let k = 0; k < cmds.length; k++) {
+    const c = cmds[k];
+    if (c.kind !== 'copy' || c.src === c.dst || c.bytes % 4 !== 0 || c.dstOffset % 4 !== 0) continue;
+    // The value's producer: the last command writing it, with nothing in between touching the destination or
+    // touching the value.
+    const lo = c.dstOffset, hi = c.dstOffset + c.bytes;
+    let h = k - 1;
+    for (; h >= 0; h--) {
+      const d = cmds[h];
+      if (writes(d).includes(c.src)) break;
+      if (touches(d, c.src) || rangesOf(d, c.dst).some(([x, y]) => x < hi && lo < y)) { h = -1; break; }
+    }
+    if (h < 0) continue;
+    const p = cmds[h];
+    if (p.kind !== 'dispatch' || p.dyn || !p.fuse) continue;
+    const hv = heavyOf(p);
+    const f: Partial<Heavy> & { wgsl?: string } = hv ?? p.fuse as { wgsl?: string };
+    const text = f.sites ? f.src : f.wgsl;
+    if (!text) continue;
+    // Comments blanked (positions kept), so only code is matched.
+    const src = text.replace(/\/\/[^\n]*/g, (m) => ' '.repeat(m.length));
+    const outs = p.bindings.flatMap((b, j) => (b.buffer === c.src ? [j] : []));
+    if (outs.length !== 1 || !p.writes[outs[0]] || (p.bindings[outs[0]].offset ?? 0) !== c.srcOffset) continue;
+    const j = outs[0];
+    // The kernel must store exactly the copied elements.
+    const numel = f.sites ? f.sites.find((s) => s.out === j)?.numel : Number(/let n = (\d+)u;|i >= (\d+)u/.exec(src)?.slice(1).find(Boolean));
+    if (!numel || numel * 4 !== c.bytes) continue;
+    const rel = deadAfter(c.src, k);
+    if (rel < 0) continue;
+    // Other stores of the kernel into the destination (slices this pass redirected before) must not overlap.
+    const ins = p.bindings.flatMap((b, r) => (b.buffer === c.dst && !p.writes[r] ? [r] : []));
+    if (ins.some((r) => (p.bindings[r].offset ?? 0) !== c.dstOffset) || ins.length > 1) continue;
+    // A second writable binding of the destination may not overlap one it has (WebGPU forbids aliasing writes).
+    const base = c.dstOffset - (c.dstOffset % be.limits.minStorageBufferOffsetAlignment);
+    if (p.bindings.some((b, r) => b.buffer === c.dst && p.writes[r] && (overlapsTouched(p, r, lo, hi) ||
+      rangesOfBinding(b).some(([x, y]) => x < hi && base < y)))) continue;
+    const outName = new RegExp(`@binding\\(${j}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
+    if (!outName) continue;
+    const storeRe = new RegExp(`\\b${outName}\\[`, 'g');
+    const stores = [...src.matchAll(storeRe)].map((m) => m.index!).filter((at) => !src.startsWith(`${outName}[i] = `, at) || !enclosingFn(src, at));
+    const storeAt = src.indexOf(`${outName}[i] = `);
+    // Every access of the output is one store of element i (in the function that reads the old value).
+    if (stores.length > 0 || storeAt < 0 || src.indexOf(`${outName}[i] = `, storeAt + 1) >= 0) continue;
+    // A destination at an offset the device cannot bind at (a slice of a stacked output) is bound at the
+    // aligned offset below it, and the kernel stores `elem` elements further on.
+    const align = be.limits.minStorageBufferOffsetAlignment;
+    const elem = (c.dstOffset % align) / 4;
+    const at = elem ? `${outName}[i + ${elem}u]` : `${outName}[i]`;
+    let rewritten = elem ? text.replace(new RegExp(`\\b${outName}\\[i\\] = `, 'g'), `${at} = `) : text;
+    const bindings = p.bindings.map((b) => ({ ...b }));
+    if (ins.length === 1) {
+      const r = ins[0];
+      const inName = new RegExp(`@binding\\(${r}\\) var<storage, read> (\\w+)`).exec(src)?.[1];
+      const spareIn = p.bindings.findIndex((b, q) => q !== r && !p.writes[q] && b.buffer !== c.dst);
+      if (!inName || spareIn < 0) continue;
+      const uses = [...src.matchAll(new RegExp(`\\b${inName}\\b`, 'g'))].map((m) => m.index!).filter((at) => !src.startsWith(`${inName}:`, at));
+      const fn = enclosingFn(src, storeAt);
+      const ok = fn && uses.every((at) => src.startsWith(`${inName}[i]`, at) && at > fn[0] && at < storeAt);
+      if (!ok) continue;
+      rewritten = rewritten.replace(new RegExp(`\\b${inName}\\[i\\]`, 'g'), at);
+      // The old binding stays declared (the layout is the kernel's) but unused: it gets another input.
+      bindings[r] = { ...p.bindings[spareIn] };
+    }
+    bindings[j] = { buffer: c.dst, offset: c.dstOffset - elem * 4 || undefined, size: c.bytes + elem * 4 };
+    const label = p.shader.split('#')[0];
+    const q = be.sourceCommand(label, rewritten, bindings, p.params, p.wg, p.constants ?? {}) as Dispatch;
+    // The bytes it writes there, for the grouping pass (the binding starts lower when elem > 0).
+    const touched: ([number, number] | null)[] = [...((p.fuse as { touched?: ([number, number] | null)[] }).touched ?? [])];
+    touched[j] = [c.dstOffset, c.dstOffset + c.bytes];
+    q.fuse = f.sites ? { ...f, src: rewritten, touched } : { ...f, wgsl: rewritten, touched };
+    cmds[h] = q;
+    cmds.splice(k, 1);
+    // The value is never written now: its release goes too when nothing else refers to the buffer.
+    const r = rel - 1;
+    if (!cmds.some((d, x) => x !== r && touches(d, c.src))) cmds.splice(r, 1);
+    k = h;
+    if (report) report.copies++;
+  }
+  return cmds;
 }

@@ -261,3 +261,62 @@ describe('compileStep fuses pointwise chains', () => {
     expectNoGpuErrors();
   });
 });
+
+describe('compileStep stores in-place accumulations and stacked results without copies', () => {
+  // The leaf gets gradients from two paths (a matmul and a pointwise square); without zeroGrad every replay
+  // adds them into the existing .grad, which the eager step does with an add and a copy back into .grad.
+  for (const zero of [false, true]) {
+    it(`a leaf with gradients from two paths${zero ? ', zeroed each step' : ', never zeroed'}`, async () => {
+      const run = async (compile: boolean) => {
+        const w = kiln.tensor(values(6 * 5, 61), [6, 5]).requiresGrad_();
+        const b = kiln.tensor(values(5, 62), [5]).requiresGrad_();
+        const x = kiln.tensor(values(7 * 6, 63), [7, 6]);
+        // An existing .grad (as after a discriminator step), accumulated into from the first run on.
+        w.grad = kiln.tensor(values(6 * 5, 64), [6, 5]);
+        b.grad = kiln.tensor(values(5, 65), [5]);
+        const fn = () => {
+          if (zero) { w.grad!.zero_(); b.grad!.zero_(); }
+          const h = F.matmul(x, w).add(b).tanh();
+          const loss = h.sum().add(w.mul(w).sum().mul(0.5)).add(b.mul(b).sum());
+          loss.backward();
+          return loss.detach();
+        };
+        const step = kiln.compileStep(fn);
+        for (let i = 0; i < 5; i++) {
+          if (compile) step.run();
+          else kiln.tidy(() => { fn(); });
+        }
+        const out = [Array.from(await w.grad!.toArray()), Array.from(await b.grad!.toArray())];
+        const copies = step.stats.kernels.copy ?? 0;
+        step.dispose();
+        [w.grad!, b.grad!, w, b, x].forEach((t) => t.dispose());
+        return { out, copies };
+      };
+      const eager = await run(false);
+      const compiled = await run(true);
+      expect(compiled.out).toEqual(eager.out);
+      // Zeroed, the accumulating add may stay an eager kernel (no generated source to redirect): copies may stay.
+      if (!zero) expect(compiled.copies).toBe(0);
+      expectNoGpuErrors();
+    });
+  }
+
+  it('stacked scalars computed by fused kernels are stored into their slices, with the eager bits', async () => {
+    const a = kiln.tensor(values(33, 71), [33]);
+    const b = kiln.tensor(values(33, 72), [33]);
+    const body = (x: kiln.Tensor) => kiln.noGrad(() => {
+      const p = a.mul(x).add(b);
+      // Scalars finished by pointwise kernels (a reduce has no store site to redirect).
+      return kiln.stack([p.sum().mul(x), p.exp().sum().sub(x), a.sub(b).pow(2).mean().mul(3), b.sum().div(x)]);
+    });
+    const x = kiln.tensor(0.75);
+    const want = Array.from(await body(x).toArray());
+    const step = kiln.compileStep(body);
+    for (let i = 0; i < 3; i++) step.run(x);
+    expect(Array.from(await step.run(x).toArray())).toEqual(want);
+    expect(step.stats.kernels.copy ?? 0).toBeLessThan(4);
+    step.dispose();
+    [a, b, x].forEach((t) => t.dispose());
+    expectNoGpuErrors();
+  });
+});
