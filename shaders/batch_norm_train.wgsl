@@ -28,31 +28,7 @@ struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, momentum: f32, _p1: 
 // fused epilogue there (see matmul.wgsl).
 fn store(i: u32, v: f32) { y[i] = v; }
 
-// Flat index of element j (of N*S) of channel c.
-fn at(c: u32, j: u32) -> u32 {
-  let n = j / p.S;
-  return (n * p.C + c) * p.S + (j - n * p.S);
-}
-
-// The workgroup's sum of v, in a fixed order (so every run rounds alike): up to 16 threads each add a share
-// of the partial sums, then every thread adds those. Two barriers, not a log2(WG)-level tree: barriers are
-// what a CPU implementation of WebGPU (lavapipe, SwiftShader) pays for most.
-var<workgroup> red: array<vec2<f32>, 256>;
-var<workgroup> part: array<vec2<f32>, 16>;
-fn channel_sum(lidx: u32, v: vec2<f32>) -> vec2<f32> {
-  red[lidx] = v;
-  workgroupBarrier();
-  let parts = min(WG, 16u);
-  if (lidx < parts) {
-    var t = red[lidx];
-    for (var k = lidx + parts; k < WG; k += parts) { t += red[k]; }
-    part[lidx] = t;
-  }
-  workgroupBarrier();
-  var r = part[0];
-  for (var k = 1u; k < parts; k++) { r += part[k]; }
-  return r;
-}
+#import batch_norm_channel
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
