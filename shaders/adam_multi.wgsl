@@ -25,10 +25,10 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> v: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let t = flat_index(wid, nwg, lidx, 256u);
+override WG: u32 = 256u;
+#import flat_main
+
+fn run(t: u32) {
   if (t >= p.end.w) { return; }
   let s = select(0u, 1u, t >= p.end.x) + select(0u, 1u, t >= p.end.y) + select(0u, 1u, t >= p.end.z);
   let i = t - select(0u, p.end[max(s, 1u) - 1u], s > 0u);

@@ -4,20 +4,12 @@
 // dispatch: ceil(A*B / 256), folded 2-D.
 override OP: u32 = 0u;
 
-struct Params { A: u32, R: u32, B: u32, _p0: u32 }
-
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
-@group(1) @binding(0) var<uniform> p: Params;
+#import lane_main
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let o = flat_index(wid, nwg, lidx, 256u);
-  if (o >= p.A * p.B) { return; }
-  let b = o % p.B;
-  let a = o / p.B;
-  var base = a * p.R * p.B + b;
+fn lane(o: u32, first: u32) {
+  var base = first;
   var best = x[base];
   var best_i = 0u;
   for (var r = 1u; r < p.R; r++) {

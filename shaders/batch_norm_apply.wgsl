@@ -1,15 +1,14 @@
-// batch_norm_apply: y = (x - mean[c]) * istd[c] * weight[c] + bias[c] over x viewed as [N, C, S].
-// FROM_VAR: istd = 1/sqrt(stat[c] + eps) (eval mode, running variance); else stat already holds invstd.
-// bindings: g0 b0 x, b1 mean, b2 stat, b3 weight, b4 bias (read; dummies without AFFINE), b5 y (write);
+// batch_norm_apply: eval-mode batch norm, y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c] over x
+// viewed as [N, C, S], with the running statistics (training mode is batch_norm_train).
+// bindings: g0 b0 x, b1 mean, b2 var, b3 weight, b4 bias (read; dummies without AFFINE), b5 y (write);
 // g1 b0 Params. dispatch: ceil(N*C*S / 256), folded 2-D.
-override FROM_VAR: bool = false;
 override AFFINE: bool = true;
 
 struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, _p1: u32, _p2: u32, _p3: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> mean: array<f32>;
-@group(0) @binding(2) var<storage, read> stat: array<f32>;
+@group(0) @binding(2) var<storage, read> rvar: array<f32>;
 @group(0) @binding(3) var<storage, read> weight: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
@@ -25,8 +24,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = flat_index(wid, nwg, lidx, 256u);
   if (i >= p.N * p.C * p.S) { return; }
   let c = (i / p.S) % p.C;
-  var istd = stat[c];
-  if (FROM_VAR) { istd = inverseSqrt(stat[c] + p.eps); }
+  let istd = inverseSqrt(rvar[c] + p.eps);
   var v = (x[i] - mean[c]) * istd;
   if (AFFINE) { v = v * weight[c] + bias[c]; }
   store(i, v);

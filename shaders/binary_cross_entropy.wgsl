@@ -5,8 +5,6 @@
 // readback reports as PyTorch's error; captured steps check every replay.
 // bindings: g0 b0 p (read), b1 t (read), b2 out (write), b3 dev_assert (atomic flags); g1 b0 Params.
 // dispatch: REDUCE 0: ceil(n / WG) folded 2-D; else 1 workgroup.
-// out goes through store() (once per element, at its flat index): compileStep's fusion pass may swap in a
-// fused epilogue or store it straight into a slice of a stacked result.
 override REDUCE: u32 = 2u;
 override WG: u32 = 64u;
 
@@ -17,39 +15,14 @@ struct Params { n: u32, assert_code: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dev_assert: array<atomic<u32>, 8>;
 @group(1) @binding(0) var<uniform> p: Params;
-var<workgroup> part: array<f32, WG>;
 
-fn store(i: u32, v: f32) { out[i] = v; }
+#import device_assert
 
-fn assert_fail(code: u32, value: u32, index: u32, bound: u32) {
-  if (atomicAdd(&dev_assert[1], 1u) == 0u) {
-    atomicStore(&dev_assert[0], code); atomicStore(&dev_assert[2], value);
-    atomicStore(&dev_assert[3], index); atomicStore(&dev_assert[4], bound);
-  }
-}
-
-fn elem(i: u32) -> f32 {
+fn loss(i: u32) -> f32 {
   if (!(pr[i] >= 0.0 && pr[i] <= 1.0)) { assert_fail(p.assert_code, bitcast<u32>(pr[i]), i, 0u); }
   let lp = max(log(pr[i]), -100.0);
   let l1p = max(log(1.0 - pr[i]), -100.0);
   return -(t[i] * lp + (1.0 - t[i]) * l1p);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  if (REDUCE == 0u) {
-    let i = flat_index(wid, nwg, lidx, WG);
-    if (i < p.n) { store(i, elem(i)); }
-    return;
-  }
-  var s = 0.0;
-  for (var i = lidx; i < p.n; i += WG) { s += elem(i); }
-  part[lidx] = s;
-  workgroupBarrier();
-  if (lidx == 0u) {
-    var total = 0.0;
-    for (var j = 0u; j < WG; j++) { total += part[j]; }
-    store(0u, select(total, total / f32(p.n), REDUCE == 2u));
-  }
-}
+#import loss_main

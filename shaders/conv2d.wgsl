@@ -1,28 +1,19 @@
 // conv2d: out[n, co, oh, ow] = bias[co] + sum_{ci in group, kh, kw} x[n, g*cig + ci, ih, iw] * w[co, ci, kh, kw]
-// with ih = oh*sh - ph + kh*dh (same for w). PyTorch layouts: x [N, Cin, H, W], w [Cout, Cin/groups, kH, kW].
+// with ih = oh*sh - ph + kh*dh (same for w). PyTorch layouts: x [N, Cx, H, W], w [Cy, Cx/groups, kH, kW].
 // Register blocking without workgroup memory (fast on software Vulkan): each thread computes 4 output
 // channels x 4 consecutive output columns of one (n, oh) row, so every x value feeds 4 channels and every
 // weight 4 columns. CB = 1 (grouped convs whose channel block would straddle groups) computes one channel.
 // bindings: g0 b0 x, b1 w, b2 bias (read; a 1-element dummy when HAS_BIAS is false), b3 out (write);
-// g1 b0 Params. dispatch: ceil(N*ceil(Cout/CB)*OH*ceil(OW/4) / 64), folded 2-D.
+// g1 b0 Params. dispatch: ceil(N*ceil(Cy/CB)*OH*ceil(OW/4) / 64), folded 2-D.
 override HAS_BIAS: bool = false;
-override CB: u32 = 4u;
 
-struct Params {
-  N: u32, Cin: u32, H: u32, W: u32,
-  Cout: u32, OH: u32, OW: u32, groups: u32,
-  kH: u32, kW: u32, sH: u32, sW: u32,
-  pH: u32, pW: u32, dH: u32, dW: u32,
-}
+#import conv_common
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
 
-// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
-// fused epilogue there (see matmul.wgsl).
 fn store(i: u32, v: f32) { out[i] = v; }
 
 fn x_at(row: u32, iw: i32) -> f32 {
@@ -30,22 +21,19 @@ fn x_at(row: u32, iw: i32) -> f32 {
   return select(0.0, x[row + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let t = flat_index(wid, nwg, lidx, 64u);
+fn run(t: u32) {
   let owq = (p.OW + 3u) / 4u;
-  let cob = (p.Cout + CB - 1u) / CB;
+  let cob = (p.Cy + CB - 1u) / CB;
   if (t >= p.N * cob * p.OH * owq) { return; }
   let ow0 = (t % owq) * 4u;
   let oh = (t / owq) % p.OH;
   let co0 = ((t / (owq * p.OH)) % cob) * CB;
   let n = t / (owq * p.OH * cob);
-  let cig = p.Cin / p.groups;
-  let cog = p.Cout / p.groups;
+  let cig = p.Cx / p.groups;
+  let cog = p.Cy / p.groups;
   let g = co0 / cog;
-  let last = p.Cout - 1u;
-  let co = vec4<u32>(co0, min(co0 + min(1u, CB - 1u), last), min(co0 + min(2u, CB - 1u), last), min(co0 + min(3u, CB - 1u), last));
+  let last = p.Cy - 1u;
+  let co = channel_block(co0, last);
   let kk = p.kH * p.kW;
 
   var a0 = vec4<f32>(0.0);
@@ -53,7 +41,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var a2 = vec4<f32>(0.0);
   var a3 = vec4<f32>(0.0);
   for (var ci = 0u; ci < cig; ci++) {
-    let x_base = (n * p.Cin + g * cig + ci) * p.H * p.W;
+    let x_base = (n * p.Cx + g * cig + ci) * p.H * p.W;
     let wb = (co * cig + vec4<u32>(ci)) * kk;
     for (var kh = 0u; kh < p.kH; kh++) {
       let ih = i32(oh * p.sH + kh * p.dH) - i32(p.pH);
@@ -74,10 +62,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
   for (var i = 0u; i < CB; i++) {
     let c = co0 + i;
-    if (c >= p.Cout) { break; }
+    if (c >= p.Cy) { break; }
     var b = 0.0;
     if (HAS_BIAS) { b = bias[c]; }
-    let o_base = ((n * p.Cout + c) * p.OH + oh) * p.OW;
+    let o_base = ((n * p.Cy + c) * p.OH + oh) * p.OW;
     for (var j = 0u; j < 4u; j++) {
       if (ow0 + j < p.OW) { store(o_base + ow0 + j, acc[i][j] + b); }
     }

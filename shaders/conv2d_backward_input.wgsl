@@ -8,29 +8,17 @@
 // bindings: g0 b0 dy, b1 w, b2 bias (read; dummy when HAS_BIAS is false), b3 dx (write); g1 b0 Params.
 // dispatch: ceil(ceil(N/4)*ceil(Cx/CB)*H*W / 64), folded 2-D.
 override HAS_BIAS: bool = false;
-override CB: u32 = 4u;
 
-struct Params {
-  N: u32, Cx: u32, H: u32, W: u32,
-  Cy: u32, OH: u32, OW: u32, groups: u32,
-  kH: u32, kW: u32, sH: u32, sW: u32,
-  pH: u32, pW: u32, dH: u32, dW: u32,
-}
+#import conv_common
 
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
 
-// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
-// fused epilogue there (see matmul.wgsl).
 fn store(i: u32, v: f32) { dx[i] = v; }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let t = flat_index(wid, nwg, lidx, 64u);
+fn run(t: u32) {
   let nb = (p.N + 3u) / 4u;
   let cb = (p.Cx + CB - 1u) / CB;
   if (t >= nb * cb * p.H * p.W) { return; }
@@ -42,7 +30,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let cyg = p.Cy / p.groups;
   let g = cx0 / cxg;
   let lastc = p.Cx - 1u;
-  let cx = vec4<u32>(cx0, min(cx0 + min(1u, CB - 1u), lastc), min(cx0 + min(2u, CB - 1u), lastc), min(cx0 + min(3u, CB - 1u), lastc));
+  let cx = channel_block(cx0, lastc);
   let cxl = cx - vec4<u32>(g * cxg);
   let lastn = p.N - 1u;
   let n = vec4<u32>(n0, min(n0 + 1u, lastn), min(n0 + 2u, lastn), min(n0 + 3u, lastn));

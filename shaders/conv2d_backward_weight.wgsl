@@ -5,28 +5,16 @@
 // every dy value feeds 4 products and every x value CB.
 // bindings: g0 b0 x, b1 dy (read), b2 dw (write); g1 b0 Params.
 // dispatch: ceil(ceil(Cy/CB)*ceil(cxg/4)*kH*kW / 64), folded 2-D.
-override CB: u32 = 4u;
 
-struct Params {
-  N: u32, Cx: u32, H: u32, W: u32,
-  Cy: u32, OH: u32, OW: u32, groups: u32,
-  kH: u32, kW: u32, sH: u32, sW: u32,
-  pH: u32, pW: u32, dH: u32, dW: u32,
-}
+#import conv_common
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
 
-// Every output element goes through store() (once, at its flat index): compileStep's fusion pass swaps in a
-// fused epilogue there (see matmul.wgsl).
 fn store(i: u32, v: f32) { dw[i] = v; }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let t = flat_index(wid, nwg, lidx, 64u);
+fn run(t: u32) {
   let cxg = p.Cx / p.groups;
   let cyb = (p.Cy + CB - 1u) / CB;
   let cxb = (cxg + 3u) / 4u;
@@ -37,7 +25,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let cy0 = (t / (p.kW * p.kH * cxb)) * CB;
   let g = cy0 / (p.Cy / p.groups);
   let lastc = p.Cy - 1u;
-  let cy = vec4<u32>(cy0, min(cy0 + min(1u, CB - 1u), lastc), min(cy0 + min(2u, CB - 1u), lastc), min(cy0 + min(3u, CB - 1u), lastc));
+  let cy = channel_block(cy0, lastc);
   let lastx = cxg - 1u;
   let cx = vec4<u32>(g * cxg) + vec4<u32>(cxl0, min(cxl0 + 1u, lastx), min(cxl0 + 2u, lastx), min(cxl0 + 3u, lastx));
   let hw = p.H * p.W;

@@ -6,31 +6,20 @@
 // the next readback reports; the host checks labels it knows before launching.
 // bindings: g0 b0 x (read), b1 labels (read), b2 out (write), b3 dev_assert (atomic flags); g1 b0 Params.
 // dispatch: REDUCE 0: ceil(N / WG) folded 2-D; else 1 workgroup.
-// out goes through store() (once per element, at its flat index): compileStep's fusion pass may swap in a
-// fused epilogue or store it straight into a slice of a stacked result.
 override REDUCE: u32 = 2u;
 override WG: u32 = 64u;
 
-struct Params { N: u32, C: u32, assert_code: u32, _p1: u32 }
+struct Params { n: u32, C: u32, assert_code: u32, _p1: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dev_assert: array<atomic<u32>, 8>;
 @group(1) @binding(0) var<uniform> p: Params;
-var<workgroup> part: array<f32, WG>;
-var<private> nan_bits: u32 = 0x7fc00000u;
 
-fn assert_fail(code: u32, value: u32, index: u32, bound: u32) {
-  if (atomicAdd(&dev_assert[1], 1u) == 0u) {
-    atomicStore(&dev_assert[0], code); atomicStore(&dev_assert[2], value);
-    atomicStore(&dev_assert[3], index); atomicStore(&dev_assert[4], bound);
-  }
-}
+#import device_assert
 
-fn store(i: u32, v: f32) { out[i] = v; }
-
-fn row_loss(i: u32) -> f32 {
+fn loss(i: u32) -> f32 {
   let base = i * p.C;
   var m = x[base];
   for (var c = 1u; c < p.C; c++) { m = max(m, x[base + c]); }
@@ -39,26 +28,9 @@ fn row_loss(i: u32) -> f32 {
   let l = labels[i];
   if (l < 0 || u32(l) >= p.C) {
     assert_fail(p.assert_code, bitcast<u32>(l), i, p.C);
-    return bitcast<f32>(nan_bits);
+    return bitcast<f32>(kiln_nan_bits);
   }
   return -((x[base + u32(l)] - m) - log(s));
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  if (REDUCE == 0u) {
-    let i = flat_index(wid, nwg, lidx, WG);
-    if (i < p.N) { store(i, row_loss(i)); }
-    return;
-  }
-  var s = 0.0;
-  for (var i = lidx; i < p.N; i += WG) { s += row_loss(i); }
-  part[lidx] = s;
-  workgroupBarrier();
-  if (lidx == 0u) {
-    var t = 0.0;
-    for (var j = 0u; j < WG; j++) { t += part[j]; }
-    store(0u, select(t, t / f32(p.N), REDUCE == 2u));
-  }
-}
+#import loss_main

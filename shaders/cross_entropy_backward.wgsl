@@ -12,10 +12,10 @@ struct Params { N: u32, C: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let i = flat_index(wid, nwg, lidx, 64u);
+override WG: u32 = 64u;
+#import flat_main
+
+fn run(i: u32) {
   if (i >= p.N) { return; }
   let base = i * p.C;
   var m = x[base];

@@ -15,15 +15,9 @@ struct Params {
   src_shape: array<vec4<u32>, 2>,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<u32>;
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
-@group(1) @binding(0) var<uniform> p: Params;
+#import words_main
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let i = flat_index(wid, nwg, lidx, 256u);
-  if (i >= p.n) { return; }
+fn word(i: u32) -> u32 {
   var rem = i;
   var src = p.base;
   var inside = true;
@@ -44,5 +38,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     src += c * slot8(p.strides, u32(d));
   }
-  if (inside) { out[i] = x[src]; } else { out[i] = p.fill; }
+  if (!inside) { return p.fill; }
+  return x[src];
 }

@@ -7,10 +7,10 @@ struct Params { n: u32, decay: f32, rest: f32, _p0: u32 }
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let i = flat_index(wid, nwg, lidx, 256u);
+override WG: u32 = 256u;
+#import flat_main
+
+fn run(i: u32) {
   if (i >= p.n) { return; }
   dst[i] = dst[i] * p.decay + src[i] * p.rest;
 }

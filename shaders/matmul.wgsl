@@ -7,34 +7,15 @@
 // ROW_SUM (TRANS_A, set by compileStep's fusion pass): threads of column block 0 also sum A's stored
 // column m over k and hand it to store_row(m, sum): a bias gradient (sum of g over the batch) computed by the
 // weight-gradient matmul g^T x that reads the same g, in the order the reduce kernel adds (bit-identical).
-// Epilogue (a linear layer in one dispatch): HAS_BIAS adds bias[col]; ACT applies 1 relu or 2 leaky relu
-// (slope from Params) before the store.
-// bindings: g0 b0 A (read), b1 B (read), b2 bias (read; a placeholder without HAS_BIAS), b3 out (write);
-// g1 b0 Params.
+// A linear layer's bias and activation go into store() (src/ops/kernels.ts), like any fused epilogue.
+// bindings: g0 b0 A (read), b1 B (read), b2 out (write); g1 b0 Params (lib/matmul_tile.wgsl).
 // dispatch: (ceil(N / 32), ceil(M / 32), batch).
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0u;
-override ROW_SUM: bool = false;
-
-struct Params {
-  M: u32, N: u32, K: u32, batch_rank: u32,
-  batch_shape: vec4<u32>,
-  a_bstrides: vec4<u32>,
-  b_bstrides: vec4<u32>,
-  slope: f32, _p0: u32, _p1: u32, _p2: u32,
-}
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
-
-// Every output element goes through store(); compileStep's fusion pass swaps in a fused epilogue here.
-fn store(i: u32, v: f32) { out[i] = v; }
-fn store_row(i: u32, v: f32) {}
+#import matmul_tile
 
 fn a_at(base: u32, r: u32, k: u32) -> f32 {
   if (TRANS_A) { return A[base + k * p.M + r]; }
@@ -52,19 +33,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col0 = (wid.x * 8u + lid.x) * 4u;
   if (row0 >= p.M || col0 >= p.N) { return; }
 
-  var rem = wid.z;
-  var a_base = 0u;
-  var b_base = 0u;
-  for (var d = i32(p.batch_rank) - 1; d >= 0; d--) {
-    let dim = p.batch_shape[d];
-    let c = rem % dim;
-    rem = rem / dim;
-    a_base += c * p.a_bstrides[d];
-    b_base += c * p.b_bstrides[d];
-  }
+  let bases = batch_bases(wid.z);
+  let a_base = bases.x;
+  let b_base = bases.y;
 
-  let r = vec4<u32>(row0, min(row0 + 1u, p.M - 1u), min(row0 + 2u, p.M - 1u), min(row0 + 3u, p.M - 1u));
-  let c = vec4<u32>(col0, min(col0 + 1u, p.N - 1u), min(col0 + 2u, p.N - 1u), min(col0 + 3u, p.N - 1u));
+  let r = block4(row0, p.M);
+  let c = block4(col0, p.N);
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -79,25 +53,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     acc3 += a_at(a_base, r.w, k) * bv;
   }
 
-  let o_base = wid.z * p.M * p.N;
-  let rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + i;
-    if (row >= p.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + j;
-      if (col < p.N) {
-        var v = rows[i][j];
-        if (HAS_BIAS) { v += bias[col]; }
-        if (ACT == 1u) { v = max(v, 0.0); }
-        if (ACT == 2u) { v = select(v * p.slope, v, v > 0.0); }
-        store(o_base + row * p.N + col, v);
-      }
-    }
-  }
-  if (ROW_SUM && col0 == 0u) {
-    for (var i = 0u; i < 4u; i++) {
-      if (row0 + i < p.M) { store_row(wid.z * p.M + row0 + i, rs[i]); }
-    }
-  }
+  store_tile(wid.z, row0, col0, array<vec4<f32>, 4>(acc0, acc1, acc2, acc3));
+  store_row_sums(wid.z, row0, col0, rs);
 }

@@ -1,19 +1,12 @@
 enable f16;
 // matmul_f16: out = A @ B^T from f16 operands (A [M, K], B [N, K], both rows of K halves, K a multiple of
-// 4), products and sums in f32: the linear layer's forward with half the operand bytes. Bias and
-// activation epilogue as matmul.wgsl. Needs shader-f16. Each thread owns a 4x4 block of out; 8x8 threads.
-// bindings: g0 b0 A (read), b1 B (read), b2 bias (read; a placeholder without HAS_BIAS), b3 out (write);
-// g1 b0 Params. dispatch: (ceil(N / 32), ceil(M / 32)).
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0u;
-
-struct Params { M: u32, N: u32, K: u32, _p0: u32, slope: f32, _p1: u32, _p2: u32, _p3: u32 }
-
+// 4), products and sums in f32: the linear layer's forward with half the operand bytes. Store epilogue as
+// matmul.wgsl (one batch: batch_rank 0). Needs shader-f16. Each thread owns a 4x4 block of out; 8x8 threads.
+// bindings: g0 b0 A (read), b1 B (read), b2 out (write); g1 b0 Params (lib/matmul_tile.wgsl).
+// dispatch: (ceil(N / 32), ceil(M / 32)).
 @group(0) @binding(0) var<storage, read> A: array<vec4<f16>>;
 @group(0) @binding(1) var<storage, read> B: array<vec4<f16>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
+#import matmul_tile
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -21,8 +14,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col0 = (wid.x * 8u + lid.x) * 4u;
   if (row0 >= p.M || col0 >= p.N) { return; }
   let K4 = p.K / 4u;
-  let ra = vec4<u32>(row0, min(row0 + 1u, p.M - 1u), min(row0 + 2u, p.M - 1u), min(row0 + 3u, p.M - 1u)) * K4;
-  let cb = vec4<u32>(col0, min(col0 + 1u, p.N - 1u), min(col0 + 2u, p.N - 1u), min(col0 + 3u, p.N - 1u)) * K4;
+  let ra = block4(row0, p.M) * K4;
+  let cb = block4(col0, p.N) * K4;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -37,19 +30,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     acc2 += vec4<f32>(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
     acc3 += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
   }
-  let rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + i;
-    if (row >= p.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + j;
-      if (col < p.N) {
-        var v = rows[i][j];
-        if (HAS_BIAS) { v += bias[col]; }
-        if (ACT == 1u) { v = max(v, 0.0); }
-        if (ACT == 2u) { v = select(v * p.slope, v, v > 0.0); }
-        out[row * p.N + col] = v;
-      }
-    }
-  }
+  store_tile(0u, row0, col0, array<vec4<f32>, 4>(acc0, acc1, acc2, acc3));
 }

@@ -1,37 +1,20 @@
-// matmul_vec4: matmul.wgsl's contract (batch strides, TRANS_A / TRANS_B, bias + activation epilogue) with
+// matmul_vec4: matmul.wgsl's contract (batch strides, TRANS_A / TRANS_B, store epilogue) with
 // 16-byte loads: each operand is read as vec4 along whichever of its dims is contiguous — K for A unless
 // transposed (then M), K for B when transposed (else N). The launcher picks this kernel only when those
 // dims are multiples of 4 (so every vec4 lies inside a row) and never for TRANS_A with TRANS_B. On lavapipe
 // this doubled a 1024^3 x @ W^T (2.8-3.9 -> 5.3-6.1 GFLOP/s, measured back to back).
 // ROW_SUM / store_row: as in matmul.wgsl (TRANS_A only).
 // Each thread owns a 4x4 block of out; workgroup WGX x WGY threads (picked by tune(), default 8x8).
-// bindings: g0 b0 A (read), b1 B (read), b2 bias (read; a placeholder without HAS_BIAS), b3 out (write);
-// g1 b0 Params. dispatch: (ceil(N / (4 WGX)), ceil(M / (4 WGY)), batch).
+// bindings: g0 b0 A (read), b1 B (read), b2 out (write); g1 b0 Params (lib/matmul_tile.wgsl).
+// dispatch: (ceil(N / (4 WGX)), ceil(M / (4 WGY)), batch).
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0u;
-override ROW_SUM: bool = false;
 override WGX: u32 = 8u;
 override WGY: u32 = 8u;
 
-struct Params {
-  M: u32, N: u32, K: u32, batch_rank: u32,
-  batch_shape: vec4<u32>,
-  a_bstrides: vec4<u32>,
-  b_bstrides: vec4<u32>,
-  slope: f32, _p0: u32, _p1: u32, _p2: u32,
-}
-
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
-
-// Every output element goes through store(); compileStep's fusion pass swaps in a fused epilogue here.
-fn store(i: u32, v: f32) { out[i] = v; }
-fn store_row(i: u32, v: f32) {}
+#import matmul_tile
 
 @compute @workgroup_size(WGX, WGY, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -39,21 +22,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col0 = (wid.x * WGX + lid.x) * 4u;
   if (row0 >= p.M || col0 >= p.N) { return; }
 
-  var rem = wid.z;
-  var a_base = 0u;
-  var b_base = 0u;
-  for (var d = i32(p.batch_rank) - 1; d >= 0; d--) {
-    let dim = p.batch_shape[d];
-    let c = rem % dim;
-    rem = rem / dim;
-    a_base += c * p.a_bstrides[d];
-    b_base += c * p.b_bstrides[d];
-  }
-  // In vec4 units from here on (the launcher guarantees the element offsets are multiples of 4).
-  a_base /= 4u;
-  b_base /= 4u;
-  let r = vec4<u32>(row0, min(row0 + 1u, p.M - 1u), min(row0 + 2u, p.M - 1u), min(row0 + 3u, p.M - 1u));
-  let c = vec4<u32>(col0, min(col0 + 1u, p.N - 1u), min(col0 + 2u, p.N - 1u), min(col0 + 3u, p.N - 1u));
+  // In vec4 units (the launcher guarantees the element offsets are multiples of 4).
+  let bases = batch_bases(wid.z) / 4u;
+  let a_base = bases.x;
+  let b_base = bases.y;
+  let r = block4(row0, p.M);
+  let c = block4(col0, p.N);
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -102,25 +76,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
   }
 
-  let o_base = wid.z * p.M * p.N;
-  let rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + i;
-    if (row >= p.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + j;
-      if (col < p.N) {
-        var v = rows[i][j];
-        if (HAS_BIAS) { v += bias[col]; }
-        if (ACT == 1u) { v = max(v, 0.0); }
-        if (ACT == 2u) { v = select(v * p.slope, v, v > 0.0); }
-        store(o_base + row * p.N + col, v);
-      }
-    }
-  }
-  if (ROW_SUM && col0 == 0u) {
-    for (var i = 0u; i < 4u; i++) {
-      if (row0 + i < p.M) { store_row(wid.z * p.M + row0 + i, rs[i]); }
-    }
-  }
+  store_tile(wid.z, row0, col0, array<vec4<f32>, 4>(acc0, acc1, acc2, acc3));
+  store_row_sums(wid.z, row0, col0, rs);
 }

@@ -10,17 +10,12 @@ struct Params { n: u32, C: u32, assert_code: u32, _p1: u32 }
 @group(0) @binding(2) var<storage, read_write> dev_assert: array<atomic<u32>, 8>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-fn assert_fail(code: u32, value: u32, index: u32, bound: u32) {
-  if (atomicAdd(&dev_assert[1], 1u) == 0u) {
-    atomicStore(&dev_assert[0], code); atomicStore(&dev_assert[2], value);
-    atomicStore(&dev_assert[3], index); atomicStore(&dev_assert[4], bound);
-  }
-}
+#import device_assert
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let i = flat_index(wid, nwg, lidx, 256u);
+override WG: u32 = 256u;
+#import flat_main
+
+fn run(i: u32) {
   if (i >= p.n * p.C) { return; }
   let l = labels[i / p.C];
   if (i % p.C == 0u && (l < 0 || u32(l) >= p.C)) { assert_fail(p.assert_code, bitcast<u32>(l), i / p.C, p.C); }

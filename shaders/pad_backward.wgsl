@@ -27,10 +27,10 @@ fn run_of(i: u32, n: u32, lo: u32, hi: u32, s: u32) -> vec2<u32> {
   return vec2<u32>(0u, 0u);
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let idx = flat_index(wid, nwg, lidx, 256u);
+override WG: u32 = 256u;
+#import flat_main
+
+fn run(idx: u32) {
   if (idx >= p.n) { return; }
   let n = p.size.xyz;
   let m = n + p.lo.xyz + p.hi.xyz;

@@ -19,10 +19,10 @@ fn draw(counter: u32, stream: u32) -> u32 {
   return pcg(pcg(counter ^ p.seed_lo) + p.seed_hi + stream * 0x9e3779b9u);
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let i = flat_index(wid, nwg, lidx, 256u);
+override WG: u32 = 256u;
+#import flat_main
+
+fn run(i: u32) {
   if (i >= p.n) { return; }
   let c = p.offset + i;
   if (NORMAL) {

@@ -14,10 +14,10 @@ struct Params { A: u32, R: u32, B: u32, P: u32, L: u32, off: u32, sA: u32, sR: u
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let o = flat_index(wid, nwg, lidx, 256u);
+override WG: u32 = 256u;
+#import flat_main
+
+fn run(o: u32) {
   if (o >= p.A * p.P * p.B) { return; }
   let b = o % p.B;
   let part = (o / p.B) % p.P;

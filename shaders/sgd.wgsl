@@ -12,10 +12,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> buf: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let i = flat_index(wid, nwg, lidx, 256u);
+override WG: u32 = 256u;
+#import flat_main
+
+fn run(i: u32) {
   if (i >= p.n) { return; }
   var d = grad[i];
   if (p.weight_decay != 0.0) { d += p.weight_decay * param[i]; }

@@ -203,11 +203,11 @@ export class Backend {
   /**
    * Records one dispatch of generated WGSL (same bindings convention and prelude as shaders/). The source is
    * the pipeline's cache key; `label` names the kernel in compileStep's stats. `fuse` describes the work for
-   * compileStep's fusion pass (kept on the recorded command, never read here).
+   * compileStep's fusion pass (kept on the recorded command, never read here); `constants` are its overrides.
    */
   dispatchSource(label: string, wgsl: string, buffers: (GPUBuffer | Binding)[], params: ArrayBuffer | (() => ArrayBuffer),
-    workgroups: [number, number?, number?], fuse?: unknown): void {
-    this.launch(this.pipelines.source(label, wgsl), {}, buffers, params, workgroups, fuse);
+    workgroups: [number, number?, number?], fuse?: unknown, constants: Record<string, number> = {}): void {
+    this.launch(this.pipelines.source(label, wgsl), constants, buffers, params, workgroups, fuse);
   }
 
   /** A recorded dispatch of generated WGSL, for a pass that rewrites a capture (see endRecording). */

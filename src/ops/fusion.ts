@@ -89,7 +89,8 @@ function heavyOf(c: Command): Heavy | null {
   const f = c.fuse as Partial<Heavy & StoreWork>;
   if (f.sites) return f as Heavy;
   if (f.store === undefined || f.out === undefined || f.numel === undefined) return null;
-  const src: string = wgslSources[f.store];
+  // A launcher may have generated the source with an epilogue in place (f.wgsl), storing plainly in f.fn.
+  const src: string = f.wgsl ?? wgslSources[f.store];
   const site = (fn: string, at: number, numel: number): Site => {
     const name = new RegExp(`@binding\\(${at}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
     if (!name) throw new Error(`fusion: ${f.store} has no writable binding ${at}`);
@@ -97,7 +98,7 @@ function heavyOf(c: Command): Heavy | null {
   };
   return {
     base: f.store, src, constants: { ...c.constants }, folds: 0, rowSum: f.rowSum,
-    sites: [site('store', f.out, f.numel), ...(f.more ?? []).map((m) => site(m.fn, m.out, m.numel))],
+    sites: [site(f.fn ?? 'store', f.out, f.numel), ...(f.more ?? []).map((m) => site(m.fn, m.out, m.numel))],
   };
 }
 

@@ -548,12 +548,11 @@ export const opTable: { [K in OpName]: OpDef<OpAttrs[K]> } = {
           throw new Error(`batchNorm: expected more than 1 value per channel when training, got input ${fmt(x.shape)}`);
         }
         const running = a.runningMean && a.runningVar ? { mean: a.runningMean, var: a.runningVar, momentum: a.momentum } : null;
-        const { mean, invstd } = K.batchNormStats(x, geom, running);
-        const out = K.batchNormApply(x, mean, invstd, w ?? null, b ?? null, geom, false);
+        const { out, mean, invstd } = K.batchNormTrain(x, w ?? null, b ?? null, geom, running);
         return { out, saved: [x, mean, invstd, ...(w ? [w] : [])], aux: [mean, invstd] };
       }
       if (!a.runningMean || !a.runningVar) throw new Error('batchNorm: eval mode needs runningMean and runningVar');
-      const out = K.batchNormApply(x, a.runningMean, a.runningVar, w ?? null, b ?? null, geom, true);
+      const out = K.batchNormApply(x, a.runningMean, a.runningVar, w ?? null, b ?? null, geom);
       return { out, saved: [x, a.runningMean, a.runningVar, ...(w ? [w] : [])] };
     },
     backward(g, c) {

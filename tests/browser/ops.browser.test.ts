@@ -8,8 +8,8 @@ import { chromiumPath, launch, serve } from '../../scripts/chromium.js';
 
 const haveChromium = chromiumPath() !== null;
 const fixtures = readFileSync(new URL('../fixtures/ops.json', import.meta.url), 'utf8');
-// one row per op; every row of the movement ops, the composites, the layer chains and the NaN rules
-const everyRow = new Set(['flip', 'pad']);
+// one row per op; every row of the movement ops, batch norm (its per-channel reductions), the composites, the layer chains and the NaN rules
+const everyRow = new Set(['flip', 'pad', 'batchNorm']);
 const subset = [
   ...Object.entries(opCases).flatMap(([op, cs]) => (everyRow.has(op) ? cs : cs.slice(0, 1)).map((c) => c.name)),
   ...Object.values(nanCases).flatMap((cs) => cs!.map((c) => c.name)),
