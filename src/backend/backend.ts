@@ -285,9 +285,6 @@ export class Backend {
     return this.queue.read(src, offset, bytes, flush, (encoder) => this.asserts.encodeCheck(encoder));
   }
 
-  /** Awaits a promise that waits on the GPU without keeping the thread busy (see Submitter.waitFor). */
-  settle<T>(p: Promise<T>): Promise<T> { return this.queue.waitFor(p); }
-
   /** Resolves when all submitted work has finished. */
   async sync(): Promise<void> {
     this.check();

@@ -6,13 +6,6 @@ import type { Uniforms } from './uniforms.js';
 const MAP_MODE_READ = 0x1;
 /** Submit anyway after this many recorded dispatches, so one long eager loop cannot grow without bound. */
 const MAX_PENDING = 512;
-/** How long a wait for the GPU sleeps between turns of Node's event loop (ms). */
-const WAIT_SLICE_MS = 0.25;
-
-const isNode = !!(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
-const sleeper = isNode ? new Int32Array(new SharedArrayBuffer(4)) : null;
-/** One turn of Node's event loop. */
-const nextTurn = () => new Promise<void>((r) => { (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(r); });
 
 export class Submitter {
   private encoder: GPUCommandEncoder | null = null;
@@ -100,9 +93,7 @@ export class Submitter {
     if (flush) this.flush();
     else await new Promise<void>((resolve) => this.afterSubmit.push(resolve));
     try {
-      // A flushing read is awaited by its caller now; a lagged one rides along (no sleeping wait for it).
-      const mapped = staging.mapAsync(MAP_MODE_READ, 0, size);
-      await (flush ? this.waitFor(mapped) : mapped);
+      await staging.mapAsync(MAP_MODE_READ, 0, size);
     } catch (e) {
       this.check();
       throw e;
@@ -117,26 +108,7 @@ export class Submitter {
   /** Resolves when all submitted work has finished. */
   async sync(): Promise<void> {
     this.flush();
-    await this.waitFor(this.device.queue.onSubmittedWorkDone());
+    await this.device.queue.onSubmittedWorkDone();
     this.check();
-  }
-
-  /**
-   * Awaits `p`, something the caller waits on the GPU for. In Node, Dawn's binding polls the device from an
-   * immediate that reschedules itself while any GPU promise is pending, so a plain await keeps this thread
-   * busy and takes a core from a CPU driver's workers (lavapipe): measured, a 20-step Gaussian loop's sync
-   * took 20-25% longer per step than waiting with short sleeps. So the wait sleeps WAIT_SLICE_MS between
-   * turns of the event loop (each turn still lets the binding deliver results). Browsers: a plain await.
-   */
-  async waitFor<T>(p: Promise<T>): Promise<T> {
-    if (!sleeper) return p;
-    let settled = false;
-    p.then(() => { settled = true; }, () => { settled = true; });
-    await nextTurn();
-    while (!settled) {
-      Atomics.wait(sleeper, 0, 0, WAIT_SLICE_MS);
-      await nextTurn();
-    }
-    return p;
   }
 }

@@ -69,7 +69,7 @@ export class LaggedMetrics<R> {
     if (this.inflight.length > MAX_IN_FLIGHT) flush();
     while (this.inflight.length > MAX_IN_FLIGHT) {
       const e = this.inflight.shift()!;
-      out.push(...this.toRecords(e.steps, await backend().settle(e.values)));
+      out.push(...this.toRecords(e.steps, await e.values));
     }
     // One turn of the event loop (the GPU binding delivers finished readbacks from its immediates): not a
     // timer, whose millisecond the binding would spend polling the device on this thread.
@@ -88,7 +88,7 @@ export class LaggedMetrics<R> {
     const out: R[] = [];
     while (this.inflight.length) {
       const e = this.inflight.shift()!;
-      out.push(...this.toRecords(e.steps, await backend().settle(e.values)));
+      out.push(...this.toRecords(e.steps, await e.values));
     }
     return out;
   }
