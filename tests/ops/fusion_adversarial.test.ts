@@ -1,0 +1,172 @@
+// compileStep against the eager step, bit for bit, on programs built to trip the capture's rewrites: leaves
+// read by several kinds of kernels, gradients accumulated over several backward calls and replays, .grad read
+// between accumulations, stacks of values from different kernels at unaligned offsets, in-place writes to
+// buffers the step also reads.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as kiln from '../../src/index.js';
+import { expectNoGpuErrors, setup } from '../helpers.js';
+import { expectSameBits, values } from './compare_steps.js';
+
+const { F, nn } = kiln;
+beforeAll(async () => { await setup(); });
+afterEach(() => expectNoGpuErrors());
+
+const leaf = (shape: number[], seed: number) => kiln.tensor(values(shape.reduce((p, q) => p * q, 1), seed), shape).requiresGrad_();
+
+describe('compiled == eager, bit for bit, adversarial steps', () => {
+  it('a leaf read by a matmul, a pointwise op and a broadcast; gradients accumulated over replays', async () => {
+    await expectSameBits(() => {
+      const W = leaf([5, 7], 1);
+      const b = leaf([7], 2);
+      const x = kiln.tensor(values(9 * 5, 3), [9, 5]);
+      return {
+        fn: () => {
+          const h = x.matmul(W).add(b).tanh();
+          const loss = h.mul(W.sum(0)).sum().add(W.mul(W).mean()).add(h.add(W.max(0)).pow(2).mean());
+          loss.backward();
+          return [loss.detach(), W.grad!.clone()];
+        },
+        state: () => [W, b],
+        dispose: () => [W, b, x].forEach((t) => t.dispose()),
+      };
+    }, 6);
+  });
+
+  it('conv weights shared by two convs (one strided) and a pointwise penalty, never zeroed', async () => {
+    await expectSameBits(() => {
+      kiln.manualSeed(11);
+      const conv = new nn.Conv2d(3, 5, 3, 1, 1);
+      const x = kiln.tensor(values(2 * 3 * 7 * 7, 12), [2, 3, 7, 7]);
+      return {
+        fn: () => {
+          const a = conv.forward(x).relu();
+          const c = F.conv2d(x.mul(0.5), conv.weight, conv.bias, { stride: 2, padding: 1 }).leakyRelu(0.1);
+          const loss = a.mean().add(c.pow(2).sum()).add(conv.weight.abs().sum().mul(1e-3));
+          loss.backward();
+          return loss.detach();
+        },
+        state: () => conv.parameters(),
+        dispose: () => { conv.parameters().forEach((p) => p.dispose()); x.dispose(); },
+      };
+    }, 5);
+  });
+
+  it('several backward calls in one step, .grad cloned between them, no zeroGrad', async () => {
+    await expectSameBits(() => {
+      const W = leaf([6, 6], 21);
+      const v = leaf([6], 22);
+      const x = kiln.tensor(values(4 * 6, 23), [4, 6]);
+      return {
+        fn: () => {
+          x.matmul(W).add(v).sigmoid().sum().backward();
+          const g1 = W.grad!.clone();
+          const gv = v.grad!.mul(2);
+          F.mseLoss(x.matmul(W.transpose(0, 1)), x).backward();
+          const g2 = W.grad!.clone();
+          W.mul(v).sum().backward();
+          return [g1, gv, g2, W.grad!.clone(), v.grad!.clone()];
+        },
+        state: () => [W, v],
+        dispose: () => [W, v, x].forEach((t) => t.dispose()),
+      };
+    }, 5);
+  });
+
+  it('retainGraph: two backwards through one graph, then a third from a new root', async () => {
+    await expectSameBits(() => {
+      const W = leaf([4, 3], 31);
+      const x = kiln.tensor(values(5 * 4, 32), [5, 4]);
+      return {
+        fn: () => {
+          const h = x.matmul(W).tanh();
+          const l = h.pow(2).sum();
+          l.backward({ retainGraph: true });
+          l.backward({ retainGraph: true });
+          h.sum().backward();
+          return [l.detach(), W.grad!.clone()];
+        },
+        state: () => [W],
+        dispose: () => [W, x].forEach((t) => t.dispose()),
+      };
+    }, 5);
+  });
+
+  it('a parameter used as a weight and as an input (W W^T, W @ W, linear(W, W)), with Adam', async () => {
+    await expectSameBits(() => {
+      const W = leaf([6, 6], 41);
+      const b = leaf([6], 42);
+      const opt = new kiln.optim.Adam([W, b], { lr: 0.01 });
+      return {
+        fn: () => {
+          opt.zeroGrad();
+          const loss = F.linear(W, W, b).tanh().sum().add(W.matmul(W).pow(2).mean()).add(W.transpose(0, 1).matmul(W).sum().mul(0.01));
+          loss.backward();
+          opt.step();
+          return loss.detach();
+        },
+        state: () => [W, b],
+        dispose: () => [W, b].forEach((t) => t.dispose()),
+      };
+    }, 6);
+  });
+
+  it('stacked gradients: the .grad of many scalar leaves accumulated and stacked each step', async () => {
+    await expectSameBits(() => {
+      const ps = Array.from({ length: 9 }, (_, i) => leaf([1], 60 + i));
+      const x = kiln.tensor(values(13, 70), [13]);
+      return {
+        fn: () => {
+          const loss = ps.reduce((acc, p, i) => acc.add(x.mul(p).add(i).tanh().sum()), kiln.tensor(0));
+          loss.backward();
+          return kiln.stack(ps.map((p) => p.grad!.reshape([]))).mul(1);
+        },
+        state: () => ps,
+        dispose: () => { ps.forEach((p) => p.dispose()); x.dispose(); },
+      };
+    }, 5);
+  });
+
+  it('in-place copy_ into a buffer the step reads before and after (running average, scratch reuse)', async () => {
+    await expectSameBits(() => {
+      const W = leaf([5, 4], 81);
+      const avg = kiln.tensor(values(5 * 4, 82), [5, 4]);
+      const scratch = kiln.zeros([3, 4]);
+      const x = kiln.tensor(values(3 * 5, 83), [3, 5]);
+      return {
+        fn: () => {
+          const before = x.matmul(avg).sum();
+          const y = x.matmul(W);
+          kiln.noGrad(() => {
+            scratch.copy_(y.detach().tanh());
+            avg.copy_(avg.mul(0.9).add(W.detach().mul(0.1)));
+          });
+          const loss = y.mul(scratch).sum().add(x.matmul(avg).mean());
+          loss.backward();
+          kiln.noGrad(() => { W.copy_(W.sub(W.grad!.mul(0.01))); W.grad!.zero_(); });
+          return [before, loss.detach(), scratch.mul(1)];
+        },
+        state: () => [W, avg, scratch],
+        dispose: () => [W, avg, scratch, x].forEach((t) => t.dispose()),
+      };
+    }, 6);
+  });
+
+  it('copy_ of a matmul into one of its own operands (its output is copied back over its input)', async () => {
+    await expectSameBits(() => {
+      const M = kiln.tensor(values(8 * 8, 91), [8, 8]).mul(0.3);
+      const N = kiln.tensor(values(8 * 8, 92), [8, 8]).mul(0.3);
+      return {
+        fn: () => {
+          kiln.noGrad(() => {
+            M.copy_(N.matmul(M).tanh());
+            N.copy_(N.matmul(M).add(N));
+          });
+          return [M.sum(), N.sum()];
+        },
+        state: () => [M, N],
+        dispose: () => [M, N].forEach((t) => t.dispose()),
+      };
+    }, 5);
+  });
+
+});
