@@ -169,4 +169,42 @@ describe('compiled == eager, bit for bit, adversarial steps', () => {
     }, 5);
   });
 
+  // The mean squared error's gradient (g d + g d, from d * d) added to another gradient of the same leaf: fused
+  // into one kernel, the compiler may contract or reassociate across the ops (SPIR-V carries no NoContraction),
+  // rounding differently from the eager kernels, which round after every op.
+  it('a fused gradient sum (mse + sum) keeps the eager rounding', async () => {
+    await expectSameBits(() => {
+      const A = leaf([7, 3], 51);
+      const t = kiln.tensor(Float32Array.from({ length: 21 }, (_, i) => (i % 4) / 3), [7, 3]);
+      return {
+        fn: () => { A.grad = null; A.sum().add(F.mseLoss(A, t)).backward(); return A.grad!.clone(); },
+        state: () => [A],
+        dispose: () => [A, t].forEach((x) => x.dispose()),
+      };
+    }, 4);
+  });
+
+  it('stack and cat of a reduction, losses, a matmul and an argmax-free max at odd sizes and offsets', async () => {
+    await expectSameBits(() => {
+      const A = leaf([7, 5], 51);
+      const B = kiln.tensor(values(5 * 3, 52), [5, 3]);
+      const labels = kiln.tensor(Int32Array.from({ length: 7 }, (_, i) => i % 3), [7], { dtype: 'int32' });
+      const t = kiln.tensor(Float32Array.from({ length: 21 }, (_, i) => (i % 4) / 3), [7, 3]);
+      return {
+        fn: () => {
+          const logits = A.matmul(B);
+          const scalars = [
+            logits.sum(), F.crossEntropy(logits, labels), F.binaryCrossEntropy(logits.sigmoid(), t), F.mseLoss(logits, t),
+            logits.max(), A.mean(), F.l1Loss(logits, t), logits.exp().sum().log(),
+          ];
+          const s = kiln.stack(scalars);
+          const c = kiln.cat([logits.sum(0), s, A.sum(1), logits.reshape([-1]).narrow(0, 3, 5)]);
+          s.sum().add(c.pow(2).sum()).backward();
+          return [s.detach(), c.detach(), A.grad!.clone()];
+        },
+        state: () => [A],
+        dispose: () => [A, B, labels, t].forEach((x) => x.dispose()),
+      };
+    }, 5);
+  });
 });
