@@ -2,7 +2,7 @@
 // the same initial state, bit for bit: a layer applied twice a step (a GAN discriminator's real and fake
 // halves), gradients accumulated without zeroGrad, no affine parameters, no running statistics, momentum 0 and
 // 1, tiny and odd channel counts, and train/eval switched between runs.
-import { afterEach, beforeAll, describe, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { expectNoGpuErrors, setup } from '../helpers.js';
 import { expectSameBits, values } from './compare_steps.js';
@@ -92,5 +92,54 @@ describe('batch norm in compiled steps, bit for bit with the eager step', () => 
         dispose: () => [W, v, x].forEach((t) => t.dispose()),
       };
     }, 5);
+  });
+});
+
+describe('batch norm mode switches between compiled runs', () => {
+  // The layer's training flag is host state the recording bakes in: switching it between runs must capture
+  // again (or raise), never replay the other mode's recording.
+  it('net.eval() / net.train() between runs give what the eager step gives', async () => {
+    const make = () => {
+      kiln.manualSeed(5);
+      const net = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4), new nn.Tanh());
+      const x = kiln.tensor(values(6 * 3, 51), [6, 3]);
+      return {
+        net,
+        world: {
+          fn: () => kiln.noGrad(() => net.forward(x).sum(1)),
+          state: () => [...net.stateDict().values()].filter((t) => t.dtype === 'float32' && !t.hostData),
+          dispose: () => { net.parameters().forEach((p) => p.dispose()); x.dispose(); },
+        },
+      };
+    };
+    // train, train, train (captured), eval, eval, train, eval
+    const modes = [true, true, true, true, false, false, true, false];
+    const runs = async (compile: boolean) => {
+      const { net, world } = make();
+      const step = kiln.compileStep(world.fn);
+      const out: number[][] = [];
+      for (const m of modes) {
+        if (m) net.train(); else net.eval();
+        const r = compile ? step.run() : kiln.tidy(() => world.fn());
+        out.push(Array.from(await r.toArray()));
+        if (!compile) r.dispose();
+      }
+      const bn = net.namedModules().map(([, m]) => m).find((m) => m instanceof nn.BatchNorm1d) as InstanceType<typeof nn.BatchNorm1d>;
+      const stats = [Array.from(await bn.runningMean!.toArray()), Array.from(await bn.runningVar!.toArray()), bn.numBatchesTracked];
+      step.dispose();
+      world.dispose();
+      return { out, stats };
+    };
+    const eager = await runs(false);
+    let compiled: Awaited<ReturnType<typeof runs>> | null = null;
+    try {
+      compiled = await runs(true);
+    } catch (e) {
+      // Raising is acceptable; it must name the mode change.
+      expect(String(e)).toMatch(/train|eval|mode/i);
+      return;
+    }
+    compiled.out.forEach((o, r) => expect(o, `run ${r} (${modes[r] ? 'train' : 'eval'})`).toEqual(eager.out[r]));
+    expect(compiled.stats).toEqual(eager.stats);
   });
 });
