@@ -207,4 +207,28 @@ describe('compiled == eager, bit for bit, adversarial steps', () => {
       };
     }, 5);
   });
+
+  it('outputs that are .grad tensors themselves (not clones) stay alive and equal the eager ones', async () => {
+    await expectSameBits(() => {
+      const w = leaf([3], 101);
+      const x = kiln.tensor([1, -2, 0.5]);
+      return {
+        fn: () => { w.mul(x).tanh().sum().backward(); return w.grad!; },
+        state: () => [w],
+        dispose: () => [w, x].forEach((t) => t.dispose()),
+      };
+    }, 5);
+  });
+
+  it('a parameter returned as an output of its own update step stays alive', async () => {
+    await expectSameBits(() => {
+      const w = leaf([4], 111);
+      const opt = new kiln.optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+      return {
+        fn: () => { opt.zeroGrad(); w.pow(2).sum().backward(); opt.step(); return [w]; },
+        state: () => [w],
+        dispose: () => w.dispose(),
+      };
+    }, 5);
+  });
 });
