@@ -232,3 +232,37 @@ describe('compiled == eager, bit for bit, adversarial steps', () => {
     }, 5);
   });
 });
+
+describe('results stored straight into unaligned slices of a stack or cat', () => {
+  const t = (shape: number[], seed: number) => kiln.tensor(values(shape.reduce((p, q) => p * q, 1), seed), shape);
+  const noState = () => [];
+  // [name, body, slices]: at least one slice is stored by its producer (fewer copies than slices).
+  const slices: [string, () => () => kiln.Tensor, number][] = [
+    ['four matmuls (three independent) stacked, 60-byte slices', () => {
+      const [A, B, C, D] = [t([3, 5], 1), t([5, 5], 2), t([3, 5], 3), t([5, 5], 4)];
+      return () => kiln.stack([A.matmul(B).relu(), C.matmul(D).relu(), A.matmul(D), C.matmul(B).sigmoid()]);
+    }, 4],
+    ['three convs of odd output sizes', () => {
+      const [x, w1, w2] = [t([1, 2, 5, 5], 1), t([3, 2, 3, 3], 2), t([1, 2, 3, 3], 3)];
+      return () => kiln.cat([F.conv2d(x, w1).reshape([-1]), F.conv2d(x, w2, null, { padding: 1 }).relu().reshape([-1]), F.conv2d(x.mul(2), w1).reshape([-1])]);
+    }, 3],
+    ['70 scalars (slices past the first 256 bytes)', () => {
+      const xs = Array.from({ length: 70 }, (_, i) => t([5 + (i % 3)], 100 + i));
+      return () => kiln.stack(xs.map((x, i) => x.sum().mul(i + 1).add(0.5)));
+    }, 70],
+    ['nine fused vectors of odd lengths', () => {
+      const xs = Array.from({ length: 9 }, (_, i) => t([1 + 2 * i], 200 + i));
+      return () => kiln.cat(xs.map((x, i) => x.mul(i + 1).tanh()));
+    }, 9],
+    ['two batch norms stacked', () => {
+      const [x, y] = [t([4, 3, 5], 1), t([4, 3, 5], 2)];
+      return () => kiln.stack([F.batchNorm(x, null, null, null, null, { training: true }), F.batchNorm(y, null, null, null, null, { training: true }).relu()]);
+    }, 2],
+  ];
+  for (const [name, body, n] of slices) {
+    it(name, async () => {
+      const st = await expectSameBits(() => { const f = body(); return { fn: () => kiln.noGrad(f), state: noState }; }, 4);
+      expect(st.stats!.kernels.copy ?? 0).toBeLessThan(n);
+    });
+  }
+});
