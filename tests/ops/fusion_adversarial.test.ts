@@ -266,3 +266,16 @@ describe('results stored straight into unaligned slices of a stack or cat', () =
     });
   }
 });
+
+// Last in the file: a validation error is kept in gpuErrors() for the rest of the device's life.
+describe('grouped stores into one stacked buffer', () => {
+  // Two independent matmuls whose outputs the step cats: each is stored into its slice, the second through a
+  // binding from the aligned offset below it, and the grouping pass may run both as one dispatch, where WebGPU
+  // forbids two writable bindings of overlapping ranges ([0, 60) and [0, 156) here).
+  it('two independent matmuls cat at a 60-byte offset', async () => {
+    const t = (shape: number[], seed: number) => kiln.tensor(values(shape.reduce((p, q) => p * q, 1), seed), shape);
+    const [A, B, C, D] = [t([3, 5], 1), t([5, 5], 2), t([3, 8], 3), t([8, 8], 4)];
+    await expectSameBits(() => ({ fn: () => kiln.noGrad(() => kiln.cat([A.matmul(B).reshape([-1]), C.matmul(D).reshape([-1])])), state: () => [] }), 4);
+    [A, B, C, D].forEach((x) => x.dispose());
+  });
+});
