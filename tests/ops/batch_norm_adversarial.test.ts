@@ -95,6 +95,26 @@ describe('batch norm in compiled steps, bit for bit with the eager step', () => 
   });
 });
 
+describe('batch norm and conv results copied over their own inputs', () => {
+  // The producer reads every element of its input (channel sums, a 3x3 window): storing its result straight
+  // into the input's buffer would read values already overwritten, so the copy must stay.
+  it('x.copy_(batchNorm(x)), x.copy_(conv2d(x)) inside a step', async () => {
+    await expectSameBits(() => {
+      const x = kiln.tensor(values(2 * 3 * 5 * 5, 61), [2, 3, 5, 5]);
+      const w = kiln.tensor(values(3 * 3 * 3 * 3, 62), [3, 3, 3, 3]).mul(0.3);
+      return {
+        fn: () => kiln.noGrad(() => {
+          x.copy_(F.batchNorm(x, null, null, null, null, { training: true }));
+          x.copy_(F.conv2d(x, w, null, { padding: 1 }).tanh());
+          return x.sum();
+        }),
+        state: () => [x],
+        dispose: () => [x, w].forEach((t) => t.dispose()),
+      };
+    }, 5);
+  });
+});
+
 describe('batch norm mode switches between compiled runs', () => {
   // The layer's training flag is host state the recording bakes in: switching it between runs must capture
   // again (or raise), never replay the other mode's recording.

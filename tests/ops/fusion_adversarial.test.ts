@@ -208,6 +208,28 @@ describe('compiled == eager, bit for bit, adversarial steps', () => {
     }, 5);
   });
 
+  it('one fused kernel computing two leaves\' gradients, both accumulated in place; .grad read in the forward', async () => {
+    const st = await expectSameBits(() => {
+      const a = leaf([4, 6], 121);
+      const b = leaf([4, 6], 122);
+      a.grad = kiln.tensor(values(24, 123), [4, 6]);
+      b.grad = kiln.tensor(values(24, 124), [4, 6]);
+      return {
+        fn: () => {
+          // A look-ahead through the gradients accumulated so far (a constant to autograd).
+          const ahead = a.sub(a.grad!.mul(0.1));
+          const loss = a.mul(b).sum().add(a.add(b).pow(2).sum()).add(ahead.mul(b).tanh().sum());
+          loss.backward();
+          return loss.detach();
+        },
+        state: () => [a, b],
+        dispose: () => [a, b].forEach((t) => t.dispose()),
+      };
+    }, 5);
+    // At least one of the two in-place accumulations was stored by its producer, not copied.
+    expect(st.stats!.kernels.copy ?? 0).toBeLessThan(2);
+  });
+
   it('outputs that are .grad tensors themselves (not clones) stay alive and equal the eager ones', async () => {
     await expectSameBits(() => {
       const w = leaf([3], 101);
