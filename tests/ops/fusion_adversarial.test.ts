@@ -253,6 +253,19 @@ describe('compiled == eager, bit for bit, adversarial steps', () => {
       };
     }, 5);
   });
+
+  it('an input returned as an output is not freed by the step', async () => {
+    const x = kiln.tensor([1, 2, 3]);
+    const step = kiln.compileStep((a: kiln.Tensor) => [a.mul(2), a]);
+    for (let i = 0; i < 4; i++) {
+      const [y, z] = step.run(x);
+      expect(Array.from(await y.toArray())).toEqual([2, 4, 6]);
+      expect(Array.from(await z.toArray())).toEqual([1, 2, 3]);
+    }
+    expect(x.isDisposed).toBe(false);
+    step.dispose();
+    x.dispose();
+  });
 });
 
 describe('results stored straight into unaligned slices of a stack or cat', () => {
