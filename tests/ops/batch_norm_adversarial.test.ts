@@ -77,6 +77,29 @@ describe('batch norm in compiled steps, bit for bit with the eager step', () => 
     }, 5);
   });
 
+  it('retainGraph: two backwards through a training-mode batch norm, and an eval-mode layer\'s gradients', async () => {
+    await expectSameBits(() => {
+      kiln.manualSeed(4);
+      const train = new nn.BatchNorm2d(3);
+      const frozen = new nn.BatchNorm2d(3);
+      kiln.noGrad(() => { frozen.runningMean!.copy_(kiln.tensor([0.5, -1, 2])); frozen.runningVar!.copy_(kiln.tensor([2, 0.5, 1])); });
+      frozen.eval();
+      const x = kiln.tensor(values(2 * 3 * 3 * 5, 51), [2, 3, 3, 5]).requiresGrad_();
+      return {
+        fn: () => {
+          const y = frozen.forward(train.forward(x)).tanh();
+          const l = y.pow(2).mean();
+          l.backward({ retainGraph: true });
+          l.backward({ retainGraph: true });
+          y.sum().backward();
+          return [l.detach(), x.grad!.clone()];
+        },
+        state: () => [...train.parameters(), ...frozen.parameters(), train.runningMean!, train.runningVar!, frozen.runningMean!, frozen.runningVar!, x],
+        dispose: () => [...train.parameters(), ...frozen.parameters(), x].forEach((t) => t.dispose()),
+      };
+    }, 5);
+  });
+
   it('F.batchNorm in training mode without running statistics, weight from a matmul (a non-leaf weight)', async () => {
     await expectSameBits(() => {
       const W = kiln.tensor(values(4 * 3, 41), [4, 3]).requiresGrad_();
