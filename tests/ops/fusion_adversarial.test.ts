@@ -302,6 +302,38 @@ describe('results stored straight into unaligned slices of a stack or cat', () =
   }
 });
 
+describe('inputs that require grad', () => {
+  // The recording feeds a stand-in tensor for each input: gradients the eager step accumulates into an input's
+  // .grad must reach it on replays too, or the step must refuse such an input with a clear error.
+  it('x.grad of an input accumulates on replays as in the eager step (or the step raises)', async () => {
+    const go = async (compile: boolean) => {
+      const x = kiln.tensor([1, 2, 3]).requiresGrad_();
+      const w = kiln.tensor([0.5, -1, 2]).requiresGrad_();
+      const fn = (a: kiln.Tensor) => { a.mul(w).pow(2).sum().backward(); return w.grad!.clone(); };
+      const step = kiln.compileStep(fn);
+      for (let i = 0; i < 4; i++) {
+        const r = compile ? step.run(x) : kiln.tidy(() => fn(x));
+        await r.toArray();
+        if (!compile) r.dispose();
+      }
+      const out = [Array.from(await x.grad!.toArray()), Array.from(await w.grad!.toArray())];
+      step.dispose();
+      [x, w].forEach((t) => { t.grad?.dispose(); t.dispose(); });
+      return out;
+    };
+    const eager = await go(false);
+    let compiled: number[][];
+    try {
+      compiled = await go(true);
+    } catch (e) {
+      expect(String(e)).toMatch(/compileStep: .*grad/);
+      return;
+    }
+    expect(compiled[0], 'x.grad').toEqual(eager[0]);
+    expect(compiled[1], 'w.grad').toEqual(eager[1]);
+  });
+});
+
 // Last in the file: a validation error is kept in gpuErrors() for the rest of the device's life.
 describe('grouped stores into one stacked buffer', () => {
   // Two independent matmuls whose outputs the step cats: each is stored into its slice, the second through a
