@@ -70,10 +70,13 @@ function opaqueZero(src: string): string {
 /**
  * Makes an expression's baked scalars opaque to the compiler. An eager launch reads its scalars from a
  * uniform, so its compiler cannot fold them; with literals, a fused kernel's compiler would (reassociating
- * g * c1 * c2 into g * (c1 * c2), for instance) and round differently from the eager ops.
+ * g * c1 * c2 into g * (c1 * c2), for instance) and round differently from the eager ops. Each value a line
+ * computes goes through the same opaque OR, so the compiler cannot contract or reassociate across lines either
+ * (x + (g * d + g * d) rounded once as an fma, say, where the eager kernels round after every op).
  */
 function opaqueScalars(line: string, zero: string): string {
-  return line.replace(/bitcast<f32>\(0x([0-9a-f]+)u\)/g, (_, h: string) => `bitcast<f32>(0x${h}u | ${zero})`);
+  const l = line.replace(/bitcast<f32>\(0x([0-9a-f]+)u\)/g, (_, h: string) => `bitcast<f32>(0x${h}u | ${zero})`);
+  return l.replace(/^let (v\d+) = (.*);$/, (_, v: string, e: string) => `let ${v} = bitcast<f32>(bitcast<u32>(${e}) | ${zero});`);
 }
 
 /** Replaces the body of `fn <name>(i: u32, v: f32)` in a kernel's source. */

@@ -323,7 +323,10 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     const rw = new Set<GPUBuffer>();
     for (const s of subs) s.bindings.forEach((b, j) => { if (b.buffer !== asserts) (s.writes[j] ? rw : ro).add(b.buffer); });
     for (const b of rw) if (ro.has(b)) return true;
-    return false;
+    // Writable bindings of one buffer must not overlap unless identical (then bound once): a slice stored at an
+    // element offset is bound from the aligned offset below it, over its neighbours' bytes.
+    const w = subs.flatMap((s) => s.bindings.filter((b, j) => s.writes[j] && b.buffer !== asserts).map(rangeOf));
+    return w.some((x, i) => w.some((y, j) => j < i && overlap(x, y) && (x[1] !== y[1] || x[2] !== y[2])));
   };
 
   const fits = (subs: Sub[]): boolean => {
