@@ -56,8 +56,12 @@ function collect(value: unknown, out: Tensor[]): void {
  * input tensor or from state the ops themselves advance (random ops, optimizers) — a plain JavaScript number
  * baked into an op is replayed with the value it had at capture. Returned tensors are the step's outputs:
  * after a replay they are the same tensor objects with new values, valid until the next run (clone to keep).
- * Disposing a tensor the recording uses in place (a parameter, an output) invalidates it; the next run
- * captures again.
+ * The step frees only the outputs it made: a returned parameter, .grad, input or kept tensor stays the
+ * caller's. Disposing a tensor the recording uses in place (a parameter, an output) invalidates it; the next
+ * run captures again. Host state that modules read while the step is captured (their training flag: train()
+ * and eval()) is checked on every replay; when it changed, the step captures again in the new mode.
+ * Inputs that require grad are refused: a compiled step feeds inputs through fixed buffers of its own, so
+ * their gradients could not reach them.
  */
 export class CompiledStep<A extends Tensor[], R> {
   // Inputs may be Tensors or HostInputs (`run` accepts either per position).
@@ -67,7 +71,11 @@ export class CompiledStep<A extends Tensor[], R> {
   private inputs: Tensor[] = [];
   private inputBytes: number[] = [];
   private outputs: R | null = null;
+  /** The outputs of the capture (or the last eager run) that the step made, and so frees. */
+  private ownedOutputs: Tensor[] = [];
   private eagerOutputs: Tensor[] = [];
+  /** Host state read during the capture, with the value it had then. */
+  private guards: Guard[] = [];
   private counts = { captures: 0, replays: 0, eagerRuns: 0 };
 
   constructor(private readonly fn: (...inputs: A) => R) {
@@ -79,7 +87,7 @@ export class CompiledStep<A extends Tensor[], R> {
     const inputs = given as Input[];
     for (let i = 0; i < inputs.length; i++) checkInput(inputs[i], i);
     // A replay with the captured shapes builds no key string (a replay allocates nothing).
-    if (this.program && this.program.valid && this.sameShapes(inputs)) {
+    if (this.program && this.program.valid && this.sameShapes(inputs) && this.guardsHold()) {
       this.disposeEager();
       this.feed(inputs);
       this.program.run(false);
@@ -87,11 +95,14 @@ export class CompiledStep<A extends Tensor[], R> {
       return this.outputs!;
     }
     const key = inputs.map((t) => `${dtypeOf(t)}[${t.shape.join(',')}]`).join(' ');
-    if (this.program && (!this.program.valid || key !== this.key)) this.drop();
+    if (this.program && (!this.program.valid || key !== this.key || !this.guardsHold())) this.drop();
     this.disposeEager();
     if (!this.warmed.has(key)) {
-      const r = tidy(() => this.fn(...(inputs.map((t) => (t instanceof Tensor ? t : 'source' in t ? rangeTensor(t) : hostTensor(t))) as A)));
-      collect(r, this.eagerOutputs);
+      const r = tidy(() => {
+        const r = this.fn(...(inputs.map((t) => (t instanceof Tensor ? t : 'source' in t ? rangeTensor(t) : hostTensor(t))) as A));
+        this.eagerOutputs = made(r);
+        return r;
+      });
       this.eagerOutputs.forEach((t) => t.keep());
       this.warmed.add(key);
       this.counts.eagerRuns++;
@@ -102,17 +113,24 @@ export class CompiledStep<A extends Tensor[], R> {
     this.feed(inputs);
     be.beginRecording();
     let r: R;
+    const guards = new Map<object, Guard>();
+    capturing = guards;
     try {
-      r = tidy(() => this.fn(...(this.inputs as A)));
+      r = tidy(() => {
+        const r = this.fn(...(this.inputs as A));
+        this.ownedOutputs = made(r);
+        return r;
+      });
     } catch (e) {
+      capturing = null;
       be.abortRecording();
       this.inputs.forEach((t) => t.dispose());
       this.inputs = [];
       throw e;
     }
-    const outs: Tensor[] = [];
-    collect(r, outs);
-    outs.forEach((t) => t.keep());
+    capturing = null;
+    this.guards = [...guards.values()];
+    this.ownedOutputs.forEach((t) => t.keep());
     this.program = be.endRecording((cmds, spare) => {
       const { cmds: renamed, origin } = renameSegments(cmds);
       return resolveSegments(groupDispatches(storeIntoCopies(fusePointwise(renamed, be), be), be), origin, spare);
@@ -166,12 +184,19 @@ export class CompiledStep<A extends Tensor[], R> {
     const p = this.program;
     this.program = null;
     p?.invalidate('disposed');
-    const outs: Tensor[] = [];
-    collect(this.outputs, outs);
-    outs.forEach((t) => t.dispose());
+    this.ownedOutputs.forEach((t) => t.dispose());
+    this.ownedOutputs = [];
     this.outputs = null;
+    this.guards = [];
     this.inputs.forEach((t) => t.dispose());
     this.inputs = [];
+  }
+
+  /** Whether the host state read during the capture still has the captured values. */
+  private guardsHold(): boolean {
+    const g = this.guards;
+    for (let i = 0; i < g.length; i++) if (g[i].read() !== g[i].value) return false;
+    return true;
   }
 
   private disposeEager(): void {
@@ -179,6 +204,28 @@ export class CompiledStep<A extends Tensor[], R> {
     this.eagerOutputs.forEach((t) => t.dispose());
     this.eagerOutputs = [];
   }
+}
+
+interface Guard { read: () => unknown; value: unknown }
+/** The guards of the capture in progress (null outside a capture). */
+let capturing: Map<object, Guard> | null = null;
+
+/**
+ * Records that the step being captured read host state (`read()`, keyed by its owner): replays check it and
+ * capture again when it changed. A no-op outside a capture. Modules call it for their training flag.
+ */
+export function guardCapture(owner: object, read: () => unknown): void {
+  if (capturing && !capturing.has(owner)) capturing.set(owner, { read, value: read() });
+}
+
+/** Whether a compiled step is being captured now. */
+export function isCapturing(): boolean { return capturing !== null; }
+
+/** The tensors in a step's result that the step itself made (in its tidy scope, not kept elsewhere). */
+function made(r: unknown): Tensor[] {
+  const outs: Tensor[] = [];
+  collect(r, outs);
+  return [...new Set(outs)].filter((t) => t._inInnermostScope);
 }
 
 /** Compiles a step function; see CompiledStep. */
@@ -202,6 +249,10 @@ export function onReplay(fn: () => void): void {
 function checkInput(t: Input, i: number): void {
   if (t instanceof Tensor) {
     if (t.isDisposed) throw new Error(`compileStep: input ${i} (tensor #${t.id}) was disposed`);
+    if (t.requiresGrad) {
+      throw new Error(`compileStep: input ${i} (tensor #${t.id}) requires grad; a compiled step feeds its inputs through ` +
+        'fixed buffers of its own, so their gradients could not reach them (pass x.detach(), or read the tensor inside the step as a parameter)');
+    }
     return;
   }
   if (t && typeof t === 'object' && 'source' in t) {

@@ -155,6 +155,9 @@ export class Tensor {
     return this;
   }
 
+  /** @internal whether the tensor belongs to the innermost tidy() scope: made inside it and not kept. */
+  get _inInnermostScope(): boolean { return this.scope !== null && this.scope === scopes[scopes.length - 1]; }
+
   /** @internal moves the tensor into the given scope (tidy's return values go to the parent scope). */
   _moveTo(scope: Set<Tensor> | null): void {
     if (this.scope) this.scope.delete(this);

@@ -3,6 +3,7 @@
 // parameter to a field registers it under the field's name, in assignment order.
 import { Tensor } from '../autograd/tensor.js';
 import { noGrad } from '../autograd/context.js';
+import { guardCapture, isCapturing } from '../autograd/compile.js';
 import { copyInto } from '../ops/kernels.js';
 import { tensor } from '../ops/functional.js';
 import { fill_ } from '../ops/inplace.js';
@@ -25,7 +26,7 @@ export function Parameter(t: Tensor, requiresGrad = true): Tensor {
 }
 
 /** Fields that hold module state rather than user-assigned attributes. */
-const INTERNAL = new Set(['_params', '_buffers', '_modules', 'training']);
+const INTERNAL = new Set(['_params', '_buffers', '_modules', 'training', '_training']);
 
 /**
  * Traps field assignment (including class-field definitions in subclasses) the way PyTorch's
@@ -44,7 +45,7 @@ const registering: ProxyHandler<Module> = {
 };
 
 export abstract class Module {
-  training = true;
+  private _training = true;
   private readonly _params = new Map<string, Tensor | null>();
   private readonly _buffers = new Map<string, Tensor | null>();
   private readonly _modules = new Map<string, Module>();
@@ -55,6 +56,13 @@ export abstract class Module {
   }
 
   abstract forward(x: Tensor): Tensor;
+
+  /** Training mode (train() / eval()). A compiled step that reads it captures again when it changes. */
+  get training(): boolean {
+    if (isCapturing()) guardCapture(this, () => this._training);
+    return this._training;
+  }
+  set training(mode: boolean) { this._training = mode; }
 
   /** @internal registers `value` under `key` when it is a module or a parameter (leaf that requires grad). */
   _onAssign(key: string, value: unknown): void {

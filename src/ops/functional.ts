@@ -479,6 +479,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   bias?: Tensor | null, o: { training?: boolean; momentum?: number; eps?: number } = {}): Tensor {
   o = optsArg('batchNorm', o, ['training', 'momentum', 'eps']);
   const training = boolArg('batchNorm', 'training', o.training, false);
+  // PyTorch's F.batch_norm takes a float momentum; the cumulative average (momentum=None) is the module's job.
+  if (o.momentum === null) throw new Error('batchNorm: momentum must be a number in [0, 1], got null (Kiln has no cumulative average)');
   const momentum = finiteArg('batchNorm', 'momentum', o.momentum ?? 0.1);
   if (momentum < 0 || momentum > 1) throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
   const eps = finiteArg('batchNorm', 'eps', o.eps ?? 1e-5);

@@ -103,6 +103,31 @@ describe('compileStep', () => {
     expectNoGpuErrors();
   }, 60_000);
 
+  it('captures again only when a module\'s training flag it read changes; leaves outputs it did not make alone', async () => {
+    const drop = new k.nn.Dropout(0.5);
+    const x = k.ones([64]).keep();
+    const step = k.compileStep((a: k.Tensor) => [drop.forward(a).sum(), x]);
+    for (let i = 0; i < 4; i++) step.run(x);
+    expect(step.stats.captures).toBe(1);
+    drop.eval();
+    for (let i = 0; i < 3; i++) expect(await step.run(x)[0].item()).toBe(64);
+    expect(step.stats.captures).toBe(2);
+    drop.train();
+    const kept = await step.run(x)[0].item();
+    expect(kept % 2).toBe(0); // dropout again: survivors are scaled by 2
+    expect(kept).not.toBe(64 * 2);
+    expect(step.stats).toMatchObject({ captures: 3, eagerRuns: 1 });
+    // x was returned by every run and is still the caller's.
+    expect(x.isDisposed).toBe(false);
+    step.dispose();
+    expect(x.isDisposed).toBe(false);
+    x.dispose();
+    expect(() => k.compileStep((a: k.Tensor) => a.sum()).run(k.ones([2]).requiresGrad_())).toThrow(/compileStep: input 0 .*requires grad/);
+    expect(() => k.F.batchNorm(k.ones([2, 3]), null, null, null, null, { training: true, momentum: null as unknown as number }))
+      .toThrow(/batchNorm: momentum .*got null/);
+    expectNoGpuErrors();
+  }, 60_000);
+
   it('rejects readbacks inside a capture and bad inputs with clear errors', async () => {
     const bad = k.compileStep((x: k.Tensor) => { void x.toArray(); return x.add(1); });
     const x = k.ones([3]).keep();
