@@ -51,6 +51,27 @@ function matmulCase(m: number, kk: number, n: number, quick: boolean, label?: st
   };
 }
 
+/**
+ * One of the MLP GAN's products in the layout its training step runs it: NT for the forward (x W^T, W stored
+ * [out, in]), NN for the input gradient (dY W), TN for the weight gradient (dY^T X). M, N, K as the kernel sees
+ * them; the operands are stored as the layout reads them.
+ */
+function mlpLayoutCase(layout: 'NN' | 'NT' | 'TN', m: number, n: number, kk: number): BenchCase {
+  const transA = layout[0] === 'T'; const transB = layout[1] === 'T';
+  const aShape: [number, number] = transA ? [kk, m] : [m, kk]; const bShape: [number, number] = transB ? [n, kk] : [kk, n];
+  return {
+    name: `matmul ${layout} M${m} N${n} K${kk} (MLP GAN step)`, group: 'matmul', flops: 2 * m * n * kk, inner: 4, quick: false,
+    kiln: () => {
+      const a = kiln.randn(aShape).keep(); const b = kiln.randn(bShape).keep();
+      return { step: k(() => kiln.F.matmul(a, b, { transA, transB })), dispose: () => { a.dispose(); b.dispose(); } };
+    },
+    tfjs: (tf) => {
+      const a = tf.randomNormal(aShape) as import('@tensorflow/tfjs-core').Tensor2D; const b = tf.randomNormal(bShape) as import('@tensorflow/tfjs-core').Tensor2D;
+      return { step: tfStep(tf, () => tf.matMul(a, b, transA, transB)), dispose: () => tf.dispose([a, b]) };
+    },
+  };
+}
+
 // ----------------------------------------------------------------- convolutions (NCHW in Kiln, NHWC in tfjs)
 
 interface ConvShape { n: number; cin: number; h: number; cout: number; k: number; s: number; p: number }
@@ -325,6 +346,8 @@ export function benchCases(): BenchCase[] {
     matmulCase(64, 1024, 784, true, 'matmul 64x1024 @ 1024x784 (MLP GAN G out, batch 64)'),
     matmulCase(64, 784, 1024, false, 'matmul 64x784 @ 784x1024 (MLP GAN D in, batch 64)'),
     matmulCase(64, 256, 512, false, 'matmul 64x256 @ 256x512 (MLP GAN G hidden, batch 64)'),
+    ...([[1024, 784], [784, 1024], [512, 1024], [1024, 512], [256, 512], [512, 256]] as const).flatMap(([n, kk]) => [
+      mlpLayoutCase('NT', 64, n, kk), mlpLayoutCase('NN', 64, kk, n), mlpLayoutCase('TN', n, kk, 64)]),
     convCase(conv1, false, false), convCase(conv1, true, false), convCase(conv2, false, false), convCase(conv2, true, false),
     convCase(convSmall, false, true), convCase(convSmall, true, true),
     convTCase(64, 128, 16, 64, false, false), convTCase(64, 128, 16, 64, true, false),
