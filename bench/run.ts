@@ -34,7 +34,7 @@ async function time(p: Prepared, c: BenchCase, wait: () => Promise<void>, quick:
 export let tuneReport: TuneReport | null = null;
 
 export function tuneSummary(t: TuneReport): string {
-  return (['NN', 'NT', 'TN'] as const).map((l) => `${l} ${t.matmul[l].workgroup.join('x')}`).join(', ');
+  return (['NN', 'NT', 'TN'] as const).map((l) => `${l} ${t.matmul[l].workgroup.join('x')}${t.matmul[l].unrollK ? ' k-unrolled' : ''}`).join(', ');
 }
 
 export async function runBench(o: { tf: TF; quick: boolean; filter?: RegExp; log?: (s: string) => void }): Promise<Row[]> {

@@ -209,10 +209,20 @@ export function matmulWorkgroup(be: object, layout: MatmulLayout): [number, numb
   return tunedWorkgroups.get(be)?.get(layout) ?? [8, 8];
 }
 
-export function setMatmulWorkgroup(be: object, layout: MatmulLayout, wg: [number, number]): void {
+/** Layouts tune() found faster with matmul_vec4's k loop unrolled by four (UNROLL_K; only TN has one). */
+const tunedUnrollK = new WeakMap<object, Set<MatmulLayout>>();
+
+export function matmulUnrollK(be: object, layout: MatmulLayout): boolean {
+  return tunedUnrollK.get(be)?.has(layout) ?? false;
+}
+
+export function setMatmulWorkgroup(be: object, layout: MatmulLayout, wg: [number, number], unrollK = false): void {
   let m = tunedWorkgroups.get(be);
   if (!m) { m = new Map(); tunedWorkgroups.set(be, m); }
   m.set(layout, wg);
+  let u = tunedUnrollK.get(be);
+  if (!u) { u = new Set(); tunedUnrollK.set(be, u); }
+  if (unrollK) u.add(layout); else u.delete(layout);
 }
 
 export interface MatmulEpilogue { bias?: Tensor | null; act?: 'none' | 'relu' | 'leakyRelu'; slope?: number }
@@ -288,7 +298,8 @@ export function matmul(a: Tensor, b: Tensor, M: number, N: number, K: number, ba
   const rowSum = transA && !transB && batch === 1 ? { a: 0, K, M } : undefined;
   if (vec4Fits(layout, M, N, K) && a.byteOffset % 16 === 0 && b.byteOffset % 16 === 0) {
     const [wgx, wgy] = matmulWorkgroup(be, layout);
-    dispatchMatmul('matmul_vec4', { ...constants, WGX: wgx, WGY: wgy }, bind(a), bind(b), out, epi, p,
+    const unroll: Record<string, number> = matmulUnrollK(be, layout) ? { UNROLL_K: 1 } : {};
+    dispatchMatmul('matmul_vec4', { ...constants, WGX: wgx, WGY: wgy, ...unroll }, bind(a), bind(b), out, epi, p,
       [Math.ceil(N / (4 * wgx)), Math.ceil(M / (4 * wgy)), batch], rowSum);
   } else {
     dispatchMatmul('matmul', constants, bind(a), bind(b), out, epi, p, [Math.ceil(N / 32), Math.ceil(M / 32), batch], rowSum);

@@ -3,9 +3,10 @@
 // lavapipe runs a workgroup's invocations as SIMD lanes on a CPU core, a GPU schedules warps).
 import { backend } from '../autograd/context.js';
 import * as F from './functional.js';
-import { matmulWorkgroup, setMatmulWorkgroup, type MatmulLayout } from './kernels.js';
+import { matmulUnrollK, matmulWorkgroup, setMatmulWorkgroup, type MatmulLayout } from './kernels.js';
 
-export interface TuneChoice { workgroup: [number, number]; ms: number; candidates: { workgroup: [number, number]; ms: number }[] }
+/** `unrollK`: matmul_vec4's k loop unrolled by four (a TN candidate only; same bits either way). */
+export interface TuneChoice { workgroup: [number, number]; unrollK: boolean; ms: number; candidates: { workgroup: [number, number]; unrollK: boolean; ms: number }[] }
 export interface TuneReport { adapter: string; size: number; matmul: Record<'NN' | 'NT' | 'TN', TuneChoice> }
 
 const CANDIDATES: [number, number][] = [[8, 8], [16, 4], [4, 16], [4, 4], [32, 8]];
@@ -13,7 +14,8 @@ const cache = new WeakMap<object, TuneReport>();
 
 /**
  * Picks matmul workgroup shapes for this adapter by timing each candidate on a `size`^3 product (default
- * 256) per layout; the choice holds for the session. Calling it again returns the cached report.
+ * 256) per layout, and for TN whether the k loop runs unrolled at the fastest shape (SwiftShader gains,
+ * lavapipe loses); the choice holds for the session. Calling it again returns the cached report.
  */
 export async function tune(opts: { size?: number } = {}): Promise<TuneReport> {
   const be = backend();
@@ -30,10 +32,10 @@ export async function tune(opts: { size?: number } = {}): Promise<TuneReport> {
   try {
     for (const layout of ['NN', 'NT', 'TN'] as const) {
       const opts2 = { transA: layout[0] === 'T', transB: layout[1] === 'T' };
-      const before = matmulWorkgroup(be, layout);
-      const results: { workgroup: [number, number]; ms: number }[] = [];
-      for (const wg of CANDIDATES.filter(fits)) {
-        setMatmulWorkgroup(be, layout as MatmulLayout, wg);
+      const before = { workgroup: matmulWorkgroup(be, layout), unrollK: matmulUnrollK(be, layout), ms: NaN };
+      const results: TuneChoice['candidates'] = [];
+      const time = async (workgroup: [number, number], unrollK: boolean) => {
+        setMatmulWorkgroup(be, layout as MatmulLayout, workgroup, unrollK);
         F.matmul(a, b, opts2).dispose();
         await be.sync();
         let best = Infinity;
@@ -43,11 +45,14 @@ export async function tune(opts: { size?: number } = {}): Promise<TuneReport> {
           await be.sync();
           best = Math.min(best, performance.now() - t0);
         }
-        results.push({ workgroup: wg, ms: best });
-      }
-      const win = results.reduce((p, q) => (q.ms < p.ms ? q : p), results[0] ?? { workgroup: before, ms: NaN });
-      setMatmulWorkgroup(be, layout, win.workgroup);
-      matmul[layout] = { workgroup: win.workgroup, ms: win.ms, candidates: results };
+        results.push({ workgroup, unrollK, ms: best });
+      };
+      const fastest = () => results.reduce((p, q) => (q.ms < p.ms ? q : p), results[0] ?? before);
+      for (const wg of CANDIDATES.filter(fits)) await time(wg, false);
+      if (layout === 'TN' && results.length) await time(fastest().workgroup, true);
+      const win = fastest();
+      setMatmulWorkgroup(be, layout, win.workgroup, win.unrollK);
+      matmul[layout] = { workgroup: win.workgroup, unrollK: win.unrollK, ms: win.ms, candidates: results };
     }
   } finally {
     a.dispose();

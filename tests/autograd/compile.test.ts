@@ -245,6 +245,9 @@ describe('kernel choice', () => {
       expect(r.matmul[l].candidates.map((c) => c.workgroup)).toContainEqual(r.matmul[l].workgroup);
       expect(r.matmul[l].ms).toBe(Math.min(...r.matmul[l].candidates.map((c) => c.ms)));
     }
+    // TN also times its k loop unrolled, at the fastest workgroup shape.
+    expect(r.matmul.TN.candidates.filter((c) => c.unrollK)).toHaveLength(1);
+    expect(r.matmul.NN.candidates.some((c) => c.unrollK)).toBe(false);
     expect(await k.tune()).toBe(r);
     // Results do not depend on the workgroup shape picked.
     const a = k.randn([9, 16]);
