@@ -4,6 +4,8 @@
 import * as k from '../../src/index.js';
 import { allCases } from '../ops/cases.js';
 import { checkCase, type FixtureCase } from '../ops/check.js';
+import { backend } from '../../src/autograd/context.js';
+import { matmulUnrollK, matmulWorkgroup, setMatmulWorkgroup } from '../../src/ops/kernels.js';
 
 /** A seeded stream of values in [-2, 2). */
 function values(n: number, seed: number): Float32Array {
@@ -44,6 +46,18 @@ const steps: Record<string, () => Step> = {
     const net = new k.nn.Sequential(new k.nn.Linear(8, 12), new k.nn.BatchNorm1d(12), new k.nn.LeakyReLU(0.2), new k.nn.Linear(12, 1));
     const x = t([16, 8], 5);
     return { fn: () => { const l = net.forward(x).pow(2).mean(); l.backward(); return [l.detach()]; }, state: net.parameters() };
+  },
+  // the weight gradients (TN, K = 27: a remainder) with matmul_vec4's k loop unrolled, as tune() picks on SwiftShader
+  'linear layers, TN k loop unrolled': () => {
+    k.manualSeed(4);
+    const net = new k.nn.Sequential(new k.nn.Linear(8, 12), new k.nn.LeakyReLU(0.2), new k.nn.Linear(12, 4));
+    const x = t([27, 8], 6);
+    const unrolled = <T>(fn: () => T): T => {
+      const be = backend(); const wg = matmulWorkgroup(be, 'TN'); const was = matmulUnrollK(be, 'TN');
+      setMatmulWorkgroup(be, 'TN', wg, true);
+      try { return fn(); } finally { setMatmulWorkgroup(be, 'TN', wg, was); }
+    };
+    return { fn: () => unrolled(() => { const l = net.forward(x).pow(2).mean(); l.backward(); return [l.detach()]; }), state: net.parameters() };
   },
 };
 
