@@ -41,19 +41,6 @@ fn block4(x0: u32, n: u32) -> vec4<u32> {
 // Stores the block of rows row0..row0+3, columns col0..col0+3 of batch z, skipping what lies past M or N.
 fn store_tile(z: u32, row0: u32, col0: u32, rows: array<vec4<f32>, 4>) {
   let o_base = z * p.M * p.N;
-  if (row0 + 3u < p.M && col0 + 3u < p.N) {
-    // A whole block: sixteen stores in the same order, no per-element bounds or dynamic indexing.
-    let o0 = o_base + row0 * p.N + col0;
-    let o1 = o0 + p.N;
-    let o2 = o1 + p.N;
-    let o3 = o2 + p.N;
-    let r0 = rows[0]; let r1 = rows[1]; let r2 = rows[2]; let r3 = rows[3];
-    store(o0, r0.x); store(o0 + 1u, r0.y); store(o0 + 2u, r0.z); store(o0 + 3u, r0.w);
-    store(o1, r1.x); store(o1 + 1u, r1.y); store(o1 + 2u, r1.z); store(o1 + 3u, r1.w);
-    store(o2, r2.x); store(o2 + 1u, r2.y); store(o2 + 2u, r2.z); store(o2 + 3u, r2.w);
-    store(o3, r3.x); store(o3 + 1u, r3.y); store(o3 + 2u, r3.z); store(o3 + 3u, r3.w);
-    return;
-  }
   for (var i = 0u; i < 4u; i++) {
     let row = row0 + i;
     if (row >= p.M) { break; }
