@@ -1,5 +1,7 @@
-// compileStep: a captured and replayed step gives the eager step's results within float32 rounding (its
-// pointwise chains run fused, so a compiler may contract a * b + c into one rounding), memory stays flat, and everything that would break a recording is either handled (recapture) or a clear error.
+// compileStep: a captured and replayed step gives the eager step's results bit for bit (its pointwise chains run
+// fused, and every fused value is opaque to the WGSL compiler, so nothing is contracted or reassociated across
+// ops), memory stays flat, and everything that would break a recording is either handled (recapture) or a clear
+// error.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../../src/index.js';
 import { backend } from '../../src/autograd/context.js';
@@ -30,13 +32,13 @@ async function params(net: k.nn.Module): Promise<number[][]> {
 }
 
 describe('compileStep', () => {
-  /** The bound compiled-vs-eager results are held to: |a - b| <= 1e-5 (1 + |b|) elementwise, after 12 steps. */
+  /** The bound compiled-vs-eager results are held to: equal bits, elementwise, after 12 steps. */
   const closeTo = (a: number[], b: number[], what: string) => {
     expect(a.length, what).toBe(b.length);
-    a.forEach((v, i) => expect(Math.abs(v - b[i]), `${what}[${i}]: ${v} vs ${b[i]}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(b[i]))));
+    a.forEach((v, i) => expect(v, `${what}[${i}]`).toBe(b[i]));
   };
 
-  it('replays the eager step within float32 rounding, with the same host state', async () => {
+  it('replays the eager step bit for bit, with the same host state', async () => {
     const targets = Array.from({ length: 12 }, (_, i) => k.full([16, 1], i / 10).keep());
     const eager = model(7);
     const eagerLosses: number[] = [];
@@ -60,6 +62,22 @@ describe('compileStep', () => {
     expect(st.memory!.peakBytes).toBe(st.memory!.arenaBytes + st.memory!.persistentBytes + st.memory!.constantBytes);
     step.dispose();
     targets.forEach((t) => t.dispose());
+    expectNoGpuErrors();
+  }, 60_000);
+
+  it('a sigmoid feeding binary cross-entropy (fused into its backward) gives the eager gradients bit for bit', async () => {
+    for (const n of [1, 3, 33]) {
+      const w = k.tensor(Array.from({ length: n }, (_, i) => 0.3 - 0.17 * i)).requiresGrad_();
+      const x = k.tensor(Array.from({ length: n }, (_, i) => 1.1 + 0.07 * i));
+      const t = k.tensor(Array.from({ length: n }, (_, i) => (i % 2 ? 1 : 0.25)));
+      const body = () => { w.grad = null; k.F.binaryCrossEntropy(w.mul(x).sigmoid(), t).backward(); return w.grad!.clone(); };
+      const want = Array.from(await k.tidy(body).toArray());
+      const step = k.compileStep(body);
+      for (let i = 0; i < 3; i++) step.run();
+      expect(Array.from(await step.run().toArray()), `n=${n}`).toEqual(want);
+      step.dispose();
+      [w, x, t].forEach((v) => { v.grad?.dispose(); v.dispose(); });
+    }
     expectNoGpuErrors();
   }, 60_000);
 
