@@ -2,6 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import * as k from '../../src/index.js';
 
+// Dawn instances, adapters and devices made here stay referenced until the process ends (a collected instance
+// tears its devices down from a finalizer; see device_state.test.ts).
+const alive: unknown[] = [];
+
 describe('backend', () => {
   it('init picks Dawn in Node and reports the adapter', async () => {
     const info = await k.init();
@@ -18,6 +22,7 @@ describe('backend', () => {
     const gpu = create([]);
     const adapter = await gpu.requestAdapter();
     const device = await adapter!.requestDevice();
+    alive.push(gpu, adapter, device);
     const info = await k.init({ device });
     expect(info.source).toBe('adopted');
     const t = k.tensor([1, 2, 3]);
@@ -36,6 +41,7 @@ describe('backend', () => {
     const gpu = create([]);
     const adapter = await gpu.requestAdapter();
     const device = await adapter!.requestDevice();
+    alive.push(gpu, adapter, device);
     await k.init({ device });
     const t = k.ones([4]);
     device.destroy();

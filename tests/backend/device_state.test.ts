@@ -3,11 +3,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as k from '../../src/index.js';
 
+// Every Dawn instance, adapter and device made here stays referenced until the process ends: a GPU object that
+// is garbage-collected tears its devices down from a finalizer, which crashed the worker now and then (a native
+// crash, not a test failure) once a destroyed device's instance went away while another was in use.
+const alive: unknown[] = [];
+
 async function appDevice(): Promise<{ device: GPUDevice; keep: unknown[] }> {
   const { create } = await import('webgpu');
   const gpu = create([]);
   const adapter = await gpu.requestAdapter();
   const device = await adapter!.requestDevice();
+  alive.push(gpu, adapter, device);
   return { device, keep: [gpu, adapter] };
 }
 
