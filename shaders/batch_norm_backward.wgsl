@@ -9,9 +9,6 @@
 override TRAINING: bool = true;
 override FROM_VAR: bool = false;
 override AFFINE: bool = true;
-// Threads per workgroup (at most 256).
-override WG: u32 = 256;
-const CACHED = 32u;
 
 struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, _p1: u32, _p2: u32, _p3: u32 }
 
@@ -40,16 +37,10 @@ fn dx_of(g: f32, xm: f32, istd: f32, sdb: f32, sdw: f32, M: f32) -> f32 {
   return g - sdb / M - xhat * sdw / M;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let c = wid.y * nwg.x + wid.x;
-  if (c >= p.C) { return; }
-  let count = p.N * p.S;
+fn channel(c: u32, lidx: u32, count: u32) {
   var istd = stat[c];
   if (FROM_VAR) { istd = inverseSqrt(stat[c] + p.eps); }
   let m = mean[c];
-  // A channel of up to WG * CACHED elements is read once, into registers.
   var gs: array<f32, CACHED>;
   var xc: array<f32, CACHED>;
   let cached = count <= WG * CACHED;

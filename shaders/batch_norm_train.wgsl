@@ -8,9 +8,6 @@
 // dispatch: C workgroups of WG, folded 2-D.
 override UPDATE_RUNNING: bool = false;
 override AFFINE: bool = true;
-// Threads per workgroup (at most 256).
-override WG: u32 = 256;
-const CACHED = 32u;
 
 struct Params { N: u32, C: u32, S: u32, _p0: u32, eps: f32, momentum: f32, _p1: u32, _p2: u32 }
 
@@ -30,13 +27,7 @@ fn store(i: u32, v: f32) { y[i] = v; }
 
 #import batch_norm_channel
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lidx: u32) {
-  let c = wid.y * nwg.x + wid.x;
-  if (c >= p.C) { return; }
-  let count = p.N * p.S;
-  // A channel of up to WG * CACHED elements is read once, into registers.
+fn channel(c: u32, lidx: u32, count: u32) {
   var xs: array<f32, CACHED>;
   let cached = count <= WG * CACHED;
   var s = 0.0;

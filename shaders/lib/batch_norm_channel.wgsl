@@ -1,5 +1,20 @@
-// batch_norm_channel: what the one-workgroup-per-channel batch norm kernels share: the flat index of a
-// channel's element and the workgroup's channel sums. Needs the kernel's Params p (N, C, S) and override WG.
+// batch_norm_channel: what the one-workgroup-per-channel batch norm kernels share: the entry point (workgroup
+// c of a grid folded 2-D runs the kernel's fn channel(c, lidx, count) for channel c, count = N*S elements), the
+// workgroup size, the flat index of a channel's element and the workgroup's channel sums. Needs the kernel's
+// Params p (N, C, S).
+
+// Threads per workgroup (at most 256).
+override WG: u32 = 256;
+// A channel of up to WG * CACHED elements is read once, into registers.
+const CACHED = 32u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lidx: u32) {
+  let c = wid.y * nwg.x + wid.x;
+  if (c >= p.C) { return; }
+  channel(c, lidx, p.N * p.S);
+}
 
 // Flat index of element j (of N*S) of channel c.
 fn at(c: u32, j: u32) -> u32 {
