@@ -15,6 +15,7 @@ import type { ShaderName } from '../backend/wgsl.gen.js';
 import { wgslSources } from '../backend/wgsl.gen.js';
 import { assemble, bakedIndex, coordDecls, renameOperands } from './pointwise.js';
 import { contiguousStrides } from './shape.js';
+import { bindingBytes, touchedBytes } from './fusion_group.js';
 
 type Dispatch = Extract<Command, { kind: 'dispatch' }>;
 
@@ -79,6 +80,11 @@ function opaqueScalars(line: string, zero: string): string {
   return l.replace(/^let (v\d+) = (.*);$/, (_, v: string, e: string) => `let ${v} = bitcast<f32>(bitcast<u32>(${e}) | ${zero});`);
 }
 
+/** The name a kernel's source gives storage binding `at` of group 0 declared with `access` (undefined if none). */
+function bindingName(src: string, at: number, access: 'read' | 'read_write'): string | undefined {
+  return new RegExp(`@binding\\(${at}\\) var<storage, ${access}> (\\w+)`).exec(src)?.[1];
+}
+
 /** Replaces the body of `fn <name>(i: u32, v: f32)` in a kernel's source. */
 function replaceFn(src: string, name: string, body: string[]): string {
   const re = new RegExp(`fn ${name}\\(i: u32, v: f32\\) \\{[^}]*\\}`);
@@ -95,7 +101,7 @@ function heavyOf(c: Command): Heavy | null {
   // A launcher may have generated the source with an epilogue in place (f.wgsl), storing plainly in f.fn.
   const src: string = f.wgsl ?? wgslSources[f.store];
   const site = (fn: string, at: number, numel: number): Site => {
-    const name = new RegExp(`@binding\\(${at}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
+    const name = bindingName(src, at, 'read_write');
     if (!name) throw new Error(`fusion: ${f.store} has no writable binding ${at}`);
     return { fn, name, out: at, numel, fused: false };
   };
@@ -542,7 +548,6 @@ export function fusePointwise(recorded: Command[], be: Backend, report?: FusionR
   return out;
 }
 
-/** The body span [open brace, close brace] of the WGSL function enclosing position `at` (null outside one). */
 /**
  * storeIntoCopies' second way to store a copied value where it goes: kernel `p` (a generated pointwise kernel,
  * not a heavy one with store sites) writes the value through binding `j` and already writes the copy's
@@ -556,26 +561,26 @@ function widenInto(p: Dispatch, f: { sites?: unknown; wgsl?: string; touched?: (
   if (f.sites || sharing.length !== 1) return null;
   const w = sharing[0];
   const b = p.bindings[w];
-  const o = b.offset ?? 0;
+  const [o, end] = bindingBytes(b);
   if (lo < o || (lo - o) % 4 !== 0) return null;
-  const end = b.size === undefined ? b.buffer.size : o + b.size;
   const newEnd = Math.max(end, hi);
   if (newEnd > b.buffer.size) return null;
   // No other binding of the kernel may reach the widened bytes, nor may the kernel size anything by the binding.
-  if (p.bindings.some((x, r) => r !== w && x.buffer === b.buffer && (x.offset ?? 0) < newEnd && o < (x.size === undefined ? x.buffer.size : (x.offset ?? 0) + x.size))) return null;
-  const wName = new RegExp(`@binding\\(${w}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
+  if (p.bindings.some((x, r) => r !== w && x.buffer === b.buffer && bindingBytes(x)[0] < newEnd && o < bindingBytes(x)[1])) return null;
+  const wName = bindingName(src, w, 'read_write');
   if (!wName || /arrayLength/.test(src)) return null;
   const rewritten = text.replace(new RegExp(`\\b${outName}\\[i\\] = `, 'g'), `${wName}[i + ${(lo - o) / 4}u] = `);
   const bindings = p.bindings.map((x) => ({ ...x }));
   bindings[w] = { buffer: b.buffer, offset: b.offset, size: newEnd - o };
   const q = be.sourceCommand(p.shader.split('#')[0], rewritten, bindings, p.params, p.wg, p.constants ?? {}) as Dispatch;
-  const touched: ([number, number] | null)[] = [...(f.touched ?? p.bindings.map(() => undefined as unknown as [number, number]))];
-  const had = touched[w] ?? [o, end];
+  const touched: ([number, number] | null)[] = [...(f.touched ?? [])];
+  const had = touchedBytes(p, w) ?? [o, end];
   touched[w] = [Math.min(had[0], lo), Math.max(had[1], hi)];
   q.fuse = { ...f, wgsl: rewritten, touched };
   return q;
 }
 
+/** The body span [open brace, close brace] of the WGSL function enclosing position `at` (null outside one). */
 function enclosingFn(src: string, at: number): [number, number] | null {
   const start = src.lastIndexOf('\nfn ', at);
   if (start < 0) return null;
@@ -621,22 +626,15 @@ export function storeIntoCopies(recorded: Command[], be: Backend, report?: { cop
       ...(c.dst === b ? [[c.dstOffset, c.dstOffset + c.bytes] as [number, number]] : [])];
     if (c.kind === 'clear' || c.kind === 'release') return c.buffer === b ? [[0, Infinity]] : [];
     if (c.kind !== 'dispatch') return [];
-    const t = (c.fuse as { touched?: ([number, number] | null)[] } | undefined)?.touched;
     return c.bindings.flatMap((x, j): [number, number][] => {
-      if (x.buffer !== b || t?.[j] === null) return [];
-      if (t?.[j]) return [t[j]!];
-      const o = x.offset ?? 0;
-      return [[o, x.size === undefined ? Infinity : o + x.size]];
+      const t = x.buffer === b ? touchedBytes(c, j) : null;
+      return t ? [t] : [];
     });
   };
-  const rangesOfBinding = (x: RecordedBinding): [number, number][] => [[x.offset ?? 0, x.size === undefined ? Infinity : (x.offset ?? 0) + x.size]];
   /** Whether binding r of a dispatch may touch bytes [lo, hi) of its buffer. */
   const overlapsTouched = (c: Dispatch, r: number, lo: number, hi: number): boolean => {
-    const t = (c.fuse as { touched?: ([number, number] | null)[] } | undefined)?.touched?.[r];
-    if (t === null) return false;
-    const x = c.bindings[r];
-    const [a, z] = t ?? [x.offset ?? 0, x.size === undefined ? Infinity : (x.offset ?? 0) + x.size];
-    return a < hi && lo < z;
+    const t = touchedBytes(c, r);
+    return t !== null && t[0] < hi && lo < t[1];
   };
   for (let k = 0; k < cmds.length; k++) {
     const c = cmds[k];
@@ -673,8 +671,8 @@ export function storeIntoCopies(recorded: Command[], be: Backend, report?: { cop
     // A second writable binding of the destination may not overlap one it has (WebGPU forbids aliasing writes).
     const base = c.dstOffset - (c.dstOffset % be.limits.minStorageBufferOffsetAlignment);
     const sharing = p.bindings.flatMap((b, r) => (b.buffer === c.dst && p.writes[r] ? [r] : []));
-    const clash = sharing.some((r) => overlapsTouched(p, r, lo, hi) || rangesOfBinding(p.bindings[r]).some(([x, y]) => x < hi && base < y));
-    const outName = new RegExp(`@binding\\(${j}\\) var<storage, read_write> (\\w+)`).exec(src)?.[1];
+    const clash = sharing.some((r) => overlapsTouched(p, r, lo, hi) || (bindingBytes(p.bindings[r])[0] < hi && base < bindingBytes(p.bindings[r])[1]));
+    const outName = bindingName(src, j, 'read_write');
     if (!outName) continue;
     const storeRe = new RegExp(`\\b${outName}\\[`, 'g');
     const stores = [...src.matchAll(storeRe)].map((m) => m.index!).filter((at) => !src.startsWith(`${outName}[i] = `, at) || !enclosingFn(src, at));
@@ -701,7 +699,7 @@ export function storeIntoCopies(recorded: Command[], be: Backend, report?: { cop
     const bindings = p.bindings.map((b) => ({ ...b }));
     if (ins.length === 1) {
       const r = ins[0];
-      const inName = new RegExp(`@binding\\(${r}\\) var<storage, read> (\\w+)`).exec(src)?.[1];
+      const inName = bindingName(src, r, 'read');
       const spareIn = p.bindings.findIndex((b, q) => q !== r && !p.writes[q] && b.buffer !== c.dst);
       if (!inName || spareIn < 0) continue;
       const uses = [...src.matchAll(new RegExp(`\\b${inName}\\b`, 'g'))].map((m) => m.index!).filter((at) => !src.startsWith(`${inName}:`, at));

@@ -275,12 +275,24 @@ function packParams(subs: Sub[], offsets: number[], fresh: boolean, into?: Uint8
   return out.buffer;
 }
 
+/** The bytes [begin, end) of its buffer a binding covers. */
+export function bindingBytes(b: RecordedBinding): [number, number] {
+  const lo = b.offset ?? 0;
+  return [lo, b.size === undefined ? b.buffer.size : lo + b.size];
+}
+
+/**
+ * The bytes binding j of a dispatch may touch: the range a rewrite recorded in the kernel's `fuse.touched` (null:
+ * none, an unused slot), else the whole binding.
+ */
+export function touchedBytes(c: Dispatch, j: number): [number, number] | null {
+  const t = (c.fuse as { touched?: ([number, number] | null | undefined)[] } | undefined)?.touched?.[j];
+  return t === undefined ? bindingBytes(c.bindings[j]) : t;
+}
+
 /** A byte range of a buffer: [buffer, begin, end). */
 type Range = [GPUBuffer, number, number];
-const rangeOf = (b: RecordedBinding): Range => {
-  const lo = b.offset ?? 0;
-  return [b.buffer, lo, b.size === undefined ? b.buffer.size : lo + b.size];
-};
+const rangeOf = (b: RecordedBinding): Range => [b.buffer, ...bindingBytes(b)];
 const overlap = (x: Range, y: Range): boolean => x[0] === y[0] && x[1] < y[2] && y[1] < x[2];
 
 export interface GroupReport { groups: number; grouped: number }
@@ -302,13 +314,10 @@ export function groupDispatches(cmds: Command[], be: Backend, report?: GroupRepo
     if (c.kind === 'dispatch') {
       const reads: Range[] = [];
       const writes: Range[] = [];
-      // A kernel may say which bytes of each binding it touches (null: none, an unused slot).
-      const touched = (c.fuse as { touched?: ([number, number] | null)[] } | undefined)?.touched;
       c.bindings.forEach((b, j) => {
         if (b.buffer === asserts) return;
-        const t = touched?.[j];
-        if (t === null) return;
-        (c.writes[j] ? writes : reads).push(t ? [b.buffer, t[0], t[1]] : rangeOf(b));
+        const t = touchedBytes(c, j);
+        if (t) (c.writes[j] ? writes : reads).push([b.buffer, t[0], t[1]]);
       });
       return { reads, writes };
     }
