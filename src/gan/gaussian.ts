@@ -42,12 +42,15 @@ export class GaussianData implements Dataset {
     z.dispose(); a.dispose(); mu.dispose();
   }
   batch(index: number, batchSize: number): Tensor {
-    if (this.size % batchSize !== 0) throw new Error(`gaussian: batch size ${batchSize} must divide the ${this.size} samples`);
-    return this.x.narrow(0, (index * batchSize) % this.size, batchSize);
+    return this.x.narrow(0, this.firstRow(index, batchSize), batchSize);
   }
   batchRange(index: number, batchSize: number): { source: Tensor; offset: number } {
+    return { source: this.x, offset: this.firstRow(index, batchSize) * 2 };
+  }
+  /** The row batch `index` starts at. */
+  private firstRow(index: number, batchSize: number): number {
     if (this.size % batchSize !== 0) throw new Error(`gaussian: batch size ${batchSize} must divide the ${this.size} samples`);
-    return { source: this.x, offset: ((index * batchSize) % this.size) * 2 };
+    return (index * batchSize) % this.size;
   }
 }
 
