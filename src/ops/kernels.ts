@@ -202,27 +202,22 @@ export function vec4Fits(layout: MatmulLayout, M: number, N: number, K: number):
   return false;
 }
 
-/** Workgroup shapes tune() picked per backend and layout (default 8x8: a 32x32 tile). */
-const tunedWorkgroups = new WeakMap<object, Map<MatmulLayout, [number, number]>>();
+/** What tune() picked per backend and layout: the workgroup shape (default 8x8: a 32x32 tile), and whether
+ * matmul_vec4's k loop runs unrolled by four (UNROLL_K; only TN has one). */
+const tuned = new WeakMap<object, Map<MatmulLayout, { wg: [number, number]; unrollK: boolean }>>();
 
 export function matmulWorkgroup(be: object, layout: MatmulLayout): [number, number] {
-  return tunedWorkgroups.get(be)?.get(layout) ?? [8, 8];
+  return tuned.get(be)?.get(layout)?.wg ?? [8, 8];
 }
 
-/** Layouts tune() found faster with matmul_vec4's k loop unrolled by four (UNROLL_K; only TN has one). */
-const tunedUnrollK = new WeakMap<object, Set<MatmulLayout>>();
-
 export function matmulUnrollK(be: object, layout: MatmulLayout): boolean {
-  return tunedUnrollK.get(be)?.has(layout) ?? false;
+  return tuned.get(be)?.get(layout)?.unrollK ?? false;
 }
 
 export function setMatmulWorkgroup(be: object, layout: MatmulLayout, wg: [number, number], unrollK = false): void {
-  let m = tunedWorkgroups.get(be);
-  if (!m) { m = new Map(); tunedWorkgroups.set(be, m); }
-  m.set(layout, wg);
-  let u = tunedUnrollK.get(be);
-  if (!u) { u = new Set(); tunedUnrollK.set(be, u); }
-  if (unrollK) u.add(layout); else u.delete(layout);
+  let m = tuned.get(be);
+  if (!m) { m = new Map(); tuned.set(be, m); }
+  m.set(layout, { wg, unrollK });
 }
 
 export interface MatmulEpilogue { bias?: Tensor | null; act?: 'none' | 'relu' | 'leakyRelu'; slope?: number }
