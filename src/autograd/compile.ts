@@ -5,7 +5,7 @@ import type { ProgramMemory } from '../backend/program.js';
 import { backend } from './context.js';
 import { fusePointwise, renameSegments, resolveSegments, storeIntoCopies } from '../ops/fusion.js';
 import { groupDispatches } from '../ops/fusion_group.js';
-import { Storage, Tensor, tidy } from './tensor.js';
+import { shapeSize, Storage, Tensor, tidy } from './tensor.js';
 
 /** Host data fed to a compiled step (a data batch read from the CPU): written straight into the step's
  * fixed input buffer on replays, so feeding it allocates nothing. */
@@ -16,7 +16,6 @@ export interface HostInput { data: Float32Array | Int32Array; shape: readonly nu
 export interface RangeInput { source: Tensor; offset: number; shape: readonly number[] }
 type Input = Tensor | HostInput | RangeInput;
 
-const numelOf = (shape: readonly number[]): number => { let n = 1; for (let i = 0; i < shape.length; i++) n *= shape[i]; return n; };
 const dtypeOf = (t: Input): 'float32' | 'int32' => (t instanceof Tensor ? t.dtype : 'source' in t ? t.source.dtype
   : t.data instanceof Int32Array ? 'int32' : 'float32');
 
@@ -258,8 +257,8 @@ function checkInput(t: Input, i: number): void {
   if (t && typeof t === 'object' && 'source' in t) {
     const r = t as RangeInput;
     if (!(r.source instanceof Tensor) || r.source.isDisposed) throw new Error(`compileStep: input ${i}'s source must be a live Tensor`);
-    if (!Array.isArray(r.shape) || !Number.isInteger(r.offset) || r.offset < 0 || r.offset + numelOf(r.shape) > numelOf(r.source.shape)) {
-      throw new Error(`compileStep: input ${i}: range [${r.offset}, +${Array.isArray(r.shape) ? numelOf(r.shape) : '?'}) ` +
+    if (!Array.isArray(r.shape) || !Number.isInteger(r.offset) || r.offset < 0 || r.offset + shapeSize(r.shape) > shapeSize(r.source.shape)) {
+      throw new Error(`compileStep: input ${i}: range [${r.offset}, +${Array.isArray(r.shape) ? shapeSize(r.shape) : '?'}) ` +
         `is not inside its source's ${r.source.numel} values`);
     }
     return;
@@ -267,7 +266,7 @@ function checkInput(t: Input, i: number): void {
   if (!t || typeof t !== 'object' || !(t.data instanceof Float32Array || t.data instanceof Int32Array) || !Array.isArray(t.shape)) {
     throw new Error(`compileStep: input ${i} must be a Tensor, { data: Float32Array | Int32Array, shape } or { source, offset, shape }, got ${String(t)}`);
   }
-  if (numelOf(t.shape) !== t.data.length) {
+  if (shapeSize(t.shape) !== t.data.length) {
     throw new Error(`compileStep: input ${i} has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
   }
 }

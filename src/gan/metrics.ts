@@ -24,7 +24,6 @@ export class LaggedMetrics<R> {
   /** METRICS_BATCH rows of one step's metrics each (made at the first record). */
   private ring: Tensor | null = null;
   private rowBytes = 0;
-  private last: Tensor | null = null;
   private steps: number[] = [];
   private inflight: InFlight[] = [];
 
@@ -33,15 +32,13 @@ export class LaggedMetrics<R> {
   /** Copies step `step`'s metrics into the ring; starts a batched readback once 16 steps are pending. */
   record(step: number, metrics: Tensor): void {
     const r = this.ring;
-    const bytes = metrics === this.last ? this.rowBytes : metrics.numel * 4;
+    const bytes = metrics.numel * 4;
     if (r && (r.isDisposed || r.dtype !== metrics.dtype || this.rowBytes !== bytes)) {
       this.startRead(false);
       if (!r.isDisposed) r.dispose();
       this.ring = null;
     }
     if (!this.ring) { this.ring = Tensor.empty([METRICS_BATCH * (bytes / 4)], metrics.dtype).keep(); this.rowBytes = bytes; }
-    // A compiled step hands back the same output tensor each run: its size is not recomputed.
-    this.last = metrics;
     const ring = this.ring;
     backend().copy(metrics.buffer, metrics.byteOffset, ring.buffer, ring.byteOffset + this.steps.length * bytes, bytes);
     this.steps.push(step);
@@ -97,7 +94,6 @@ export class LaggedMetrics<R> {
   dispose(): void {
     this.ring?.dispose();
     this.ring = null;
-    this.last = null;
     this.steps = [];
   }
 }
